@@ -1,0 +1,43 @@
+/**
+ * What a bundle says, as a typed value: the input of the bundle writer (`write-bundle.ts`) and
+ * the output of the policy compiler. docs/bundle-format.md defines the bytes it becomes.
+ * @module
+ */
+
+/** Mode of one control. */
+export type ControlMode = "off" | "audit" | "enforce";
+
+/** Controls of bundle format 1; later issues add more (each with its directive and vectors). */
+export type ControlName = "drift" | "fileless" | "loader" | "blocklist" | "allowlist";
+
+/** One executable of the image, as recorded by the scanner. */
+export interface ManifestEntry {
+  /** Lower-case hex SHA-256 of the file's content. */
+  sha256: string;
+  /** Absolute path inside the image. */
+  path: string;
+}
+
+/** Executables matched by name, path glob or content hash. */
+export interface ExecutableList {
+  names: string[];
+  pathGlobs: string[];
+  sha256: string[];
+}
+
+export interface BundleSpec {
+  failMode: "closed" | "open";
+  activation: "always" | "serverless";
+  dormancy: {
+    /** `NAME` (set and non-empty) or `NAME=VALUE`. */
+    env: string[];
+    /** Absolute paths whose existence means a host enforcer is present. */
+    paths: string[];
+  };
+  controls: Record<ControlName, ControlMode>;
+  driftSource: "manifest" | "ctime";
+  reportExecs: boolean;
+  blockList: ExecutableList;
+  allowList: ExecutableList;
+  manifest: ManifestEntry[];
+}
