@@ -35,6 +35,8 @@ export interface BundleSpec {
     paths: string[];
   };
   controls: Record<ControlName, ControlMode>;
+  /** Controls in `audit` mode that switch to `enforce` at this time (seconds since 1970, UTC). */
+  enforceAfter: Partial<Record<ControlName, number>>;
   driftSource: "manifest" | "ctime";
   reportExecs: boolean;
   blockList: ExecutableList;
