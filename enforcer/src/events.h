@@ -63,8 +63,13 @@ void events_emit(const struct event *ev);
  * events lost in total (dropped on a full ring or refused by the sink). */
 uint64_t events_shutdown(int timeout_ms);
 
-/* 32 lower-case hex chars chosen at events_init ("" before). */
+/* 32 lower-case hex chars chosen at events_init (or at the first synchronous event; "" before). */
 const char *events_instance(void);
+
+/* The sink descriptor (2 before events_init). A tracer that closes inherited descriptors must do
+ * so before events_init, or spare this one and the writer's eventfd (both are O_CLOEXEC; for
+ * fd:N with N > 2, FD_CLOEXEC is set on N so the workload does not inherit it). */
+int events_sink_fd(void);
 
 /* Renders one event line (with its trailing '\n') into buf as events_emit would, using seq for
  * the id and now_ms (milliseconds since 1970) for the time. Returns the length, or 0 when cap is

@@ -35,5 +35,7 @@ int sha256_hex_decode(const char *hex, size_t len, uint8_t out[SHA256_LEN]);
 
 /* Which block function is in use: "sha-ni" or "portable". For tests and the start event. */
 const char *sha256_impl(void);
+/* Makes later hashing use the portable block function (tests and benchmarks compare both). */
+void sha256_force_portable(void);
 
 #endif
