@@ -15,6 +15,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
 #include "filter.h"
 
 extern char **environ;
@@ -95,6 +98,31 @@ static void reset_signals(const sigset_t *mask)
 	sigprocmask(SIG_SETMASK, mask, NULL);
 }
 
+/* CAP_SYS_PTRACE would let a root workload open /proc/<enforcer>/mem for writing despite the
+ * enforcer being non-dumpable. The workload cannot use ptrace under the filter anyway, so the
+ * capability is dropped from every set. The permitted set needs no privilege to shrink, and with
+ * no_new_privs an exec never grows it again; the bounding set needs CAP_SETPCAP (EPERM without
+ * it is tolerated: the permitted set already decides). Returns 0 or -1 with errno. */
+static int drop_ptrace_capability(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	unsigned idx = CAP_SYS_PTRACE / 32, bit = 1u << (CAP_SYS_PTRACE % 32);
+	d[idx].effective &= ~bit;
+	d[idx].permitted &= ~bit;
+	d[idx].inheritable &= ~bit;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0) < 0 && errno != EPERM)
+		return -1;
+	/* EINVAL: no ambient capabilities on this kernel (before 4.3) */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_SYS_PTRACE, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
 static _Noreturn void child_main(int go_fd, const char *path, char *const argv[],
 				 const sigset_t *mask, const struct filter_config *fc)
 {
@@ -119,6 +147,10 @@ static _Noreturn void child_main(int go_fd, const char *path, char *const argv[]
 	close(go_fd);
 	reset_signals(mask);
 	if (cmd == 'T') {
+		if (drop_ptrace_capability() < 0) {
+			say("cannot drop CAP_SYS_PTRACE: ", strerror(errno), "");
+			_exit(125);
+		}
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 			say("cannot set no_new_privs: ", strerror(errno), "");
 			_exit(125);
