@@ -213,8 +213,11 @@ int main(int argc, char **argv)
 	sigset_t blocked, orig_mask;
 	if (setup_signals(&blocked, &orig_mask) < 0)
 		die_config("cannot set up signal handling: ", strerror(errno));
+	/* File timestamps come from the coarse clock (one tick, up to 10 ms, behind CLOCK_REALTIME):
+	 * take the start from the same clock, so a file written in the enforcer's first tick is
+	 * never older than its start (drift-source ctime compares with >=). */
 	struct timespec start;
-	clock_gettime(CLOCK_REALTIME, &start);
+	clock_gettime(CLOCK_REALTIME_COARSE, &start);
 
 	/* 2. Nothing inherited reaches the workload. */
 	int keep = events_fd(o.events);

@@ -215,7 +215,7 @@ static void evaluate(struct subject *s, bool script, bool advisory, struct findi
 	if ((m = mode_of(CTL_DRIFT)) != INLAY_OFF) {
 		if (bundle->drift_ctime) {
 			int64_t ctime_ns = (int64_t)s->st.st_ctim.tv_sec * 1000000000 + s->st.st_ctim.tv_nsec;
-			if (ctime_ns > start_ns) {
+			if (ctime_ns >= start_ns) {
 				struct finding *f = add(fs, "exec.drift", "high", "drift.ctime", m);
 				snprintf(f->reason, sizeof f->reason,
 					 "%s was created or changed after the enforcer started", what);
