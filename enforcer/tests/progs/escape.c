@@ -2,7 +2,7 @@
  *
  *   escape untraced-clone FILE   clone(CLONE_UNTRACED) and execve FILE in the clone; prints
  *                                "clone=OK|<errno name>" and "child-exit=N" when it ran
- *   escape attack PID            ptrace(ATTACH), kill(PID, 0), process_vm_writev (0 bytes),
+ *   escape attack PID|parent     ptrace(ATTACH), kill(PID, 0), process_vm_writev (0 bytes),
  *                                open /proc/PID/mem for writing, seccomp NEW_LISTENER,
  *                                io_uring_setup, clone3: prints "NAME=OK|<errno name>" each
  *
@@ -59,7 +59,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[1], "attack") == 0) {
-		pid_t t = (pid_t)atoi(argv[2]);
+		pid_t t = strcmp(argv[2], "parent") == 0 ? getppid() : (pid_t)atoi(argv[2]);
+		printf("target=%d\n", (int)t);
 		long rc = ptrace(PTRACE_ATTACH, t, NULL, NULL);
 		printf("ptrace=%s\n", errname(rc));
 		if (rc == 0) {
