@@ -125,6 +125,28 @@ for (const kind of ALL_TARGETS) {
       assert.equal(typeof execs[1]!.process!.cwd, "string");
     });
 
+    if (kind === "podman-user" || kind === "podman-cap-drop") {
+      test("exec.error: an execute-only file the enforcer cannot read is refused in enforce mode only", async () => {
+        // mode 0111: the workload may execute it, but without CAP_DAC_OVERRIDE nobody can read it
+        await copyFile(join(BUILD_DIR, "tests", "pid1"), t.hostPath(`${t.scratch}/exec-only`));
+        await chmod(t.hostPath(`${t.scratch}/exec-only`), 0o111);
+        const argv = via("plain", `${t.scratch}/exec-only`, "exit", "5");
+        const enforce = await t.writeBundle(bundleText(["control drift enforce", ...manifest]));
+        const r = await t.run([t.enforcer, "--bundle", enforce, "--", ...argv]);
+        assert.equal(r.code, 137, explain(r));
+        const err = eventsOf(r, "exec.error");
+        assert.equal(err.length, 1, explain(r));
+        assert.equal(err[0]!.action, "deny");
+        assert.match(err[0]!.reason, /Permission denied/);
+        const audit = await t.writeBundle(bundleText(["control drift audit", ...manifest]));
+        const a = await t.run([t.enforcer, "--bundle", audit, "--", ...argv]);
+        assert.equal(a.code, 5, explain(a));
+        assert.equal(eventsOf(a, "exec.error")[0]?.action, "alert", explain(a));
+        const plain = await t.run(argv);
+        assert.equal(plain.code, 5, explain(plain));
+      });
+    }
+
     if (kind === "host" || kind === "podman-default") {
       test("a workload that switched uid is still verified (setfsuid around /proc/PID/exe)", async () => {
         const b = await t.writeBundle(bundleText(["control drift enforce", "report-execs on", ...manifest]));
