@@ -7,11 +7,17 @@
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <elf.h>
 
 #define PAGE 4096u
+
+int open_cloexec(const char *path, int flags)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, 0);
+}
 
 static int proc_path(char *out, size_t cap, pid_t pid, const char *name)
 {
@@ -122,7 +128,7 @@ int procfs_read_ids(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid)
 	char path[48], buf[2048];
 	if (proc_path(path, sizeof path, pid, "status") < 0)
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_cloexec(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
 	ssize_t n;
@@ -160,7 +166,7 @@ int procfs_open_as_tracee(pid_t pid, const char *name, int flags)
 	char path[48];
 	if (proc_path(path, sizeof path, pid, name) < 0)
 		return -1;
-	int fd = open(path, flags | O_CLOEXEC);
+	int fd = open_cloexec(path, flags);
 	if (fd >= 0 || (errno != EACCES && errno != EPERM))
 		return fd;
 	int first_errno = errno;
@@ -184,7 +190,7 @@ int procfs_open_as_tracee(pid_t pid, const char *name, int flags)
 		fd = -1;
 		errno = first_errno;
 	} else {
-		fd = open(path, flags | O_CLOEXEC);
+		fd = open_cloexec(path, flags);
 	}
 	int saved = errno;
 	setfsuid(my_fsuid);

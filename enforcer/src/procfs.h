@@ -12,6 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* open(2) with O_CLOEXEC in one syscall: musl's open() follows every O_CLOEXEC open with an
+ * fcntl(F_SETFD) for kernels older than 2.6.23, a syscall per open on the exec path for nothing.
+ * Returns the fd or -1 with errno. */
+int open_cloexec(const char *path, int flags);
+
 /* Copies the NUL-terminated string at addr in pid's memory into buf (always NUL-terminated).
  * Tries process_vm_readv, then pread of /proc/PID/mem, then PTRACE_PEEKDATA (the last one works
  * for any tracer, whatever the credentials). Returns the length, or -1 with errno (ENAMETOOLONG

@@ -106,7 +106,7 @@ static const uint8_t *subject_sha(struct subject *s)
 			if (s->fd < 0 && s->path_fd >= 0) {
 				char self[48];
 				snprintf(self, sizeof self, "/proc/self/fd/%d", s->path_fd);
-				s->fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+				s->fd = open_cloexec(self, O_RDONLY | O_NOCTTY | O_NONBLOCK);
 			}
 			if (s->fd >= 0 && hashcache_hash_fd(s->fd, &s->st, s->sha) == 0) {
 				s->sha_state = 1;
@@ -351,7 +351,7 @@ static int open_as_named(pid_t pid, int dirfd, const char *name, bool empty_path
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(buf, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	int fd = open_cloexec(buf, O_PATH | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
