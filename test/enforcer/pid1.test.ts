@@ -105,6 +105,30 @@ for (const kind of ALL_TARGETS) {
     });
 
     if (kind === "host") {
+      test("on a terminal the workload gets its own foreground process group, and Ctrl-C reaches it (130)", async () => {
+        const viaScript = (cmd: string, input?: string): Promise<{ code: number; out: string }> =>
+          new Promise((resolve) => {
+            const child = spawn("script", ["-qec", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+            let out = "";
+            child.stdout.setEncoding("utf8").on("data", (d: string) => {
+              out += d;
+              if (input && out.includes("ready")) {
+                child.stdin.write(input);
+                input = undefined;
+              }
+            });
+            child.on("close", (code) => resolve({ code: code ?? -1, out }));
+            if (!input) child.stdin.end();
+          });
+        const fg = await viaScript(`${t.enforcer} --bundle ${bundle} --events file:${t.scratch}/tty-events -- ${t.progs}/pid1 tty`);
+        assert.match(fg.out, /foreground=yes\r?$/m, fg.out);
+        // negative control: a job in its own background process group is not the foreground
+        const bg = await viaScript(`/bin/sh -c 'set -m; ${t.progs}/pid1 tty & wait'`);
+        assert.match(bg.out, /foreground=no\r?$/m, bg.out);
+        const ctrlC = await viaScript(`${t.enforcer} --bundle ${bundle} --events file:${t.scratch}/tty-events -- /bin/sh -c 'echo ready; exec sleep 20'`, "\x03");
+        assert.equal(ctrlC.code, 130, ctrlC.out);
+      });
+
       test("closes descriptors it inherits and keeps --events fd:N out of the workload", async () => {
         const child = spawn(t.enforcer, ["--bundle", bundle, "--events", "fd:4", "--", `${t.progs}/pid1`, "fds"], {
           stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
