@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "bundle.h"
 #include "dormancy.h"
 #include "events.h"
@@ -34,14 +35,6 @@
 
 #define EXIT_CONFIG 124
 #define EXIT_UNPROTECTED 125
-
-struct options {
-	const char *bundle;
-	const char *events;
-	bool fail_open;
-	bool pgroup;
-	char **argv; /* the workload's argv, NULL-terminated */
-};
 
 static const char usage[] =
 	"usage: inlay-enforcer [options] [--] PROGRAM [ARGS...]\n"
@@ -67,17 +60,7 @@ static _Noreturn void die_config(const char *a, const char *b)
 	exit(EXIT_CONFIG);
 }
 
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (*i + 1 >= argc)
-		die_config(name, " needs a value (see --help)");
-	return argv[++*i];
-}
-
-static void check_bundle(const char *path)
+static _Noreturn void check_bundle(const char *path)
 {
 	struct bundle b;
 	char err[512];
@@ -91,38 +74,23 @@ static void check_bundle(const char *path)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	memset(o, 0, sizeof *o);
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (strcmp(a, "--bundle") == 0 || strncmp(a, "--bundle=", 9) == 0)
-			o->bundle = option_value(argc, argv, &i, "--bundle");
-		else if (strcmp(a, "--events") == 0 || strncmp(a, "--events=", 9) == 0)
-			o->events = option_value(argc, argv, &i, "--events");
-		else if (strcmp(a, "--check-bundle") == 0 || strncmp(a, "--check-bundle=", 15) == 0)
-			check_bundle(option_value(argc, argv, &i, "--check-bundle"));
-		else if (strcmp(a, "--fail-open") == 0)
-			o->fail_open = true;
-		else if (strcmp(a, "-g") == 0 || strcmp(a, "--pgroup") == 0)
-			o->pgroup = true;
-		else if (strcmp(a, "--version") == 0) {
-			printf("inlay-enforcer %s\n", INLAY_VERSION);
-			exit(0);
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage, stdout);
-			exit(0);
-		} else
-			die_config("unknown option ", a);
+	char err[512];
+	switch (argv_parse_options(argc, argv, o, err, sizeof err)) {
+	case ARGV_RUN:
+		return;
+	case ARGV_VERSION:
+		printf("inlay-enforcer %s\n", INLAY_VERSION);
+		exit(fflush(stdout) == 0 ? 0 : EXIT_CONFIG);
+	case ARGV_HELP:
+		fputs(usage, stdout);
+		exit(fflush(stdout) == 0 ? 0 : EXIT_CONFIG);
+	case ARGV_CHECK:
+		check_bundle(o->check_bundle);
+		break;
+	case ARGV_ERROR:
+	default:
+		die_config(err, NULL);
 	}
-	if (i >= argc)
-		die_config("no program to run (usage: inlay-enforcer [options] -- PROGRAM [ARGS...])", NULL);
-	o->argv = argv + i;
 }
 
 /* The sink's descriptor when it is "fd:N", so closing inherited descriptors keeps it. */
