@@ -33,6 +33,7 @@
 #define CAP_EXE 2048
 #define CAP_PATH 1536     /* cwd, script */
 #define CAP_DETAIL 2048
+#define DETAIL_CUT "{\"detail_truncated\":true}"
 
 enum { SLOT_FREE = 0, SLOT_READY = 1 };
 
@@ -201,7 +202,7 @@ size_t events_format(const struct event *ev, uint64_t seq, int64_t ms, char *buf
 		if (n <= CAP_DETAIL)
 			json_raw_value(&j, ev->detail_json, n);
 		else
-			json_raw_value(&j, "{\"detail_truncated\":true}", 24);
+			json_raw_value(&j, DETAIL_CUT, strlen(DETAIL_CUT));
 	}
 	json_key(&j, "enforcer");
 	json_begin_object(&j);
