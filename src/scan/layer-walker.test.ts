@@ -326,3 +326,20 @@ test("buildExecManifest is deterministic: same layers, same manifest; entry orde
   assert.equal(JSON.stringify(one), JSON.stringify(reversed));
   assert.deepEqual(paths(one), ["/usr/bin/a", "/usr/bin/b", "/usr/lib/x.so"]);
 });
+
+test("buildExecManifest skips root-level AUFS metadata but not look-alikes elsewhere", async () => {
+  const m = await walk([
+    { name: ".wh..wh.plnk/123.456", mode: 0o755, content: "aufs" },
+    { name: ".wh..wh.aufs", mode: 0o755, content: "" },
+    { name: "real", mode: 0o755, content: "r" },
+  ]);
+  assert.deepEqual(paths(m), ["/real"]);
+  await rejects(walk([{ name: "b", type: "link", linkname: ".wh..wh.plnk/123.456" }]), 'Cannot apply layer 0 entry "b": hard link target ".wh..wh.plnk/123.456" does not exist', 0);
+});
+
+test("buildExecManifest refuses entries after a block tar-stream alone would treat as the end", async () => {
+  const fake = Buffer.alloc(512);
+  fake.write("0000400\0", 148, "latin1"); // a checksum field but no header: Go fails here
+  const tar = Buffer.concat([rawEntry({ name: "a", typeflag: "0", mode: 0o755 }, "a"), fake, rawEntry({ name: "b", typeflag: "0", mode: 0o755 }, "b"), END]);
+  await rejects(buildExecManifest(layersOf(tar)), 'Cannot apply layer 0: Cannot read tar entry "b" at byte 1536: it follows an end-of-archive zero block (runtimes stop reading there)', 0);
+});

@@ -69,7 +69,8 @@ interface Inode {
   mode: number;
   uid: number;
   gid: number;
-  xattrs: Map<string, Buffer>;
+  /** Extended attributes; absent when there are none (saves a Map per file). */
+  xattrs: Map<string, Buffer> | undefined;
   /** Layer that last wrote this inode (created it, or copied it up for a hard link). */
   layer: number;
 }
@@ -162,7 +163,8 @@ class RootModel {
     const parts = splitName(entry.name, "the name");
     const base = parts.pop();
     if (base === undefined) return skipBody(entry); // the root itself: runtimes ignore it
-    if (parts.length === 0 && base.startsWith(WHITEOUT_META) && base !== OPAQUE) return skipBody(entry);
+    // AUFS metadata at the root (`.wh..wh.plnk/...`, `.wh..wh.aufs`) is skipped, as runtimes do.
+    if ((parts[0] ?? base).startsWith(WHITEOUT_META) && !(parts.length === 0 && base === OPAQUE)) return skipBody(entry);
     const parent = this.#resolveDir(parts, layer, true)!;
 
     if (base === OPAQUE) {
@@ -197,7 +199,7 @@ class RootModel {
         for await (const chunk of entry.body) digest.update(chunk);
         const { sha256, size, head } = digest.digest();
         if (size !== entry.size) throw new EntryError(`read ${size} bytes, header says ${entry.size}`);
-        const inode: Inode = { sha256, size, head, mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs, layer };
+        const inode: Inode = { sha256, size, head, mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs.size > 0 ? entry.xattrs : undefined, layer };
         parent.children.set(base, { t: "file", layer, inode });
         return;
       }
@@ -240,14 +242,18 @@ class RootModel {
         if (target.inode.layer !== layer) {
           // Copy-up: the target's name gets a private copy in this layer, shared with the new name;
           // other names of the lower inode keep the lower one.
-          target.inode = { ...target.inode, xattrs: new Map(target.inode.xattrs), layer };
+          const xattrs = target.inode.xattrs;
+          target.inode = { ...target.inode, xattrs: xattrs ? new Map(xattrs) : undefined, layer };
           target.layer = layer;
         }
         const inode = target.inode;
         inode.mode = entry.mode;
         inode.uid = entry.uid;
         inode.gid = entry.gid;
-        for (const [k, v] of entry.xattrs) inode.xattrs.set(k, v);
+        if (entry.xattrs.size > 0) {
+          inode.xattrs ??= new Map();
+          for (const [k, v] of entry.xattrs) inode.xattrs.set(k, v);
+        }
         return { t: "file", layer, inode };
       }
     }
@@ -306,7 +312,7 @@ class RootModel {
           const { inode } = node;
           const kind = classifyExecutable(inode.mode, inode.head);
           if (kind === null) continue;
-          const caps = inode.xattrs.get("security.capability");
+          const caps = inode.xattrs?.get("security.capability");
           entries.push(makeExecEntry({ path: full, sha256: inode.sha256, size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") }, kind));
         }
       }

@@ -91,10 +91,10 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry,
   // is awaited at the end so its rejection is never unhandled.
   let sourceError: unknown = null;
   let extractError: unknown = null;
-  input.once("error", (err) => {
+  input.on("error", (err) => {
     sourceError ??= err;
   });
-  extract.once("error", (err: unknown) => {
+  extract.on("error", (err: unknown) => {
     extractError ??= err;
   });
   const piping = pipeline(input, extract).then(
@@ -226,9 +226,9 @@ function hookExtract(ex: ExtractInternals): ReaderState {
     } finally {
       buffer.shift = shift;
       if (block !== null) {
-        const b: Buffer = block;
-        if (b.every((x) => x === 0)) state.zeroBlocks++;
-        else if (this._header) this._header.rawTypeflag = b[156];
+        // tar-stream returns no header for an end-of-archive block; remember that one was seen.
+        if (this._header === null) state.zeroBlocks++;
+        else this._header.rawTypeflag = (block as Buffer)[156];
       }
     }
   };
