@@ -228,9 +228,19 @@ test("buildExecManifest follows Go's reader where tar readers disagree", async (
     END,
   ]);
   assert.deepEqual(paths(await buildExecManifest(layersOf(both))), ["/from-gnu"]);
-  // Typeflag '0' with a trailing slash is an (empty) file, not a directory.
+  // Typeflag '0' with a trailing slash is an (empty) file; the old NUL typeflag with one is a
+  // directory (so it merges with a lower directory instead of replacing it).
   const slash = Buffer.concat([rawEntry({ name: "d/", typeflag: "0", mode: 0o755 }), END]);
   assert.deepEqual(paths(await buildExecManifest(layersOf(slash))), ["/d"]);
+  const lower = Buffer.concat([rawEntry({ name: "d/tool", typeflag: "0", mode: 0o755 }, "t"), END]);
+  const nulDir = Buffer.concat([rawEntry({ name: "d/", typeflag: "\0", mode: 0o755 }), END]);
+  assert.deepEqual(paths(await buildExecManifest(layersOf(lower, nulDir))), ["/d/tool"]);
+  const nulDirWithData = Buffer.concat([rawEntry({ name: "d/", typeflag: "\0", mode: 0o755 }, "x"), END]);
+  await rejects(
+    buildExecManifest(layersOf(nulDirWithData)),
+    'Cannot apply layer 0: Cannot read tar entry "d/" at byte 0: a directory entry declares 1 data bytes; tar readers disagree on where the next header starts',
+    0,
+  );
 });
 
 test("buildExecManifest normalises absolute and dotted names, keeps the last duplicate and ignores the root", async () => {

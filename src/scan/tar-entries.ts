@@ -12,7 +12,7 @@
  * - a header-only entry (directory, link, device, FIFO) that declares data is refused: Go reads the
  *   next header where tar-stream skips the data (or, for directories, does not), so the two would
  *   see different files;
- * - typeflag `0` with a trailing `/` is a regular file (only the old `\0` flag means directory);
+ * - the old NUL typeflag with a trailing `/` is a directory (typeflag `0` stays a regular file);
  * - an entry after an end-of-archive zero block is refused (Go stops or fails there);
  * - sparse files, unknown entry types and names that are not valid UTF-8 are refused.
  *
@@ -164,7 +164,8 @@ function checkEntry(
   if (state.zeroBlocks > 0) throw bad("it follows an end-of-archive zero block (runtimes stop reading there)");
   let type = header.type ?? null;
   const flag = header.rawTypeflag ?? 0;
-  if (type === "directory" && flag === 0x30) type = "file"; // '0' + trailing slash: a file for Go
+  // The old NUL typeflag with a trailing slash means a directory to Go; tar-stream says file.
+  if (type === "file" && flag === 0 && name.endsWith("/")) type = "directory";
   if (type === null || type === "contiguous-file") {
     throw bad(`unsupported entry type ${JSON.stringify(String.fromCharCode(flag))}; only files, directories, links, devices and FIFOs are allowed in layers`);
   }
