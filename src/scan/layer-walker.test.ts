@@ -298,6 +298,14 @@ test("buildExecManifest rejects hostile layers with the layer and entry named", 
   const notUtf8 = Buffer.concat([fixChecksum(badName), END]);
   await rejects(buildExecManifest(layersOf(notUtf8)), 'Cannot apply layer 0: Cannot read tar entry "\uFFFDk" at byte 0: a name is not valid UTF-8', 0);
 
+  const star = rawHeader({ name: "s", typeflag: "0", mode: 0o755 });
+  star.write("tar\0", 508, "latin1");
+  await rejects(
+    buildExecManifest(layersOf(Buffer.concat([fixChecksum(star), END]))),
+    'Cannot apply layer 0: Cannot read tar entry "s" at byte 0: STAR-format headers are not supported (readers disagree on their name prefix)',
+    0,
+  );
+
   const badPax = Buffer.concat([rawEntry({ name: "p", typeflag: "x" }, "99 path=x\n"), rawEntry({ name: "a", typeflag: "0" }), END]);
   await rejects(buildExecManifest(layersOf(badPax)), "Cannot apply layer 0: Cannot read tar stream after byte 0: Cannot parse PAX header: record at byte 0 overruns or lacks its newline", 0);
 

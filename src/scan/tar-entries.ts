@@ -14,7 +14,8 @@
  *   see different files;
  * - the old NUL typeflag with a trailing `/` is a directory (typeflag `0` stays a regular file);
  * - an entry after an end-of-archive zero block is refused (Go stops or fails there);
- * - sparse files, unknown entry types and names that are not valid UTF-8 are refused.
+ * - sparse files, unknown entry types, STAR-format headers and names that are not valid UTF-8 are
+ *   refused.
  *
  * The corrections hook three internal methods of tar-stream's extractor; `package.json` pins
  * tar-stream exactly, and {@link readTarEntries} refuses to run if those methods are missing.
@@ -104,7 +105,7 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry,
   let lastOffset = 0;
   try {
     for await (const raw of extract) {
-      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; byteOffset?: number };
+      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; byteOffset?: number };
       const offset = Math.max(0, (header.byteOffset ?? 512) - 512);
       lastOffset = offset;
       const entry = checkEntry(header, raw as unknown as AsyncIterable<Buffer>, offset, state);
@@ -154,7 +155,7 @@ export async function skipBody(entry: TarEntry): Promise<void> {
 }
 
 function checkEntry(
-  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number },
+  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean },
   body: TarEntry["body"],
   offset: number,
   state: ReaderState,
@@ -162,6 +163,7 @@ function checkEntry(
   const name = header.name;
   const bad = (reason: string): TarFormatError => new TarFormatError(`Cannot read tar entry ${JSON.stringify(name)} at byte ${offset}: ${reason}`, offset, name);
   if (state.zeroBlocks > 0) throw bad("it follows an end-of-archive zero block (runtimes stop reading there)");
+  if (header.star === true) throw bad("STAR-format headers are not supported (readers disagree on their name prefix)");
   let type = header.type ?? null;
   const flag = header.rawTypeflag ?? 0;
   // The old NUL typeflag with a trailing slash means a directory to Go; tar-stream says file.
@@ -229,7 +231,12 @@ function hookExtract(ex: ExtractInternals): ReaderState {
       if (block !== null) {
         // tar-stream returns no header for an end-of-archive block; remember that one was seen.
         if (this._header === null) state.zeroBlocks++;
-        else this._header.rawTypeflag = (block as Buffer)[156];
+        else {
+          const b = block as Buffer;
+          this._header.rawTypeflag = b[156];
+          // Go reads STAR headers with a shorter name prefix; tar-stream does not know the format.
+          this._header.star = b.toString("latin1", 257, 263) === "ustar\0" && b.toString("latin1", 508, 512) === "tar\0";
+        }
       }
     }
   };
