@@ -88,8 +88,8 @@ interface ExtractInternals {
 export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry, void, undefined> {
   const extract = tarStream.extract();
   const state = hookExtract(extract as unknown as ExtractInternals);
-  // The pipeline's failure (a source error) also surfaces through the iterator below; this promise
-  // is awaited at the end so its rejection is never unhandled.
+  // A source failure also surfaces through the iterator below; `piping` never rejects (it resolves
+  // to the error) and is awaited at the end, so nothing is left unhandled or running.
   let sourceError: unknown = null;
   let extractError: unknown = null;
   input.on("error", (err) => {
@@ -121,8 +121,7 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry,
     throw new TarFormatError(`Cannot read tar stream after byte ${lastOffset}: ${reason}`, lastOffset, undefined, { cause: err });
   } finally {
     if (!extract.destroyed) extract.destroy();
-    const pipeError = await piping;
-    void pipeError;
+    await piping; // settles either way; a source error was already reported above
   }
 }
 
