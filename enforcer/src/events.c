@@ -350,6 +350,10 @@ int events_init(const char *sink, char *err, size_t errlen)
 	pthread_attr_t attr;
 	int rc;
 
+	if (atomic_load(&running)) {
+		snprintf(err, errlen, "event sink \"%s\": events_init was already called", sink ? sink : "stderr");
+		return -1;
+	}
 	ensure_instance();
 	if (!sink || strcmp(sink, "stderr") == 0) {
 		sink_fd = 2;
