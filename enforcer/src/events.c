@@ -33,6 +33,7 @@
 #define CAP_EXE 2048
 #define CAP_PATH 1536     /* cwd, script */
 #define CAP_DETAIL 2048
+#define DETAIL_CUT "{\"detail_truncated\":true}"
 
 enum { SLOT_FREE = 0, SLOT_READY = 1 };
 
@@ -201,7 +202,7 @@ size_t events_format(const struct event *ev, uint64_t seq, int64_t ms, char *buf
 		if (n <= CAP_DETAIL)
 			json_raw_value(&j, ev->detail_json, n);
 		else
-			json_raw_value(&j, "{\"detail_truncated\":true}", 24);
+			json_raw_value(&j, DETAIL_CUT, strlen(DETAIL_CUT));
 	}
 	json_key(&j, "enforcer");
 	json_begin_object(&j);
@@ -268,8 +269,10 @@ static void emit_dropped(char *buf, size_t cap, uint64_t count, int wait_ms)
 	};
 	snprintf(detail, sizeof detail, "{\"dropped\":%llu}", (unsigned long long)count);
 	size_t len = events_format(&ev, atomic_fetch_add(&next_seq, 1), now_ms(), buf, cap);
-	if (!len || write_line(buf, len, wait_ms) != 0)
-		atomic_fetch_add(&lost_total, 1);
+	/* The dropped events are already in lost_total; if this report cannot be written either,
+	 * events_shutdown still returns the count. */
+	if (len)
+		(void)write_line(buf, len, wait_ms);
 }
 
 /* Writes every READY slot from tail on; stops at the first slot still being formatted. */
@@ -347,6 +350,10 @@ int events_init(const char *sink, char *err, size_t errlen)
 	pthread_attr_t attr;
 	int rc;
 
+	if (atomic_load(&running)) {
+		snprintf(err, errlen, "event sink \"%s\": events_init was already called", sink ? sink : "stderr");
+		return -1;
+	}
 	ensure_instance();
 	if (!sink || strcmp(sink, "stderr") == 0) {
 		sink_fd = 2;
@@ -463,9 +470,12 @@ uint64_t events_shutdown(int timeout_ms)
 			pthread_mutex_lock(&sync_lock);
 			drain_ring(1000);
 			report_drops(1000);
+			/* A slot still being formatted by another thread now has no writer: count it. */
+			atomic_fetch_add(&lost_total, atomic_load(&ring_head) - atomic_load(&ring_tail));
+			atomic_store(&ring_tail, atomic_load(&ring_head));
 			pthread_mutex_unlock(&sync_lock);
-			close(wake_fd);
-			wake_fd = -1;
+			/* wake_fd stays open (O_CLOEXEC): a producer racing with shutdown may still poke it,
+			 * and a closed number could by then belong to another file. */
 		}
 	}
 	return atomic_load(&lost_total) + atomic_load(&dropped_pending);
