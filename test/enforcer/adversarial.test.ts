@@ -93,6 +93,21 @@ for (const kind of ALL_TARGETS) {
       assert.equal(p.kill, "OK");
     });
 
+    test("an exec from a secondary thread (the tid becomes the pid) is judged", async () => {
+      const enforce = await t.writeBundle(bundleText(["control blocklist enforce", `block-path ${pct(forbidden)}`]));
+      const r = await t.run([t.enforcer, "--bundle", enforce, "--", `${t.progs}/exec-via`, "thread", forbidden, "exe-marker"]);
+      assert.equal(r.code, 113, explain(r));
+      assert.equal(eventsOf(r, "exec.blocked")[0]?.action, "deny", explain(r));
+      // audit: it runs, and the exec-stage alert names the process by its (unchanged) pid
+      const audit = await t.writeBundle(bundleText(["control blocklist audit", `block-path ${pct(forbidden)}`]));
+      const a = await t.run([t.enforcer, "--bundle", audit, "--", `${t.progs}/exec-via`, "thread", forbidden, "exe-marker"]);
+      assert.equal(a.code, 42, explain(a));
+      const alert = eventsOf(a, "exec.blocked");
+      assert.equal(alert.length, 1, explain(a));
+      assert.equal(alert[0]!.process!.pid, eventsOf(a, "enforcer.start")[0]!.detail!.workload_pid);
+      assert.equal(alert[0]!.process!.exe, forbidden);
+    });
+
     test("execveat(AT_EMPTY_PATH) on a blocked file is judged like execve", async () => {
       const b = await t.writeBundle(bundleText(["control blocklist enforce", "control fileless enforce", `block-path ${pct(forbidden)}`]));
       const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/exec-via`, "execveat", forbidden, "exit", "5"]);
