@@ -189,8 +189,13 @@ static void evaluate(struct subject *s, bool script, bool advisory, struct findi
 		const struct exelist *l = &bundle->block;
 		const uint8_t *sha = l->n_sha ? subject_sha(s) : NULL;
 		const char *which = NULL;
+		/* The caller's name for the file counts for the basename rules only (the applet
+		 * symlink /bin/nc of busybox): its directories may be relative to a chroot. */
+		struct exelist names_only = *l;
+		names_only.n_globs = 0;
+		names_only.n_sha = 0;
 		if (exelist_match(l, s->path, sha, &which) ||
-		    (s->alias && exelist_match(l, s->alias, NULL, &which))) {
+		    (s->alias && exelist_match(&names_only, s->alias, NULL, &which))) {
 			struct finding *f = add(fs, "exec.blocked", "high", list_rule("blocklist", which), m);
 			snprintf(f->reason, sizeof f->reason, "%s matches a block list entry by %s", what, which);
 		} else if (l->n_sha && !sha && !advisory) {
@@ -330,8 +335,9 @@ static void emit_findings(const struct proc_view *v, const struct findings *fs)
 
 /* Opens what `name` (as the tracee pid would resolve it) names, without following it into a
  * device or FIFO: an O_PATH fd, kept only for a regular file. Relative names resolve against
- * the tracee's cwd or dirfd through /proc; absolute names against our root, which is the
- * workload's unless it chroots (then the advisory check may miss, the exec check does not). */
+ * the tracee's cwd or dirfd, absolute names against its root, all through /proc/PID. An
+ * absolute symlink met on the way resolves against our root (the advisory check may then miss
+ * in a chroot; the exec check does not). */
 static int open_as_named(pid_t pid, int dirfd, const char *name, bool empty_path, bool nofollow,
 			 struct stat *st)
 {
@@ -341,8 +347,8 @@ static int open_as_named(pid_t pid, int dirfd, const char *name, bool empty_path
 		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%d", (int)pid, dirfd);
 	else if (strncmp(name, "/dev/fd/", 8) == 0) /* fexecve and scripts run from an fd */
 		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%s", (int)pid, name + 8);
-	else if (name[0] == '/')
-		n = snprintf(buf, sizeof buf, "%s", name);
+	else if (name[0] == '/') /* through the tracee's root, which a chroot may have moved */
+		n = snprintf(buf, sizeof buf, "/proc/%d/root%s", (int)pid, name);
 	else if (dirfd == AT_FDCWD)
 		n = snprintf(buf, sizeof buf, "/proc/%d/cwd/%s", (int)pid, name);
 	else
@@ -352,6 +358,10 @@ static int open_as_named(pid_t pid, int dirfd, const char *name, bool empty_path
 		return -1;
 	}
 	int fd = open_cloexec(buf, O_PATH | (nofollow ? O_NOFOLLOW : 0));
+	/* /proc/PID/root needs ptrace access to a tracee that switched uid: fall back to our root,
+	 * which is the workload's unless it chroots (the exec stop is exact either way). */
+	if (fd < 0 && (errno == EACCES || errno == EPERM) && name[0] == '/' && strncmp(name, "/dev/fd/", 8) != 0)
+		fd = open_cloexec(name, O_PATH | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {

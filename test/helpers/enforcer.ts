@@ -170,7 +170,7 @@ async function hostTarget(): Promise<Target> {
   };
 }
 
-const BUSYBOX_APPLETS = ["sh", "true", "false", "cat", "cp", "chmod", "echo", "ln", "ls", "mkdir", "rm", "sleep", "kill", "touch", "env"];
+const BUSYBOX_APPLETS = ["sh", "true", "false", "cat", "cp", "chmod", "echo", "ln", "ls", "mkdir", "rm", "sleep", "kill", "touch", "env", "chroot"];
 
 /** Builds the container root: static busybox, the enforcer, the test programs, a 1777 scratch. */
 async function buildRootfs(root: string): Promise<void> {
