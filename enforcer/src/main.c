@@ -60,6 +60,13 @@ static _Noreturn void die_config(const char *a, const char *b)
 	exit(EXIT_CONFIG);
 }
 
+/* Set-up that is not the user's configuration failed: the workload cannot be protected. */
+static _Noreturn void die_unprotected(const char *a, const char *b)
+{
+	fprintf(stderr, "inlay-enforcer: %s%s\n", a, b);
+	exit(EXIT_UNPROTECTED);
+}
+
 static _Noreturn void check_bundle(const char *path)
 {
 	struct bundle b;
@@ -157,7 +164,7 @@ static const char *detail_kv(char *buf, size_t cap, const char *k1, const char *
 
 /* Blocks every signal but the synchronous faults (they must kill us: a crashed enforcer fails
  * closed) and SIGTTIN/SIGTTOU, which are ignored so that terminal job control can never stop
- * PID 1. Everything blocked is read from the returned signalfd and forwarded. */
+ * PID 1. Everything blocked is read from a signalfd by the event loop and forwarded. */
 static int setup_signals(sigset_t *set, sigset_t *orig)
 {
 	sigfillset(set);
@@ -180,7 +187,7 @@ int main(int argc, char **argv)
 	 *    process-directed signal can ever take its default action on it. */
 	sigset_t blocked, orig_mask;
 	if (setup_signals(&blocked, &orig_mask) < 0)
-		die_config("cannot set up signal handling: ", strerror(errno));
+		die_unprotected("cannot set up signal handling: ", strerror(errno));
 	/* File timestamps come from the coarse clock (one tick, up to 10 ms, behind CLOCK_REALTIME):
 	 * take the start from the same clock, so a file written in the enforcer's first tick is
 	 * never older than its start (drift-source ctime compares with >=). */
@@ -190,10 +197,10 @@ int main(int argc, char **argv)
 	/* 2. Nothing inherited reaches the workload. */
 	int keep = events_fd(o.events);
 	if (fds_close_inherited(keep) < 0)
-		die_config("cannot close inherited descriptors: ", strerror(errno));
+		die_unprotected("cannot close inherited descriptors: ", strerror(errno));
 	int sfd = signalfd(-1, &blocked, SFD_CLOEXEC);
 	if (sfd < 0)
-		die_config("cannot create the signalfd: ", strerror(errno));
+		die_unprotected("cannot create the signalfd: ", strerror(errno));
 
 	/* 3. Policy and reporting. */
 	struct bundle b;
