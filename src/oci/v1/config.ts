@@ -60,5 +60,6 @@ export function parseImageConfig(bytes: Uint8Array, where: string): ImageConfig 
     const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
     throw new SyntaxError(`Cannot parse image config ${where}: ${msg}`);
   }
-  return r.data as ImageConfig;
+  // The document itself, not zod's copy: zod reorders keys, and a rewrite must keep them.
+  return doc as ImageConfig;
 }

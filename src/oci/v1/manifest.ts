@@ -56,16 +56,19 @@ function issues(e: z.ZodError): string {
  * @throws SyntaxError naming the field that is wrong
  */
 export function parseImageManifest(bytes: Uint8Array, where: string): ImageManifest {
-  const r = manifestSchema.safeParse(parseJson(bytes, where));
+  const doc = parseJson(bytes, where);
+  const r = manifestSchema.safeParse(doc);
   if (!r.success) throw new SyntaxError(`Cannot parse image manifest ${where}: ${issues(r.error)}`);
-  return r.data as ImageManifest;
+  // Return the document as parsed, not zod's copy: zod reorders keys, and a rewrite must keep them.
+  return doc as ImageManifest;
 }
 
 /** Parses index bytes. @throws SyntaxError naming the field that is wrong */
 export function parseImageIndex(bytes: Uint8Array, where: string): ImageIndex {
-  const r = indexSchema.safeParse(parseJson(bytes, where));
+  const doc = parseJson(bytes, where);
+  const r = indexSchema.safeParse(doc);
   if (!r.success) throw new SyntaxError(`Cannot parse image index ${where}: ${issues(r.error)}`);
-  return r.data as ImageIndex;
+  return doc as ImageIndex;
 }
 
 /**
