@@ -161,7 +161,9 @@ export class RegistryClient {
     const replayable = !(opts.body instanceof Readable);
     const attempts = replayable ? (this.#opts.attempts ?? 4) : 1;
     let scopes = [...opts.scopes];
-    let authRetried = false;
+    // One retry after learning the challenge and one more after an insufficient_scope answer;
+    // a token server that keeps refusing must not loop forever.
+    let authRetries = 0;
     let backoff = this.#opts.backoffMs ?? 200;
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = { ...opts.headers };
@@ -192,12 +194,13 @@ export class RegistryClient {
         if (ch.scheme === "bearer" && ch.params.scope) scopes = [...new Set([...scopes, ...ch.params.scope.split(" ")])];
         if (ch.scheme === "bearer") this.#tokens = this.#tokens.filter((t) => !scopes.every((s) => t.scopes.has(s)));
         this.#challenge = ch;
-        if (replayable && (firstChallenge || insufficient || !authRetried)) {
-          authRetried = true;
+        if (replayable && authRetries < 2 && (firstChallenge || insufficient || authRetries === 0)) {
+          authRetries++;
           continue;
         }
         const cred = await this.#loadCredential();
-        throw this.#authError(what, cred ? "the registry rejected the credentials (HTTP 401)" : "the registry requires credentials and none were found (HTTP 401)");
+        const detail = ch.params.error ? ` (${ch.params.error}${ch.params.scope ? ` for ${ch.params.scope}` : ""})` : "";
+        throw this.#authError(what, cred ? `the registry rejected the credentials (HTTP 401${detail})` : `the registry requires credentials and none were found (HTTP 401${detail})`);
       }
       if (RETRYABLE.has(res.status) && attempt < attempts) {
         await res.body?.cancel();
