@@ -82,11 +82,11 @@ function fromAuthsEntry(entry: NonNullable<AuthConfig["auths"]>[string], source:
 }
 
 /** Runs `docker-credential-<helper> get`; a "not found" answer yields undefined. */
-export async function runCredentialHelper(helper: string, server: string): Promise<Credential | undefined> {
+export async function runCredentialHelper(helper: string, server: string, env: NodeJS.ProcessEnv = process.env): Promise<Credential | undefined> {
   const bin = `docker-credential-${helper}`;
   const source = `credential helper ${bin}`;
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(bin, ["get"], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(bin, ["get"], { stdio: ["pipe", "pipe", "pipe"], env });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -112,15 +112,15 @@ export async function runCredentialHelper(helper: string, server: string): Promi
   return { username: doc.Username, password: doc.Secret, source };
 }
 
-async function fromDockerConfig(cfg: AuthConfig, path: string, registry: string): Promise<Credential | undefined> {
+async function fromDockerConfig(cfg: AuthConfig, path: string, registry: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   const keys = candidateKeys(registry);
   for (const k of keys) {
     const helper = cfg.credHelpers?.[k];
-    if (helper) return runCredentialHelper(helper, k);
+    if (helper) return runCredentialHelper(helper, k, env);
   }
   if (cfg.credsStore) {
     for (const k of keys) {
-      const c = await runCredentialHelper(cfg.credsStore, k);
+      const c = await runCredentialHelper(cfg.credsStore, k, env);
       if (c) return c;
     }
   }
@@ -143,7 +143,7 @@ export function defaultCredentials(env: NodeJS.ProcessEnv = process.env): Creden
     for (const f of files) {
       const cfg = await loadConfig(f);
       if (!cfg) continue;
-      const c = await fromDockerConfig(cfg, f, registry);
+      const c = await fromDockerConfig(cfg, f, registry, env);
       if (c) return c;
     }
     return undefined;
