@@ -205,7 +205,7 @@ const specSchema = z
       })
       .strict()
       .optional(),
-    packageManagers: z.object({ mode: modeSchema }).strict().optional(),
+    packageManagers: z.object({ mode: modeSchema, except: z.array(basename).optional() }).strict().optional(),
     privilege: z.object({ mode: auditOnlyMode }).strict().optional(),
   })
   .strict();

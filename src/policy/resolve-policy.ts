@@ -80,7 +80,7 @@ export interface ResolvedPolicy {
   listen: { mode: PolicyMode; default: "audit" | "block"; allowPorts: Array<number | string> };
   readOnly: { mode: PolicyMode; paths: string[] };
   audited: { mode: "off" | "audit"; paths: string[] };
-  packageManagers: { mode: PolicyMode };
+  packageManagers: { mode: PolicyMode; except: string[] };
   privilege: { mode: "off" | "audit" };
   /** Controls the author wrote (true) or that took their default (false). */
   explicit: Record<ControlId, boolean>;
@@ -160,7 +160,7 @@ export function resolvePolicy(policy: Policy): ResolvedPolicy {
     },
     readOnly: { mode: s.files?.readOnly?.mode ?? "audit", paths: s.files?.readOnly?.paths ?? [] },
     audited: { mode: s.files?.audited?.mode ?? "audit", paths: s.files?.audited?.paths ?? [...DEFAULT_AUDITED_PATHS] },
-    packageManagers: { mode: s.packageManagers?.mode ?? "audit" },
+    packageManagers: { mode: s.packageManagers?.mode ?? "audit", except: s.packageManagers?.except ?? [] },
     privilege: { mode: s.privilege?.mode ?? "audit" },
     explicit,
   };
