@@ -144,6 +144,8 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
   for (const id of ["reverseShell", "stratum", "outbound", "listen", "readOnly", "audited", "privilege"] as const) {
     const m = eff(r[id].mode);
     if (m.mode === "off") continue;
+    // A defaulted file control with no paths has nothing to act on: no finding.
+    if ((id === "readOnly" || id === "audited") && !r.explicit[id] && r[id].paths.length === 0) continue;
     const modeText = describeMode(r[id].mode);
     findings.push({
       kind: "unenforced",

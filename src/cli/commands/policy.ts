@@ -1,0 +1,229 @@
+/**
+ * `inlay policy check|compile|explain|suggest|default`. Exit codes (docs/policy.md):
+ * 0 done; 1 the policy or events file is invalid; 2 usage; 3 a valid policy this enforcer cannot
+ * compile as written; 4 an input could not be read or the output written.
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { CliError } from "../cli-error.js";
+import type { BundleSpec } from "../../bundle/bundle-spec.js";
+import { planPolicy, type CompileFinding } from "../../policy/compile-policy.js";
+import { DEFAULT_POLICY_YAML } from "../../policy/default-policy.js";
+import { explainPolicy } from "../../policy/explain-policy.js";
+import { parsePolicy, type LoadedPolicy } from "../../policy/load-policy.js";
+import { loadMinerList, type MinerList } from "../../policy/miner-list.js";
+import { PolicyError } from "../../policy/policy-error.js";
+import { EventsFileError, suggestPolicy } from "../../policy/suggest-policy.js";
+import { scanDirectory } from "../../scan/scan-directory.js";
+
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_REFUSED = 3;
+export const EXIT_IO = 4;
+
+/** Registers `inlay policy ...` on the program. */
+export function registerPolicyCommands(program: Command): void {
+  const policy = program.command("policy").description("Write, check, compile and explain runtime policies");
+
+  policy
+    .command("check")
+    .description("Validate a policy and say whether this enforcer can compile it")
+    .argument("<file>", "policy file (YAML, or JSON when it ends in .json; - reads stdin)")
+    .addOption(buildTimeOption())
+    .option("--allow-unenforced", "accept controls this enforcer version cannot enforce yet (warn instead)")
+    .action(async (file: string, opts: { buildTime: Date; allowUnenforced?: boolean }) => {
+      const loaded = await readPolicy(file);
+      const { findings } = planPolicy(loaded.policy, { buildTime: opts.buildTime, manifest: [] });
+      // The manifest comes from the image at embed time: check does not require it.
+      const relevant = findings.filter((f) => !(f.kind === "invalid" && f.path.join(".") === "spec.executables.drift"));
+      reportFindings(loaded, relevant, opts.allowUnenforced === true);
+      process.stdout.write(`${loaded.source.file}: valid policy "${loaded.policy.metadata.name}"\n`);
+    });
+
+  policy
+    .command("compile")
+    .description("Compile a policy into an enforcer bundle")
+    .argument("<file>", "policy file (- reads stdin)")
+    .option("-o, --output <bundle>", "bundle file to write (written to a temporary file, then renamed)")
+    .option("--print-spec", "print the compiled bundle spec as JSON on stdout")
+    .option("--manifest-dir <dir>", "directory tree whose executables form the drift manifest (the image's root filesystem)")
+    .addOption(buildTimeOption())
+    .option("--allow-unenforced", "build even when the policy sets controls this enforcer version cannot enforce yet")
+    .option("--miner-list <file>", "replace the shipped miner list (same JSON format as src/policy/data/miners.json)")
+    .action(
+      async (
+        file: string,
+        opts: { output?: string; printSpec?: boolean; manifestDir?: string; buildTime: Date; allowUnenforced?: boolean; minerList?: string },
+      ) => {
+        if (opts.output === undefined && opts.printSpec !== true) {
+          throw new CliError("Cannot compile: say where the bundle goes with -o BUNDLE (or --print-spec to see it)", EXIT_USAGE);
+        }
+        const loaded = await readPolicy(file);
+        const minerList = opts.minerList !== undefined ? await readMinerList(opts.minerList) : undefined;
+        let manifest: BundleSpec["manifest"] = [];
+        if (opts.manifestDir !== undefined) {
+          try {
+            manifest = (await scanDirectory(opts.manifestDir)).entries.map((e) => ({ sha256: e.sha256, path: e.path }));
+          } catch (err) {
+            throw new CliError(`Cannot compile ${loaded.source.file}: ${(err as Error).message}`, EXIT_IO, { cause: err });
+          }
+        }
+        const { spec, findings } = planPolicy(loaded.policy, {
+          buildTime: opts.buildTime,
+          manifest,
+          ...(minerList !== undefined ? { minerList } : {}),
+        });
+        reportFindings(loaded, findings, opts.allowUnenforced === true);
+        if (opts.printSpec === true) process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
+        if (opts.output !== undefined) {
+          await writeAtomically(opts.output, renderBundle(spec, opts.output));
+          process.stderr.write(`inlay: wrote ${opts.output} (${spec.manifest.length} executables in the manifest)\n`);
+        }
+      },
+    );
+
+  policy
+    .command("explain")
+    .description("Say in plain words what a policy blocks, audits and allows")
+    .argument("<file>", "policy file (- reads stdin)")
+    .addOption(buildTimeOption())
+    .action(async (file: string, opts: { buildTime: Date }) => {
+      const loaded = await readPolicy(file);
+      process.stdout.write(explainPolicy(loaded.policy, { buildTime: opts.buildTime }));
+    });
+
+  policy
+    .command("suggest")
+    .description("Learn mode: turn the events of an audit-mode run into a minimal allow-list policy")
+    .argument("<events>", "NDJSON events file (- reads stdin)")
+    .option("-o, --output <file>", "write the policy here instead of stdout")
+    .addOption(new Option("--mode <mode>", "mode of the suggested allow list").choices(["audit", "enforce"]).default("audit"))
+    .option("--name <name>", "metadata.name of the suggested policy", "suggested")
+    .action(async (eventsFile: string, opts: { output?: string; mode: "audit" | "enforce"; name: string }) => {
+      const text = await readInput(eventsFile, "events");
+      const file = eventsFile === "-" ? "(stdin)" : eventsFile;
+      let yaml: string;
+      try {
+        yaml = suggestPolicy(text, { file, mode: opts.mode, name: opts.name }).yaml;
+      } catch (err) {
+        if (err instanceof EventsFileError) throw new CliError(err.message, EXIT_INVALID, { cause: err });
+        throw err;
+      }
+      // The suggestion must itself be a valid policy: a failure here is a bug, not user input.
+      parsePolicy(yaml, { file: "(suggested policy)" });
+      if (opts.output !== undefined) await writeAtomically(opts.output, yaml);
+      else process.stdout.write(yaml);
+    });
+
+  policy
+    .command("default")
+    .description("Print the policy used when none is given")
+    .action(() => {
+      process.stdout.write(DEFAULT_POLICY_YAML);
+    });
+}
+
+function buildTimeOption(): Option {
+  return new Option("--build-time <iso>", "image build time for afterDaysFromBuild (default: $SOURCE_DATE_EPOCH, else now)")
+    .argParser(parseBuildTime)
+    .default(defaultBuildTime(), "now");
+}
+
+function parseBuildTime(value: string): Date {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new InvalidArgumentError("expected an ISO 8601 date-time with a zone, e.g. 2026-11-28T12:00:00Z");
+  }
+  return new Date(value);
+}
+
+function defaultBuildTime(): Date {
+  const epoch = process.env["SOURCE_DATE_EPOCH"];
+  if (epoch !== undefined && /^\d{1,12}$/.test(epoch)) return new Date(Number(epoch) * 1000);
+  return new Date();
+}
+
+async function readInput(file: string, what: string): Promise<string> {
+  try {
+    if (file === "-") {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    }
+    return await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new CliError(`Cannot read ${what} ${file}: ${code}`, EXIT_IO, { cause: err });
+  }
+}
+
+async function readPolicy(file: string): Promise<LoadedPolicy> {
+  const text = await readInput(file, "policy");
+  try {
+    return parsePolicy(text, { file: file === "-" ? "(stdin)" : file });
+  } catch (err) {
+    if (err instanceof PolicyError) throw new CliError(err.message, EXIT_INVALID, { cause: err });
+    throw err;
+  }
+}
+
+async function readMinerList(file: string): Promise<MinerList> {
+  try {
+    return await loadMinerList(file);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT_INVALID, { cause: err });
+  }
+}
+
+function where(loaded: LoadedPolicy, f: CompileFinding): string {
+  if (!loaded.source.has(f.path)) return `${loaded.source.file}: ${f.path.join(".")} (default)`;
+  const pos = loaded.source.locate(f.path, { key: true });
+  return `${loaded.source.file}:${pos.line}:${pos.col}: ${f.path.join(".")}`;
+}
+
+/**
+ * Prints notes and warnings; throws when the policy cannot be compiled as written: invalid
+ * findings always, explicitly requested unenforced controls unless allowed.
+ */
+function reportFindings(loaded: LoadedPolicy, findings: CompileFinding[], allowUnenforced: boolean): void {
+  const refused = findings.filter((f) => f.kind === "invalid" || (f.explicit && !allowUnenforced));
+  if (refused.length > 0) {
+    throw new CliError(
+      `Cannot compile policy ${loaded.source.file}: ${refused.length} problem${refused.length === 1 ? "" : "s"}\n` +
+        refused.map((f) => `${where(loaded, f)}: ${f.message}`).join("\n"),
+      EXIT_REFUSED,
+    );
+  }
+  const defaulted: string[] = [];
+  for (const f of findings) {
+    if (f.explicit) process.stderr.write(`inlay: WARNING: NOT ENFORCED: ${where(loaded, f)}: ${f.message}\n`);
+    else if (f.message.startsWith("default mode ") && f.message.includes("is not enforced by this enforcer version"))
+      defaulted.push(`${f.path.slice(1).join(".")} (${/^default mode (.*?) is not/.exec(f.message)?.[1] ?? "?"})`);
+    else process.stderr.write(`inlay: note: ${where(loaded, f)}: ${f.message}\n`);
+  }
+  if (defaulted.length > 0) {
+    process.stderr.write(
+      `inlay: note: ${loaded.source.file}: default controls not enforced by this enforcer version yet: ${defaulted.join(", ")} (inlay policy explain says what they would do)\n`,
+    );
+  }
+}
+
+async function writeAtomically(path: string, content: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await writeFile(tmp, content, { flag: "wx", mode: 0o644 });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new CliError(`Cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT_IO, { cause: err });
+  }
+}
+
+/** The bundle writer (src/bundle/write-bundle.ts, branch enforcer-lib) is not merged yet. */
+function renderBundle(_spec: BundleSpec, output: string): string {
+  throw new CliError(
+    `Cannot write bundle ${output}: the bundle writer is not part of this build yet; use --print-spec to see the compiled spec`,
+    EXIT_IO,
+  );
+}
