@@ -21,7 +21,10 @@ export interface CompileFinding {
   path: readonly string[];
   /** The author wrote this control (false: it took its default). */
   explicit: boolean;
+  /** What the bundle will (not) do. */
   message: string;
+  /** What the author can do about it (shown when the compilation is refused). */
+  remedy?: string;
 }
 
 export interface CompileOptions {
@@ -74,7 +77,7 @@ export function compilePolicy(policy: Policy, options: CompileOptions): BundleSp
   );
   if (refused.length > 0) {
     throw new PolicyCompileError(
-      `Cannot compile policy ${policy.metadata.name}:\n${refused.map((f) => `${f.path.join(".")}: ${f.message}`).join("\n")}`,
+      `Cannot compile policy ${policy.metadata.name}:\n${refused.map((f) => `${f.path.join(".")}: ${withRemedy(f)}`).join("\n")}`,
       refused,
     );
   }
@@ -106,9 +109,8 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
       kind: "invalid",
       path: CONTROL_PATHS.drift,
       explicit: r.explicit.drift,
-      message:
-        "drift with source manifest needs the image's executables, and none were given: compile with " +
-        "--manifest-dir DIR (inlay embed passes the image), or set source: manifest-free",
+      message: "drift with source manifest needs the image's executables, and none were given",
+      remedy: "compile with --manifest-dir DIR (inlay embed passes the image), or set source: manifest-free",
     });
   }
   if (drift.mode !== "off" && r.drift.pathStrict) {
@@ -117,8 +119,9 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
       path: [...CONTROL_PATHS.drift, "pathStrict"],
       explicit: true,
       message:
-        "pathStrict: true is not supported by this enforcer version yet (drift matches executables by content only, " +
-        "so an identical copy under a new path is not drift); set pathStrict: false, or pass --allow-unenforced",
+        "pathStrict: true is not supported by this enforcer version yet: drift matches executables by content only, " +
+        "so an identical copy under a new path will NOT count as drift",
+      remedy: "set pathStrict: false, or pass --allow-unenforced to build anyway",
     });
   }
 
@@ -133,7 +136,8 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
       kind: "invalid",
       path: CONTROL_PATHS.allow,
       explicit: r.explicit.allow,
-      message: `mode ${allow.mode} with no names, paths or sha256 would ${allow.mode === "enforce" ? "deny" : "report"} every exec; list what may run (inlay policy suggest helps) or set mode: off`,
+      message: `mode ${allow.mode} with no names, paths or sha256 would ${allow.mode === "enforce" ? "deny" : "report"} every exec`,
+      remedy: "list what may run (inlay policy suggest helps), or set mode: off",
     });
   }
 
@@ -151,8 +155,9 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
       kind: "unenforced",
       path: CONTROL_PATHS[id],
       explicit: r.explicit[id],
+      ...(r.explicit[id] ? { remedy: "set mode: off, or pass --allow-unenforced to build anyway" } : {}),
       message: r.explicit[id]
-        ? `mode ${modeText} is not supported by this enforcer version yet: ${UNENFORCED_WHAT[id]} will NOT be ${m.mode === "enforce" || m.enforceAfter !== undefined ? "blocked or " : ""}reported; set mode: off, or pass --allow-unenforced to build anyway`
+        ? `mode ${modeText} is not supported by this enforcer version yet: ${UNENFORCED_WHAT[id]} will NOT be ${m.mode === "enforce" || m.enforceAfter !== undefined ? "blocked or " : ""}reported`
         : `default mode ${modeText} is not enforced by this enforcer version yet: ${UNENFORCED_WHAT[id]} will not be ${m.mode === "enforce" || m.enforceAfter !== undefined ? "blocked or " : ""}reported`,
     });
   }
@@ -170,6 +175,11 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
     manifest: drift.mode !== "off" && r.drift.source === "manifest" ? manifest : [],
   };
   return { spec, findings };
+}
+
+/** A finding's message followed by its remedy, when it has one. */
+export function withRemedy(f: CompileFinding): string {
+  return f.remedy === undefined ? f.message : `${f.message}; ${f.remedy}`;
 }
 
 /** `enforce`, `audit`, or `audit, enforce from 2026-12-31T00:00:00Z`. */
@@ -235,8 +245,8 @@ function compileBlockList(
       message:
         `${r.explicit[c.id] ? "mode" : "default mode"} ${describeMode(modeOf(r, c.id))} cannot be compiled next to ${CONTROL_PATHS[strongest.id].join(".")} ` +
         `(${describeMode(modeOf(r, strongest.id))}): bundle format 1 has one mode for every block-list entry, so its ` +
-        `${c.list.names.length + c.list.sha256.length + c.list.pathGlobs.length} entries are left out; ` +
-        (r.explicit[c.id] ? "give both the same mode, or pass --allow-unenforced to build without them" : "give both the same mode to include them"),
+        `${c.list.names.length + c.list.sha256.length + c.list.pathGlobs.length} entries are left out`,
+      remedy: r.explicit[c.id] ? "give both the same mode, or pass --allow-unenforced to build without them" : "give both the same mode to include them",
     });
   }
   return { mode: strongest.mode, list: { names: dedupe(list.names), pathGlobs: dedupe(list.pathGlobs), sha256: dedupe(list.sha256) } };

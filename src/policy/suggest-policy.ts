@@ -129,7 +129,7 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
   const out: string[] = [
     `# Suggested by \`inlay policy suggest\` from ${options.file}: ${events} events read, ${exes.size} executables allowed.`,
     "# Review every rule before use: each says which events it came from.",
-    ...(skipped > 0 ? [`# ${skipped} lines that are not events (workload output) were skipped.`] : []),
+    ...(skipped > 0 ? [`# ${skipped} line${skipped === 1 ? " that is not an event (workload output) was" : "s that are not events (workload output) were"} skipped.`] : []),
     "apiVersion: inlay.dev/v1",
     "kind: RuntimePolicy",
     "metadata:",

@@ -9,7 +9,7 @@ import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli-error.js";
 import type { BundleSpec } from "../../bundle/bundle-spec.js";
-import { planPolicy, type CompileFinding } from "../../policy/compile-policy.js";
+import { planPolicy, withRemedy, type CompileFinding } from "../../policy/compile-policy.js";
 import { DEFAULT_POLICY_YAML } from "../../policy/default-policy.js";
 import { explainPolicy } from "../../policy/explain-policy.js";
 import { parsePolicy, type LoadedPolicy } from "../../policy/load-policy.js";
@@ -191,16 +191,16 @@ function reportFindings(loaded: LoadedPolicy, findings: CompileFinding[], allowU
   if (refused.length > 0) {
     throw new CliError(
       `Cannot compile policy ${loaded.source.file}: ${refused.length} problem${refused.length === 1 ? "" : "s"}\n` +
-        refused.map((f) => `${where(loaded, f)}: ${f.message}`).join("\n"),
+        refused.map((f) => `${where(loaded, f)}: ${withRemedy(f)}`).join("\n"),
       EXIT_REFUSED,
     );
   }
   const defaulted: string[] = [];
   for (const f of findings) {
-    if (f.explicit) process.stderr.write(`inlay: WARNING: NOT ENFORCED: ${where(loaded, f)}: ${f.message}\n`);
+    if (f.explicit) process.stderr.write(`inlay: WARNING: NOT ENFORCED (--allow-unenforced): ${where(loaded, f)}: ${f.message}\n`);
     else if (f.message.startsWith("default mode ") && f.message.includes("is not enforced by this enforcer version"))
       defaulted.push(`${f.path.slice(1).join(".")} (${/^default mode (.*?) is not/.exec(f.message)?.[1] ?? "?"})`);
-    else process.stderr.write(`inlay: note: ${where(loaded, f)}: ${f.message}\n`);
+    else process.stderr.write(`inlay: note: ${where(loaded, f)}: ${withRemedy(f)}\n`);
   }
   if (defaulted.length > 0) {
     process.stderr.write(
