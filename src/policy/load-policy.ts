@@ -63,6 +63,14 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+const EXPECTED_WORDS: Record<string, string> = {
+  object: "a mapping",
+  array: "a list",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+};
+
 /** How the value found at a field reads in a message: "is required", "is "x"". */
 function describe(v: unknown): string {
   if (v === undefined) return "is required";
@@ -101,6 +109,11 @@ function issueToProblems(issue: Issue, prefix: readonly PropertyKey[], root: unk
         return deep[0]!.flatMap((e) => issueToProblems(e, path, root, source));
       }
       return [problem(path, field, `${describe(actual)}; ${issue.message}`)];
+    }
+    case "invalid_type": {
+      // zod's own wording ("Invalid input: expected object") is replaced by the policy's words.
+      const expected = issue.message.startsWith("Invalid input") ? `expected ${EXPECTED_WORDS[issue.expected] ?? issue.expected}` : issue.message;
+      return [problem(path, field, `${describe(actual)}; ${expected}`)];
     }
     default:
       return [problem(path, field, `${describe(actual)}; ${issue.message}`)];
