@@ -160,3 +160,13 @@ function byPosition(a: string, b: string): number {
   const pb = /:(\d+):(\d+):/.exec(b)!;
   return Number(pa[1]) - Number(pb[1]) || Number(pa[2]) - Number(pb[2]);
 }
+
+test("paths that would not fit a bundle line once percent-encoded are refused", () => {
+  const long = `/${"é".repeat(700)}`; // 1401 bytes, 4201 once encoded
+  assert.deepEqual(problems(`${HEAD}spec:\n  executables:\n    block: {mode: audit, paths: ["${long}"]}\n`), [
+    `p.yaml:7:34: spec.executables.block.paths[0]: is "${long.slice(0, 57)}..."; expected at most 4096 bytes once percent-encoded for the bundle`,
+  ]);
+  assert.deepEqual(problems(`${HEAD}spec:\n  activation: {dormantWhen: {paths: ["relative/x"]}}\n`), [
+    "p.yaml:6:38: spec.activation.dormantWhen.paths[0]: is \"relative/x\"; expected an absolute path starting with '/', e.g. \"/run/inlay-host.sock\"",
+  ]);
+});

@@ -60,11 +60,32 @@ const basename = z
     error: "expected a file name without '/' or NUL, e.g. \"nc\" (use paths for globs)",
   });
 
+/**
+ * Bytes an argument takes in the bundle once percent-encoded (docs/bundle-format.md): every byte
+ * below 0x21, above 0x7e and `%` itself become three. A bundle line holds at most 8192 bytes.
+ */
+export function encodedLength(s: string): number {
+  let n = 0;
+  for (const b of Buffer.from(s, "utf8")) n += b < 0x21 || b > 0x7e || b === 0x25 ? 3 : 1;
+  return n;
+}
+const MAX_ENCODED = 4096;
+const fitsBundle = (s: string): boolean => encodedLength(s) <= MAX_ENCODED;
+const TOO_LONG = { error: `expected at most ${MAX_ENCODED} bytes once percent-encoded for the bundle` };
+
 const absoluteGlob = z
   .string({ error: "expected an absolute path or glob starting with '/', e.g. \"/tmp/*\"" })
-  .refine((s) => s.startsWith("/") && !s.includes("\0") && s.length <= 4096, {
+  .refine((s) => s.startsWith("/") && !s.includes("\0"), {
     error: "expected an absolute path or glob starting with '/', e.g. \"/tmp/*\"",
-  });
+  })
+  .refine(fitsBundle, TOO_LONG);
+
+const absolutePath = z
+  .string({ error: "expected an absolute path starting with '/', e.g. \"/run/inlay-host.sock\"" })
+  .refine((s) => s.startsWith("/") && !s.includes("\0"), {
+    error: "expected an absolute path starting with '/', e.g. \"/run/inlay-host.sock\"",
+  })
+  .refine(fitsBundle, TOO_LONG);
 
 const sha256 = z
   .string({ error: "expected 64 lower-case hex digits (a SHA-256 of the file's content)" })
@@ -73,7 +94,8 @@ const sha256 = z
 const envSignal = z
   .string({ error: "expected NAME or NAME=VALUE, e.g. \"INLAY_HOST_ENFORCER\"" })
   .regex(/^[A-Za-z_][A-Za-z0-9_]*(=.*)?$/s, { error: "expected NAME or NAME=VALUE, e.g. \"INLAY_HOST_ENFORCER\"" })
-  .refine((s) => !s.includes("\0"), { error: "expected no NUL byte" });
+  .refine((s) => !s.includes("\0"), { error: "expected no NUL byte" })
+  .refine(fitsBundle, TOO_LONG);
 
 const port = z
   .number({ error: "expected a port number from 1 to 65535" })
@@ -134,7 +156,7 @@ const specSchema = z
       .object({
         mode: z.enum(["always", "serverless"], { error: "expected always or serverless" }).optional(),
         dormantWhen: z
-          .object({ env: z.array(envSignal).optional(), paths: z.array(absoluteGlob).optional() })
+          .object({ env: z.array(envSignal).optional(), paths: z.array(absolutePath).optional() })
           .strict()
           .optional(),
       })
