@@ -170,3 +170,11 @@ test("paths that would not fit a bundle line once percent-encoded are refused", 
     "p.yaml:6:38: spec.activation.dormantWhen.paths[0]: is \"relative/x\"; expected an absolute path starting with '/', e.g. \"/run/inlay-host.sock\"",
   ]);
 });
+
+test("an alias bomb is refused, not expanded", () => {
+  const lines = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (let i = 0, prev = "a"; i < 12; prev = `b${i}`, i++) lines.push(`b${i}: &b${i} [${Array(8).fill(`*${prev}`).join(", ")}]`);
+  const out = problems(lines.join("\n"));
+  assert.equal(out.length, 1);
+  assert.match(out[0]!, /^p\.yaml:1:1: YAML: aliases expand too far \(.*\); a policy needs no more than 100$/);
+});

@@ -61,7 +61,13 @@ export function parsePolicySource(text: string, options: { file: string; format?
   }
   if (problems.length > 0) throw new PolicyError(problems);
   if (doc.contents === null) fail(1, 1, "the document is empty; a policy starts with apiVersion: inlay.dev/v1");
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // The yaml package refuses alias expansion beyond the limit (a "billion laughs" document).
+    throw new PolicyError([{ file, line: 1, col: 1, field: "", message: `YAML: aliases expand too far (${(err as Error).message}); a policy needs no more than 100` }], { cause: err });
+  }
   return {
     file,
     value,
