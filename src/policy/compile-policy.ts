@@ -17,12 +17,19 @@ export interface CompileFinding {
    * unless unenforced controls are allowed). `invalid`: the policy cannot be compiled as written.
    */
   kind: "unenforced" | "invalid";
+  /**
+   * Why: `not-supported` (a control of a later bundle format), `block-list-mode` (the block list's
+   * single mode cannot carry this control's mode), `needs-manifest`, `empty-allow-list`.
+   */
+  reason: "not-supported" | "block-list-mode" | "needs-manifest" | "empty-allow-list";
   /** Field path in the policy document. */
   path: readonly string[];
   /** The author wrote this control (false: it took its default). */
   explicit: boolean;
   /** What the bundle will (not) do. */
   message: string;
+  /** The control's mode in words, for `not-supported` findings. */
+  mode?: string;
   /** What the author can do about it (shown when the compilation is refused). */
   remedy?: string;
 }
@@ -107,6 +114,7 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
   if (drift.mode !== "off" && r.drift.source === "manifest" && manifest.length === 0) {
     findings.push({
       kind: "invalid",
+      reason: "needs-manifest",
       path: CONTROL_PATHS.drift,
       explicit: r.explicit.drift,
       message: "drift with source manifest needs the image's executables, and none were given",
@@ -116,6 +124,7 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
   if (drift.mode !== "off" && r.drift.pathStrict) {
     findings.push({
       kind: "unenforced",
+      reason: "not-supported",
       path: [...CONTROL_PATHS.drift, "pathStrict"],
       explicit: true,
       message:
@@ -134,6 +143,7 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
   if (allow.mode !== "off" && r.allow.names.length + r.allow.paths.length + r.allow.sha256.length === 0) {
     findings.push({
       kind: "invalid",
+      reason: "empty-allow-list",
       path: CONTROL_PATHS.allow,
       explicit: r.explicit.allow,
       message: `mode ${allow.mode} with no names, paths or sha256 would ${allow.mode === "enforce" ? "deny" : "report"} every exec`,
@@ -153,6 +163,8 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
     const modeText = describeMode(r[id].mode);
     findings.push({
       kind: "unenforced",
+      reason: "not-supported",
+      mode: modeText,
       path: CONTROL_PATHS[id],
       explicit: r.explicit[id],
       ...(r.explicit[id] ? { remedy: "set mode: off, or pass --allow-unenforced to build anyway" } : {}),
@@ -240,6 +252,7 @@ function compileBlockList(
     }
     findings.push({
       kind: "unenforced",
+      reason: "block-list-mode",
       path: CONTROL_PATHS[c.id],
       explicit: r.explicit[c.id],
       message:

@@ -37,7 +37,7 @@ export function registerPolicyCommands(program: Command): void {
       const loaded = await readPolicy(file);
       const { findings } = planPolicy(loaded.policy, { buildTime: opts.buildTime, manifest: [] });
       // The manifest comes from the image at embed time: check does not require it.
-      const relevant = findings.filter((f) => !(f.kind === "invalid" && f.path.join(".") === "spec.executables.drift"));
+      const relevant = findings.filter((f) => f.reason !== "needs-manifest");
       reportFindings(loaded, relevant, opts.allowUnenforced === true);
       process.stdout.write(`${loaded.source.file}: valid policy "${loaded.policy.metadata.name}"\n`);
     });
@@ -198,13 +198,12 @@ function reportFindings(loaded: LoadedPolicy, findings: CompileFinding[], allowU
   const defaulted: string[] = [];
   for (const f of findings) {
     if (f.explicit) process.stderr.write(`inlay: WARNING: NOT ENFORCED (--allow-unenforced): ${where(loaded, f)}: ${f.message}\n`);
-    else if (f.message.startsWith("default mode ") && f.message.includes("is not enforced by this enforcer version"))
-      defaulted.push(`${f.path.slice(1).join(".")} (${/^default mode (.*?) is not/.exec(f.message)?.[1] ?? "?"})`);
+    else if (f.reason === "not-supported") defaulted.push(`${f.path.slice(1).join(".")} (${f.mode ?? "on"})`);
     else process.stderr.write(`inlay: note: ${where(loaded, f)}: ${withRemedy(f)}\n`);
   }
   if (defaulted.length > 0) {
     process.stderr.write(
-      `inlay: note: ${loaded.source.file}: default controls not enforced by this enforcer version yet: ${defaulted.join(", ")} (inlay policy explain says what they would do)\n`,
+      `inlay: note: ${loaded.source.file}: defaults not enforced by this enforcer version yet: ${defaulted.join(", ")} (inlay policy explain says what they would do)\n`,
     );
   }
 }
