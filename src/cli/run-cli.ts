@@ -1,7 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
-import { registerPolicyCommands } from "./commands/policy.js";
+import { register as registerBundle } from "./commands/bundle.js";
+import { register as registerPolicy } from "./commands/policy.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -13,7 +14,8 @@ export function buildProgram(): Command {
     .version(INLAY_VERSION)
     .exitOverride()
     .showHelpAfterError();
-  registerPolicyCommands(program);
+  registerBundle(program);
+  registerPolicy(program);
   return program;
 }
 

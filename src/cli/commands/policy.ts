@@ -4,11 +4,12 @@
  * compile as written; 4 an input could not be read or the output written.
  * @module
  */
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli-error.js";
 import type { BundleSpec } from "../../bundle/bundle-spec.js";
+import { bundleId, writeBundle } from "../../bundle/write-bundle.js";
+import { writeFileAtomic } from "../write-file-atomic.js";
 import { planPolicy, withRemedy, type CompileFinding } from "../../policy/compile-policy.js";
 import { DEFAULT_POLICY_YAML } from "../../policy/default-policy.js";
 import { explainPolicy } from "../../policy/explain-policy.js";
@@ -24,7 +25,7 @@ export const EXIT_REFUSED = 3;
 export const EXIT_IO = 4;
 
 /** Registers `inlay policy ...` on the program. */
-export function registerPolicyCommands(program: Command): void {
+export function register(program: Command): void {
   const policy = program.command("policy").description("Write, check, compile and explain runtime policies");
 
   policy
@@ -78,8 +79,16 @@ export function registerPolicyCommands(program: Command): void {
         reportFindings(loaded, findings, opts.allowUnenforced === true);
         if (opts.printSpec === true) process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
         if (opts.output !== undefined) {
-          await writeAtomically(opts.output, renderBundle(spec, opts.output));
-          process.stderr.write(`inlay: wrote ${opts.output} (${spec.manifest.length} executables in the manifest)\n`);
+          let bytes: Buffer;
+          try {
+            bytes = writeBundle(spec);
+          } catch (err) {
+            // The policy schema keeps every value within the bundle's limits; this is a path
+            // from --manifest-dir that is too long for a bundle line, or a bug.
+            throw new CliError(`Cannot compile ${loaded.source.file}: ${(err as Error).message}`, EXIT_REFUSED, { cause: err });
+          }
+          await writeAtomically(opts.output, bytes);
+          process.stderr.write(`inlay: wrote ${opts.output}: ${bundleId(bytes)} (${spec.manifest.length} executables in the manifest)\n`);
         }
       },
     );
@@ -113,7 +122,7 @@ export function registerPolicyCommands(program: Command): void {
       }
       // The suggestion must itself be a valid policy: a failure here is a bug, not user input.
       parsePolicy(yaml, { file: "(suggested policy)" });
-      if (opts.output !== undefined) await writeAtomically(opts.output, yaml);
+      if (opts.output !== undefined) await writeAtomically(opts.output, Buffer.from(yaml, "utf8"));
       else process.stdout.write(yaml);
     });
 
@@ -208,21 +217,10 @@ function reportFindings(loaded: LoadedPolicy, findings: CompileFinding[], allowU
   }
 }
 
-async function writeAtomically(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+async function writeAtomically(path: string, content: Uint8Array): Promise<void> {
   try {
-    await writeFile(tmp, content, { flag: "wx", mode: 0o644 });
-    await rename(tmp, path);
+    await writeFileAtomic(path, content);
   } catch (err) {
-    await rm(tmp, { force: true });
-    throw new CliError(`Cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT_IO, { cause: err });
+    throw new CliError((err as Error).message, EXIT_IO, { cause: err });
   }
-}
-
-/** The bundle writer (src/bundle/write-bundle.ts, branch enforcer-lib) is not merged yet. */
-function renderBundle(_spec: BundleSpec, output: string): string {
-  throw new CliError(
-    `Cannot write bundle ${output}: the bundle writer is not part of this build yet; use --print-spec to see the compiled spec`,
-    EXIT_IO,
-  );
 }
