@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { BundleSpec } from "../bundle/bundle-spec.js";
+import { writeBundle } from "../bundle/write-bundle.js";
 import { compilePolicy, planPolicy, PolicyCompileError } from "./compile-policy.js";
 import { parsePolicy } from "./load-policy.js";
 import { shippedMinerList } from "./miner-list.js";
@@ -253,4 +254,53 @@ miners: {mode: audit}`),
 test("the manifest is de-duplicated and kept in the given order", () => {
   const spec = compilePolicy(EMPTY, { buildTime: BUILD, manifest: [MANIFEST[1]!, MANIFEST[0]!, MANIFEST[1]!] });
   assert.deepEqual(spec.manifest, [MANIFEST[1], MANIFEST[0]]);
+});
+
+test("a compiled policy becomes the exact bundle bytes the enforcer reads", () => {
+  const spec = compilePolicy(
+    policy(`failMode: open
+activation: {mode: serverless, dormantWhen: {env: ["HOST=1"], paths: ["/run/host agent.sock"]}}
+reportExecs: true
+executables:
+  drift: {mode: {enforce: {after: "2026-12-31T00:00:00Z"}}}
+  fileless: {mode: enforce}
+  loader: {mode: audit}
+  block: {mode: enforce, names: [nc], paths: ["/tmp/*"], sha256: ["${"c".repeat(64)}"]}
+  allow: {mode: "off"}
+packageManagers: {mode: "off"}
+miners: {mode: enforce, shippedList: false, names: [xmrig]}`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(
+    writeBundle(spec).toString("utf8"),
+    [
+      "inlay-bundle 1",
+      "fail-mode open",
+      "activation serverless",
+      "dormant-env HOST=1",
+      "dormant-path /run/host%20agent.sock",
+      "control drift audit",
+      "control fileless enforce",
+      "control loader audit",
+      "control blocklist enforce",
+      "control allowlist off",
+      "enforce-after drift 1798675200",
+      "drift-source manifest",
+      "report-execs on",
+      "block-name nc",
+      "block-name xmrig",
+      "block-path /tmp/*",
+      `block-sha256 ${"c".repeat(64)}`,
+      `exe ${"a".repeat(64)} /bin/sh`,
+      `exe ${"b".repeat(64)} /usr/bin/node`,
+      "end",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("the writer accepts what the compiler produces for the default and every-mode policies", () => {
+  for (const p of [EMPTY, policy("packageManagers: {mode: enforce}\nexecutables: {allow: {mode: audit, paths: [\"/usr/bin/\\\\[\"]}}")]) {
+    assert.match(writeBundle(compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST })).toString("utf8"), /^inlay-bundle 1\n[\s\S]*\nend\n$/);
+  }
 });

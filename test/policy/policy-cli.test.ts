@@ -106,6 +106,28 @@ test("inlay policy: exit codes and messages, end to end", async (t) => {
     assert.equal(spec.enforceAfter["fileless"], Date.UTC(2026, 10, 30) / 1000);
   });
 
+  await t.test("compile -o writes the bundle atomically and names its id", async () => {
+    const root = join(cwd, "rootfs");
+    const r = await inlay(["policy", "compile", "later.yaml", "-o", "out.bundle", "--manifest-dir", root, "--build-time", "2026-11-28T00:00:00Z"], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const bytes = await readFile(join(cwd, "out.bundle"));
+    const id = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    assert.match(r.stderr, new RegExp(`^inlay: wrote out\\.bundle: ${id} \\(1 executables in the manifest\\)$`, "m"));
+    const lines = bytes.toString("utf8").split("\n");
+    assert.equal(lines[0], "inlay-bundle 1");
+    assert.ok(lines.includes("control fileless audit"));
+    assert.ok(lines.includes(`enforce-after fileless ${Date.UTC(2026, 10, 30) / 1000}`));
+    assert.ok(lines.includes("block-name xmrig"));
+    assert.ok(lines.includes(`exe ${createHash("sha256").update("#!/bin/sh\necho hi\n").digest("hex")} /bin/hello`));
+    assert.deepEqual(lines.slice(-2), ["end", ""]);
+    assert.ok(!(await readdir(cwd)).some((n) => n.includes(".tmp-")), "no temporary file left behind");
+    // A refused compile leaves an existing bundle untouched.
+    await write("refused.yaml", `${HEAD}spec:\n  privilege: {mode: audit}\n`);
+    const refused = await inlay(["policy", "compile", "refused.yaml", "-o", "out.bundle", "--manifest-dir", root], { cwd });
+    assert.equal(refused.code, 3);
+    assert.deepEqual(await readFile(join(cwd, "out.bundle")), bytes);
+  });
+
   await t.test("compile without a manifest for manifest drift is refused with what to do", async () => {
     const r = await inlay(["policy", "compile", "later.yaml", "--print-spec"], { cwd });
     assert.equal(r.code, 3);
