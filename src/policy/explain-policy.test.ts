@@ -64,7 +64,7 @@ test("lists are named; explicit unsupported controls are listed as not enforced"
   assert.ok(blocked.some((l) => /^running package managers \(31 names: .*; except npm\)$/.test(l)));
   assert.ok(
     section(text, "Asked for, but NOT enforced by this enforcer version yet:").includes(
-      "outbound connections (allowed: 10.0.0.0/8 port 5432) anything else: block: asked enforce",
+      "outbound connections (allowed to 10.0.0.0/8 port 5432; anything else: block): asked enforce",
     ),
   );
 });

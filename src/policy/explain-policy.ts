@@ -116,8 +116,8 @@ function ruleText(rule: NetworkRule): string {
 
 function networkText(allow: NetworkRule[], block: NetworkRule[], dflt: "audit" | "block"): string {
   const parts: string[] = [];
-  if (block.length > 0) parts.push(`to ${block.map(ruleText).join(", ")}`);
-  if (allow.length > 0) parts.push(`(allowed: ${allow.map(ruleText).join(", ")})`);
+  if (block.length > 0) parts.push(`blocked to ${block.map(ruleText).join(", ")}`);
+  if (allow.length > 0) parts.push(`allowed to ${allow.map(ruleText).join(", ")}`);
   parts.push(`anything else: ${dflt}`);
-  return parts.join(" ");
+  return `(${parts.join("; ")})`;
 }

@@ -20,9 +20,9 @@ interface Run {
   stderr: string;
 }
 
-function inlay(args: string[], options: { cwd: string; stdin?: string }): Promise<Run> {
+function inlay(args: string[], options: { cwd: string; stdin?: string; env?: Record<string, string> }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, SOURCE_DATE_EPOCH: "" } });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, SOURCE_DATE_EPOCH: "", ...options.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -142,6 +142,15 @@ test("inlay policy: exit codes and messages, end to end", async (t) => {
     const badTime = await inlay(["policy", "explain", "later.yaml", "--build-time", "yesterday"], { cwd });
     assert.equal(badTime.code, 2);
     assert.match(badTime.stderr, /expected an ISO 8601 date-time with a zone/);
+  });
+
+  await t.test("the build time comes from SOURCE_DATE_EPOCH when --build-time is absent; a bad one is a usage error", async () => {
+    const r = await inlay(["policy", "explain", "later.yaml"], { cwd, env: { SOURCE_DATE_EPOCH: String(Date.UTC(2027, 0, 1) / 1000) } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /reported until 2027-01-03T00:00:00\.000Z, blocked from then on/);
+    const bad = await inlay(["policy", "explain", "later.yaml"], { cwd, env: { SOURCE_DATE_EPOCH: "soon" } });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'inlay: Cannot use SOURCE_DATE_EPOCH="soon" as the build time: expected whole seconds since 1970, or pass --build-time\n');
   });
 
   await t.test("unreadable inputs exit 4 and name the file", async () => {

@@ -34,9 +34,9 @@ export function register(program: Command): void {
     .argument("<file>", "policy file (YAML, or JSON when it ends in .json; - reads stdin)")
     .addOption(buildTimeOption())
     .option("--allow-unenforced", "accept controls this enforcer version cannot enforce yet (warn instead)")
-    .action(async (file: string, opts: { buildTime: Date; allowUnenforced?: boolean }) => {
+    .action(async (file: string, opts: { buildTime?: Date; allowUnenforced?: boolean }) => {
       const loaded = await readPolicy(file);
-      const { findings } = planPolicy(loaded.policy, { buildTime: opts.buildTime, manifest: [] });
+      const { findings } = planPolicy(loaded.policy, { buildTime: buildTimeOf(opts), manifest: [] });
       // The manifest comes from the image at embed time: check does not require it.
       const relevant = findings.filter((f) => f.reason !== "needs-manifest");
       reportFindings(loaded, relevant, opts.allowUnenforced === true);
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .action(
       async (
         file: string,
-        opts: { output?: string; printSpec?: boolean; manifestDir?: string; buildTime: Date; allowUnenforced?: boolean; minerList?: string },
+        opts: { output?: string; printSpec?: boolean; manifestDir?: string; buildTime?: Date; allowUnenforced?: boolean; minerList?: string },
       ) => {
         if (opts.output === undefined && opts.printSpec !== true) {
           throw new CliError("Cannot compile: say where the bundle goes with -o BUNDLE (or --print-spec to see it)", EXIT_USAGE);
@@ -72,7 +72,7 @@ export function register(program: Command): void {
           }
         }
         const { spec, findings } = planPolicy(loaded.policy, {
-          buildTime: opts.buildTime,
+          buildTime: buildTimeOf(opts),
           manifest,
           ...(minerList !== undefined ? { minerList } : {}),
         });
@@ -98,9 +98,9 @@ export function register(program: Command): void {
     .description("Say in plain words what a policy blocks, audits and allows")
     .argument("<file>", "policy file (- reads stdin)")
     .addOption(buildTimeOption())
-    .action(async (file: string, opts: { buildTime: Date }) => {
+    .action(async (file: string, opts: { buildTime?: Date }) => {
       const loaded = await readPolicy(file);
-      process.stdout.write(explainPolicy(loaded.policy, { buildTime: opts.buildTime }));
+      process.stdout.write(explainPolicy(loaded.policy, { buildTime: buildTimeOf(opts) }));
     });
 
   policy
@@ -135,9 +135,9 @@ export function register(program: Command): void {
 }
 
 function buildTimeOption(): Option {
-  return new Option("--build-time <iso>", "image build time for afterDaysFromBuild (default: $SOURCE_DATE_EPOCH, else now)")
-    .argParser(parseBuildTime)
-    .default(defaultBuildTime(), "now");
+  return new Option("--build-time <iso>", "image build time for afterDaysFromBuild (default: $SOURCE_DATE_EPOCH, else now)").argParser(
+    parseBuildTime,
+  );
 }
 
 function parseBuildTime(value: string): Date {
@@ -147,10 +147,15 @@ function parseBuildTime(value: string): Date {
   return new Date(value);
 }
 
-function defaultBuildTime(): Date {
+/** `--build-time`, else `$SOURCE_DATE_EPOCH` (reproducible builds), else now. */
+function buildTimeOf(opts: { buildTime?: Date }): Date {
+  if (opts.buildTime !== undefined) return opts.buildTime;
   const epoch = process.env["SOURCE_DATE_EPOCH"];
-  if (epoch !== undefined && /^\d{1,12}$/.test(epoch)) return new Date(Number(epoch) * 1000);
-  return new Date();
+  if (epoch === undefined || epoch === "") return new Date();
+  if (!/^\d{1,12}$/.test(epoch)) {
+    throw new CliError(`Cannot use SOURCE_DATE_EPOCH=${JSON.stringify(epoch)} as the build time: expected whole seconds since 1970, or pass --build-time`, EXIT_USAGE);
+  }
+  return new Date(Number(epoch) * 1000);
 }
 
 async function readInput(file: string, what: string): Promise<string> {
