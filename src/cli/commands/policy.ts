@@ -10,12 +10,13 @@ import { CliError } from "../cli-error.js";
 import type { BundleSpec } from "../../bundle/bundle-spec.js";
 import { bundleId, writeBundle } from "../../bundle/write-bundle.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
-import { planPolicy, withRemedy, type CompileFinding } from "../../policy/compile-policy.js";
+import { planPolicy, type CompileFinding } from "../../policy/compile-policy.js";
 import { DEFAULT_POLICY_YAML } from "../../policy/default-policy.js";
 import { explainPolicy } from "../../policy/explain-policy.js";
 import { parsePolicy, type LoadedPolicy } from "../../policy/load-policy.js";
 import { loadMinerList, type MinerList } from "../../policy/miner-list.js";
 import { PolicyError } from "../../policy/policy-error.js";
+import { reportFindings } from "../../policy/report-findings.js";
 import { EventsFileError, suggestPolicy } from "../../policy/suggest-policy.js";
 import { scanDirectory } from "../../scan/scan-directory.js";
 
@@ -39,7 +40,7 @@ export function register(program: Command): void {
       const { findings } = planPolicy(loaded.policy, { buildTime: buildTimeOf(opts), manifest: [] });
       // The manifest comes from the image at embed time: check does not require it.
       const relevant = findings.filter((f) => f.reason !== "needs-manifest");
-      reportFindings(loaded, relevant, opts.allowUnenforced === true);
+      reportOrRefuse(loaded, relevant, opts.allowUnenforced === true);
       process.stdout.write(`${loaded.source.file}: valid policy "${loaded.policy.metadata.name}"\n`);
     });
 
@@ -76,7 +77,7 @@ export function register(program: Command): void {
           manifest,
           ...(minerList !== undefined ? { minerList } : {}),
         });
-        reportFindings(loaded, findings, opts.allowUnenforced === true);
+        reportOrRefuse(loaded, findings, opts.allowUnenforced === true);
         if (opts.printSpec === true) process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
         if (opts.output !== undefined) {
           let bytes: Buffer;
@@ -190,36 +191,17 @@ async function readMinerList(file: string): Promise<MinerList> {
   }
 }
 
-function where(loaded: LoadedPolicy, f: CompileFinding): string {
-  if (!loaded.source.has(f.path)) return `${loaded.source.file}: ${f.path.join(".")} (default)`;
-  const pos = loaded.source.locate(f.path, { key: true });
-  return `${loaded.source.file}:${pos.line}:${pos.col}: ${f.path.join(".")}`;
-}
-
 /**
- * Prints notes and warnings; throws when the policy cannot be compiled as written: invalid
+ * Prints warnings and notes; throws when the policy cannot be compiled as written: invalid
  * findings always, explicitly requested unenforced controls unless allowed.
  */
-function reportFindings(loaded: LoadedPolicy, findings: CompileFinding[], allowUnenforced: boolean): void {
-  const refused = findings.filter((f) => f.kind === "invalid" || (f.explicit && !allowUnenforced));
-  if (refused.length > 0) {
-    throw new CliError(
-      `Cannot compile policy ${loaded.source.file}: ${refused.length} problem${refused.length === 1 ? "" : "s"}\n` +
-        refused.map((f) => `${where(loaded, f)}: ${withRemedy(f)}`).join("\n"),
-      EXIT_REFUSED,
-    );
+function reportOrRefuse(loaded: LoadedPolicy, findings: CompileFinding[], allowUnenforced: boolean): void {
+  const report = reportFindings(loaded.source, findings, { allowUnenforced });
+  if (report.refusals.length > 0) {
+    const n = report.refusals.length;
+    throw new CliError(`Cannot compile policy ${loaded.source.file}: ${n} problem${n === 1 ? "" : "s"}\n${report.refusals.join("\n")}`, EXIT_REFUSED);
   }
-  const defaulted: string[] = [];
-  for (const f of findings) {
-    if (f.explicit) process.stderr.write(`inlay: WARNING: NOT ENFORCED (--allow-unenforced): ${where(loaded, f)}: ${f.message}\n`);
-    else if (f.reason === "not-supported") defaulted.push(`${f.path.slice(1).join(".")} (${f.mode ?? "on"})`);
-    else process.stderr.write(`inlay: note: ${where(loaded, f)}: ${withRemedy(f)}\n`);
-  }
-  if (defaulted.length > 0) {
-    process.stderr.write(
-      `inlay: note: ${loaded.source.file}: defaults not enforced by this enforcer version yet: ${defaulted.join(", ")} (inlay policy explain says what they would do)\n`,
-    );
-  }
+  for (const line of [...report.warnings, ...report.notes]) process.stderr.write(`inlay: ${line}\n`);
 }
 
 async function writeAtomically(path: string, content: Uint8Array): Promise<void> {
