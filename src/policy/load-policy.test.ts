@@ -178,3 +178,9 @@ test("an alias bomb is refused, not expanded", () => {
   assert.equal(out.length, 1);
   assert.match(out[0]!, /^p\.yaml:1:1: YAML: aliases expand too far \(.*\); a policy needs no more than 100$/);
 });
+
+test("a UTF-8 byte-order mark is ignored, in YAML and JSON", () => {
+  assert.equal(parsePolicy(`\uFEFF${HEAD}spec: {}\n`, { file: "p.yaml" }).policy.metadata.name, "web");
+  const json = '\uFEFF{"apiVersion": "inlay.dev/v1", "kind": "RuntimePolicy", "metadata": {"name": "j"}, "spec": {"failMode": 1}}';
+  assert.deepEqual(problems(json, "p.json"), ["p.json:1:105: spec.failMode: is number 1; expected closed (refuse to start without protection) or open"]);
+});

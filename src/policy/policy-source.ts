@@ -37,6 +37,8 @@ const MAX_POLICY_BYTES = 4 * 1024 * 1024;
  */
 export function parsePolicySource(text: string, options: { file: string; format?: "json" | "yaml" }): PolicySource {
   const file = options.file;
+  // A UTF-8 byte-order mark is not content: drop it so JSON parses and columns stay visible ones.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   const format = options.format ?? (file.toLowerCase().endsWith(".json") ? "json" : "yaml");
   const fail = (line: number, col: number, message: string): never => {
     throw new PolicyError([{ file, line, col, field: "", message }]);

@@ -174,6 +174,9 @@ test("inlay policy: exit codes and messages, end to end", async (t) => {
     const check = await inlay(["policy", "check", "--allow-unenforced", "suggested.yaml"], { cwd });
     assert.equal(check.code, 0, check.stderr);
     assert.equal(check.stdout, 'suggested.yaml: valid policy "learned"\n');
+    const badName = await inlay(["policy", "suggest", FIXTURE, "--name", "my policy"], { cwd });
+    assert.equal(badName.code, 2);
+    assert.match(badName.stderr, /^inlay: Cannot suggest a policy named "my policy": --name takes letters/);
     await write("junk.ndjson", '{"schema":1,"id":"nope"}\n');
     const bad = await inlay(["policy", "suggest", "junk.ndjson"], { cwd });
     assert.equal(bad.code, 1);

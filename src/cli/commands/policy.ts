@@ -16,6 +16,7 @@ import { explainPolicy } from "../../policy/explain-policy.js";
 import { parsePolicy, type LoadedPolicy } from "../../policy/load-policy.js";
 import { loadMinerList, type MinerList } from "../../policy/miner-list.js";
 import { PolicyError } from "../../policy/policy-error.js";
+import { policySchema } from "../../policy/policy-schema.js";
 import { reportFindings } from "../../policy/report-findings.js";
 import { EventsFileError, suggestPolicy } from "../../policy/suggest-policy.js";
 import { scanDirectory } from "../../scan/scan-directory.js";
@@ -112,6 +113,9 @@ export function register(program: Command): void {
     .addOption(new Option("--mode <mode>", "mode of the suggested allow list").choices(["audit", "enforce"]).default("audit"))
     .option("--name <name>", "metadata.name of the suggested policy", "suggested")
     .action(async (eventsFile: string, opts: { output?: string; mode: "audit" | "enforce"; name: string }) => {
+      if (!policySchema.shape.metadata.shape.name.safeParse(opts.name).success) {
+        throw new CliError(`Cannot suggest a policy named ${JSON.stringify(opts.name)}: --name takes letters, digits, '.', '_' or '-' (at most 128)`, EXIT_USAGE);
+      }
       const text = await readInput(eventsFile, "events");
       const file = eventsFile === "-" ? "(stdin)" : eventsFile;
       let yaml: string;
