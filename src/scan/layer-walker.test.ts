@@ -228,9 +228,19 @@ test("buildExecManifest follows Go's reader where tar readers disagree", async (
     END,
   ]);
   assert.deepEqual(paths(await buildExecManifest(layersOf(both))), ["/from-gnu"]);
-  // Typeflag '0' with a trailing slash is an (empty) file, not a directory.
+  // Typeflag '0' with a trailing slash is an (empty) file; the old NUL typeflag with one is a
+  // directory (so it merges with a lower directory instead of replacing it).
   const slash = Buffer.concat([rawEntry({ name: "d/", typeflag: "0", mode: 0o755 }), END]);
   assert.deepEqual(paths(await buildExecManifest(layersOf(slash))), ["/d"]);
+  const lower = Buffer.concat([rawEntry({ name: "d/tool", typeflag: "0", mode: 0o755 }, "t"), END]);
+  const nulDir = Buffer.concat([rawEntry({ name: "d/", typeflag: "\0", mode: 0o755 }), END]);
+  assert.deepEqual(paths(await buildExecManifest(layersOf(lower, nulDir))), ["/d/tool"]);
+  const nulDirWithData = Buffer.concat([rawEntry({ name: "d/", typeflag: "\0", mode: 0o755 }, "x"), END]);
+  await rejects(
+    buildExecManifest(layersOf(nulDirWithData)),
+    'Cannot apply layer 0: Cannot read tar entry "d/" at byte 0: a directory entry declares 1 data bytes; tar readers disagree on where the next header starts',
+    0,
+  );
 });
 
 test("buildExecManifest normalises absolute and dotted names, keeps the last duplicate and ignores the root", async () => {
@@ -287,6 +297,14 @@ test("buildExecManifest rejects hostile layers with the layer and entry named", 
   badName[0] = 0xff;
   const notUtf8 = Buffer.concat([fixChecksum(badName), END]);
   await rejects(buildExecManifest(layersOf(notUtf8)), 'Cannot apply layer 0: Cannot read tar entry "\uFFFDk" at byte 0: a name is not valid UTF-8', 0);
+
+  const star = rawHeader({ name: "s", typeflag: "0", mode: 0o755 });
+  star.write("tar\0", 508, "latin1");
+  await rejects(
+    buildExecManifest(layersOf(Buffer.concat([fixChecksum(star), END]))),
+    'Cannot apply layer 0: Cannot read tar entry "s" at byte 0: STAR-format headers are not supported (readers disagree on their name prefix)',
+    0,
+  );
 
   const badPax = Buffer.concat([rawEntry({ name: "p", typeflag: "x" }, "99 path=x\n"), rawEntry({ name: "a", typeflag: "0" }), END]);
   await rejects(buildExecManifest(layersOf(badPax)), "Cannot apply layer 0: Cannot read tar stream after byte 0: Cannot parse PAX header: record at byte 0 overruns or lacks its newline", 0);

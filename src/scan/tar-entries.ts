@@ -12,9 +12,10 @@
  * - a header-only entry (directory, link, device, FIFO) that declares data is refused: Go reads the
  *   next header where tar-stream skips the data (or, for directories, does not), so the two would
  *   see different files;
- * - typeflag `0` with a trailing `/` is a regular file (only the old `\0` flag means directory);
+ * - the old NUL typeflag with a trailing `/` is a directory (typeflag `0` stays a regular file);
  * - an entry after an end-of-archive zero block is refused (Go stops or fails there);
- * - sparse files, unknown entry types and names that are not valid UTF-8 are refused.
+ * - sparse files, unknown entry types, STAR-format headers and names that are not valid UTF-8 are
+ *   refused.
  *
  * The corrections hook three internal methods of tar-stream's extractor; `package.json` pins
  * tar-stream exactly, and {@link readTarEntries} refuses to run if those methods are missing.
@@ -87,8 +88,8 @@ interface ExtractInternals {
 export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry, void, undefined> {
   const extract = tarStream.extract();
   const state = hookExtract(extract as unknown as ExtractInternals);
-  // The pipeline's failure (a source error) also surfaces through the iterator below; this promise
-  // is awaited at the end so its rejection is never unhandled.
+  // A source failure also surfaces through the iterator below; `piping` never rejects (it resolves
+  // to the error) and is awaited at the end, so nothing is left unhandled or running.
   let sourceError: unknown = null;
   let extractError: unknown = null;
   input.on("error", (err) => {
@@ -104,7 +105,7 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry,
   let lastOffset = 0;
   try {
     for await (const raw of extract) {
-      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; byteOffset?: number };
+      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; byteOffset?: number };
       const offset = Math.max(0, (header.byteOffset ?? 512) - 512);
       lastOffset = offset;
       const entry = checkEntry(header, raw as unknown as AsyncIterable<Buffer>, offset, state);
@@ -120,8 +121,7 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry,
     throw new TarFormatError(`Cannot read tar stream after byte ${lastOffset}: ${reason}`, lastOffset, undefined, { cause: err });
   } finally {
     if (!extract.destroyed) extract.destroy();
-    const pipeError = await piping;
-    void pipeError;
+    await piping; // settles either way; a source error was already reported above
   }
 }
 
@@ -154,7 +154,7 @@ export async function skipBody(entry: TarEntry): Promise<void> {
 }
 
 function checkEntry(
-  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number },
+  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean },
   body: TarEntry["body"],
   offset: number,
   state: ReaderState,
@@ -162,9 +162,11 @@ function checkEntry(
   const name = header.name;
   const bad = (reason: string): TarFormatError => new TarFormatError(`Cannot read tar entry ${JSON.stringify(name)} at byte ${offset}: ${reason}`, offset, name);
   if (state.zeroBlocks > 0) throw bad("it follows an end-of-archive zero block (runtimes stop reading there)");
+  if (header.star === true) throw bad("STAR-format headers are not supported (readers disagree on their name prefix)");
   let type = header.type ?? null;
   const flag = header.rawTypeflag ?? 0;
-  if (type === "directory" && flag === 0x30) type = "file"; // '0' + trailing slash: a file for Go
+  // The old NUL typeflag with a trailing slash means a directory to Go; tar-stream says file.
+  if (type === "file" && flag === 0 && name.endsWith("/")) type = "directory";
   if (type === null || type === "contiguous-file") {
     throw bad(`unsupported entry type ${JSON.stringify(String.fromCharCode(flag))}; only files, directories, links, devices and FIFOs are allowed in layers`);
   }
@@ -228,7 +230,12 @@ function hookExtract(ex: ExtractInternals): ReaderState {
       if (block !== null) {
         // tar-stream returns no header for an end-of-archive block; remember that one was seen.
         if (this._header === null) state.zeroBlocks++;
-        else this._header.rawTypeflag = (block as Buffer)[156];
+        else {
+          const b = block as Buffer;
+          this._header.rawTypeflag = b[156];
+          // Go reads STAR headers with a shorter name prefix; tar-stream does not know the format.
+          this._header.star = b.toString("latin1", 257, 263) === "ustar\0" && b.toString("latin1", 508, 512) === "tar\0";
+        }
       }
     }
   };
