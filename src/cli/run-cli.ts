@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
+import { register as registerBundle } from "./commands/bundle.js";
+import { register as registerPolicy } from "./commands/policy.js";
 import { register as registerEmbed } from "./commands/embed.js";
 import { register as registerScan } from "./commands/scan.js";
 
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .version(INLAY_VERSION)
     .exitOverride()
     .showHelpAfterError();
+  registerBundle(program);
+  registerPolicy(program);
   registerEmbed(program);
   registerScan(program);
   return program;
