@@ -20,8 +20,9 @@
  * - a directory over a directory changes attributes only; any other entry replaces what was there,
  *   subtree included; a later duplicate entry wins, as on disk;
  * - a hard link gets the content of its target as of that point, including a target from a lower
- *   layer (then the target is copied up first, as overlayfs does); the link's mode, owner and
- *   xattrs apply to the shared inode; a link to a symlink is a symlink with the same target;
+ *   layer (then the target is copied up first, as overlayfs does); its xattrs apply to the shared
+ *   inode; a link whose mode or owner differs from its target's is refused (runtimes disagree on
+ *   which applies); a link to a symlink is a symlink with the same target;
  * - devices and FIFOs occupy their name but are never executables.
  * @module
  */
@@ -239,6 +240,14 @@ class RootModel {
       case "special":
         return { t: "special", layer };
       case "file": {
+        const t = target.inode;
+        if (entry.mode !== t.mode || entry.uid !== t.uid || entry.gid !== t.gid) {
+          // Tar writers give a link the mode and owner of its inode. When they differ, runtimes
+          // disagree: some chmod the shared inode, some do not, and chown drops setuid on the way.
+          throw new EntryError(
+            `hard link declares mode ${octal(entry.mode)} owner ${entry.uid}:${entry.gid} but its target ${JSON.stringify(linkname)} has mode ${octal(t.mode)} owner ${t.uid}:${t.gid}; runtimes disagree on which applies`,
+          );
+        }
         if (target.inode.layer !== layer) {
           // Copy-up: the target's name gets a private copy in this layer, shared with the new name;
           // other names of the lower inode keep the lower one.
@@ -247,9 +256,6 @@ class RootModel {
           target.layer = layer;
         }
         const inode = target.inode;
-        inode.mode = entry.mode;
-        inode.uid = entry.uid;
-        inode.gid = entry.gid;
         if (entry.xattrs.size > 0) {
           inode.xattrs ??= new Map();
           for (const [k, v] of entry.xattrs) inode.xattrs.set(k, v);
@@ -319,6 +325,10 @@ class RootModel {
     }
     return finishManifest(entries, symlinks);
   }
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
 }
 
 /** Removes everything under `dir` that no entry of `layer` put there (opaque directory semantics). */
