@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { chmod, copyFile, link, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir } from "../helpers/temp-dir.js";
-import { layersOf } from "../helpers/layer-tar.js";
+import { layersOf, makeTar } from "../helpers/layer-tar.js";
 import { buildExecManifest } from "../../src/scan/layer-walker.js";
 import { scanDirectory } from "../../src/scan/scan-directory.js";
 
@@ -158,6 +158,79 @@ test("buildExecManifest equals scanDirectory on the rootfs umoci unpacks from th
     const walked = await buildExecManifest(layersOf(layer0, layer1));
     assert.deepEqual(walked, unpacked);
     assert.ok(walked.entries.length >= 8, `only ${walked.entries.length} entries: the fixture is not exercised`);
+  } finally {
+    await tmp.dispose();
+  }
+});
+
+test("buildExecManifest agrees with umoci on the layer rules (symlinked parents, escapes, links across layers, opaque, replacement)", async (t) => {
+  try {
+    execFileSync("umoci", ["--version"], { stdio: "ignore" });
+  } catch {
+    t.skip("umoci is not installed (scripts/setup.sh installs it)");
+    return;
+  }
+  const elf = Buffer.from("7f454c46aaaa", "hex");
+  const layers = [
+    await makeTar([
+      { name: "usr/", type: "directory" },
+      { name: "usr/bin/", type: "directory" },
+      { name: "bin", type: "symlink", linkname: "usr/bin" },
+      { name: "escape", type: "symlink", linkname: "../../../../tmp" },
+      { name: "abs", type: "symlink", linkname: "/usr/lib" },
+      { name: "usr/bin/a", mode: 0o755, content: "A" },
+      { name: "usr/bin/c", type: "link", linkname: "usr/bin/a", mode: 0o755 },
+      { name: "d/", type: "directory" },
+      { name: "d/x", mode: 0o755, content: "x" },
+      { name: "d/sub/", type: "directory" },
+      { name: "d/sub/y", mode: 0o755, content: "y" },
+      { name: "w/", type: "directory" },
+      { name: "w/gone/", type: "directory" },
+      { name: "w/gone/z", mode: 0o755, content: "z" },
+      { name: "t/", type: "directory" },
+      { name: "t/inner", mode: 0o755, content: "i" },
+      { name: "k/", type: "directory" },
+      { name: "k/kept", mode: 0o755, content: "k" },
+    ]),
+    await makeTar([
+      { name: "usr/bin/b", type: "link", linkname: "usr/bin/a", mode: 0o755 },
+      { name: "bin/viasym", mode: 0o755, content: "v" },
+      { name: "escape/esc", mode: 0o755, content: "e" },
+      { name: "abs/lib.so", mode: 0o644, content: elf },
+      { name: "d/", type: "directory" },
+      { name: "d/new", mode: 0o755, content: "n" },
+      { name: "d/.wh..wh..opq", content: "" },
+      { name: "d/later", mode: 0o755, content: "l" },
+      { name: "w/", type: "directory" },
+      { name: "w/.wh.gone", content: "" },
+      { name: "t", mode: 0o755, content: "t is a file now" },
+      { name: "k/", type: "directory", mode: 0o700 },
+    ]),
+    await makeTar([
+      { name: "usr/bin/", type: "directory" },
+      { name: "usr/bin/a", mode: 0o755, content: "C" },
+    ]),
+  ];
+  const tmp = await makeTempDir();
+  try {
+    const layout = join(tmp.path, "layout");
+    await writeLayout(layout, layers);
+    execFileSync("umoci", ["unpack", "--image", `${layout}:latest`, join(tmp.path, "bundle")], { stdio: ["ignore", "ignore", "pipe"] });
+    const unpacked = await scanDirectory(join(tmp.path, "bundle/rootfs"));
+    const walked = await buildExecManifest(layersOf(...layers));
+    assert.deepEqual(walked, unpacked);
+    assert.deepEqual(walked.entries.map((e) => e.path), [
+      "/d/later",
+      "/d/new",
+      "/k/kept",
+      "/t",
+      "/tmp/esc",
+      "/usr/bin/a",
+      "/usr/bin/b",
+      "/usr/bin/c",
+      "/usr/bin/viasym",
+      "/usr/lib/lib.so",
+    ]);
   } finally {
     await tmp.dispose();
   }
