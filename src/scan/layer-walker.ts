@@ -166,16 +166,18 @@ class RootModel {
     if (base === undefined) return skipBody(entry); // the root itself: runtimes ignore it
     // AUFS metadata at the root (`.wh..wh.plnk/...`, `.wh..wh.aufs`) is skipped, as runtimes do.
     if ((parts[0] ?? base).startsWith(WHITEOUT_META) && !(parts.length === 0 && base === OPAQUE)) return skipBody(entry);
-    const parent = this.#resolveDir(parts, layer, true)!;
-
     if (base === OPAQUE) {
-      pruneLower(parent, layer);
+      const dir = this.#resolveDir(parts, layer, "whiteout");
+      if (dir !== null) pruneLower(dir, layer);
       return skipBody(entry);
     }
     if (base.startsWith(WHITEOUT_META)) throw new EntryError(`reserved whiteout name ${base}`);
     if (base.startsWith(WHITEOUT)) {
       const hidden = base.slice(WHITEOUT.length);
       if (hidden === "" || hidden === "." || hidden === "..") throw new EntryError(`invalid whiteout name ${base}`);
+      // A whiteout below a missing directory or a file has nothing to hide.
+      const parent = this.#resolveDir(parts, layer, "whiteout");
+      if (parent === null) return skipBody(entry);
       const victim = parent.children.get(hidden);
       if (victim !== undefined) {
         if (victim.layer !== layer) parent.children.delete(hidden);
@@ -184,6 +186,7 @@ class RootModel {
       return skipBody(entry);
     }
 
+    const parent = this.#resolveDir(parts, layer, "create")!;
     const existing = parent.children.get(base);
     if (entry.type === "directory") {
       if (existing?.t === "dir") existing.layer = layer;
@@ -229,7 +232,7 @@ class RootModel {
     const parts = splitName(linkname, "the hard link target");
     const base = parts.pop();
     if (base === undefined) throw new EntryError("hard link to the root directory");
-    const dir = this.#resolveDir(parts, layer, false);
+    const dir = this.#resolveDir(parts, layer, "lookup");
     const target = dir?.children.get(base);
     if (target === undefined) throw new EntryError(`hard link target ${JSON.stringify(linkname)} does not exist`);
     switch (target.t) {
@@ -266,11 +269,14 @@ class RootModel {
   }
 
   /**
-   * Resolves directory components inside the root, following symlinks chroot-style. With `create`,
-   * missing directories are made (stamped with `layer`) and every directory on the way is marked as
-   * present in this layer; without it, a missing component gives `null`.
+   * Resolves directory components inside the root, following symlinks chroot-style.
+   * - `create` (an entry's parent): missing directories are made; a file on the way is an error.
+   * - `lookup` (a hard link's target): a missing component gives `null`; a file is an error.
+   * - `whiteout`: a missing component or a file gives `null` (nothing there to hide).
+   * `create` and `whiteout` mark every directory on the way as present in `layer`'s upper directory.
    */
-  #resolveDir(parts: string[], layer: number, create: boolean): DirNode | null {
+  #resolveDir(parts: string[], layer: number, how: "create" | "lookup" | "whiteout"): DirNode | null {
+    const create = how === "create";
     const stack: DirNode[] = [this.#root];
     const todo = [...parts].reverse();
     let hops = 0;
@@ -296,10 +302,11 @@ class RootModel {
         if (child.target.startsWith("/")) stack.length = 1;
         for (const p of child.target.split("/").reverse()) todo.push(p);
       } else {
+        if (how === "whiteout") return null;
         throw new EntryError(`a parent component (${part}) is not a directory`);
       }
     }
-    if (create) for (const d of stack) d.layer = layer;
+    if (how !== "lookup") for (const d of stack) d.layer = layer;
     return stack[stack.length - 1]!;
   }
 
