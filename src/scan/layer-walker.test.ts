@@ -179,15 +179,17 @@ test("buildExecManifest resolves parent symlinks inside the root", async () => {
       { name: "lib", type: "symlink", linkname: "/usr/lib" },
       { name: "escape", type: "symlink", linkname: "../../../../../tmp" },
       { name: "usr/local", type: "symlink", linkname: "../../../../opt" },
+      { name: "usr/share/abs", type: "symlink", linkname: "/srv" },
     ],
     [
       { name: "bin/foo", mode: 0o755, content: "foo" },
       { name: "lib/ld.so", mode: 0o644, content: ELF },
       { name: "escape/x", mode: 0o755, content: "x" },
       { name: "usr/local/bin/y", mode: 0o755, content: "y" },
+      { name: "usr/share/abs/z", mode: 0o755, content: "z" },
     ],
   );
-  assert.deepEqual(paths(m), ["/opt/bin/y", "/tmp/x", "/usr/bin/foo", "/usr/lib/ld.so"]);
+  assert.deepEqual(paths(m), ["/opt/bin/y", "/srv/z", "/tmp/x", "/usr/bin/foo", "/usr/lib/ld.so"]);
   await rejects(
     walk([
       { name: "a", type: "symlink", linkname: "b" },
