@@ -300,6 +300,12 @@ test("buildExecManifest rejects hostile layers with the layer and entry named", 
   await rejects(buildExecManifest(layersOf(huge), { maxEntrySize: 1024 ** 3 }), 'Cannot apply layer 0 entry "huge": size 8589934591 exceeds the limit of 1073741824 bytes (maxEntrySize)', 0);
   await rejects(buildExecManifest(layersOf(huge)), 'Cannot apply layer 0: Cannot read tar entry "huge" at byte 0: Unexpected end of data', 0);
 
+  const paxHuge = Buffer.concat([paxEntry([["size", "9999999999999999"]]), rawEntry({ name: "h", typeflag: "0", mode: 0o755 }), END]);
+  await rejects(buildExecManifest(layersOf(paxHuge)), 'Cannot apply layer 0: Cannot read tar entry "h" at byte 1024: invalid size 10000000000000000', 0);
+  const negative = rawHeader({ name: "n", typeflag: "0", mode: 0o755 });
+  negative.fill(0xff, 124, 136);
+  await rejects(buildExecManifest(layersOf(Buffer.concat([fixChecksum(negative), END]))), 'Cannot apply layer 0: Cannot read tar entry "n" at byte 0: negative size field', 0);
+
   const corrupt = await makeTar([{ name: "a", mode: 0o755, content: "a" }]);
   corrupt[148] = corrupt[148]! ^ 1;
   await rejects(buildExecManifest(layersOf(corrupt)), "Cannot apply layer 0: Cannot read tar stream after byte 0: Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?", 0);
