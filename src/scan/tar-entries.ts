@@ -14,8 +14,8 @@
  *   see different files;
  * - the old NUL typeflag with a trailing `/` is a directory (typeflag `0` stays a regular file);
  * - an entry after an end-of-archive zero block is refused (Go stops or fails there);
- * - sparse files, unknown entry types, STAR-format headers and names that are not valid UTF-8 are
- *   refused.
+ * - negative base-256 numbers (which tar-stream misreads, e.g. -1 as 0), sparse files, unknown
+ *   entry types, STAR-format headers and names that are not valid UTF-8 are refused.
  *
  * The corrections hook three internal methods of tar-stream's extractor; `package.json` pins
  * tar-stream exactly, and {@link readTarEntries} refuses to run if those methods are missing.
@@ -105,7 +105,7 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry,
   let lastOffset = 0;
   try {
     for await (const raw of extract) {
-      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; byteOffset?: number };
+      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; negativeField?: string; byteOffset?: number };
       const offset = Math.max(0, (header.byteOffset ?? 512) - 512);
       lastOffset = offset;
       const entry = checkEntry(header, raw as unknown as AsyncIterable<Buffer>, offset, state);
@@ -154,7 +154,7 @@ export async function skipBody(entry: TarEntry): Promise<void> {
 }
 
 function checkEntry(
-  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean },
+  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; negativeField?: string },
   body: TarEntry["body"],
   offset: number,
   state: ReaderState,
@@ -162,6 +162,7 @@ function checkEntry(
   const name = header.name;
   const bad = (reason: string): TarFormatError => new TarFormatError(`Cannot read tar entry ${JSON.stringify(name)} at byte ${offset}: ${reason}`, offset, name);
   if (state.zeroBlocks > 0) throw bad("it follows an end-of-archive zero block (runtimes stop reading there)");
+  if (header.negativeField !== undefined) throw bad(`negative ${header.negativeField} field`);
   if (header.star === true) throw bad("STAR-format headers are not supported (readers disagree on their name prefix)");
   let type = header.type ?? null;
   const flag = header.rawTypeflag ?? 0;
@@ -233,6 +234,9 @@ function hookExtract(ex: ExtractInternals): ReaderState {
         else {
           const b = block as Buffer;
           this._header.rawTypeflag = b[156];
+          // tar-stream misreads negative base-256 numbers (all 0xff reads as -0, i.e. 0); Go refuses them.
+          const negative = ([["mode", 100], ["uid", 108], ["gid", 116], ["size", 124]] as const).find(([, at]) => b[at] === 0xff);
+          if (negative) this._header.negativeField = negative[0];
           // Go reads STAR headers with a shorter name prefix; tar-stream does not know the format.
           this._header.star = b.toString("latin1", 257, 263) === "ustar\0" && b.toString("latin1", 508, 512) === "tar\0";
         }
