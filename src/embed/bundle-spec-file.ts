@@ -4,25 +4,8 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
 import type { BundleSpec } from "../bundle/bundle-spec.js";
-
-const mode = z.enum(["off", "audit", "enforce"]);
-const list = z.strictObject({ names: z.array(z.string()), pathGlobs: z.array(z.string()), sha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)) });
-const controls = z.strictObject({ drift: mode, fileless: mode, loader: mode, blocklist: mode, allowlist: mode });
-
-const bundleSpecSchema = z.strictObject({
-  failMode: z.enum(["closed", "open"]),
-  activation: z.enum(["always", "serverless"]),
-  dormancy: z.strictObject({ env: z.array(z.string()), paths: z.array(z.string()) }),
-  controls,
-  enforceAfter: z.partialRecord(z.enum(["drift", "fileless", "loader", "blocklist", "allowlist"]), z.number().int().nonnegative()),
-  driftSource: z.enum(["manifest", "ctime"]),
-  reportExecs: z.boolean(),
-  blockList: list,
-  allowList: list,
-  manifest: z.array(z.strictObject({ sha256: z.string(), path: z.string() })).default([]),
-});
+import { bundleSpecSchema } from "../bundle/write-bundle.js";
 
 /**
  * Parses `arg`: inline JSON when it starts with `{`, otherwise a file path.
@@ -45,6 +28,8 @@ export async function readBundleSpec(arg: string): Promise<BundleSpec> {
   } catch (err) {
     throw new SyntaxError(`Cannot parse bundle spec ${where}: ${(err as Error).message}`, { cause: err });
   }
+  // A spec file may leave the manifest out: embed fills it per platform.
+  if (doc !== null && typeof doc === "object" && !("manifest" in doc)) (doc as Record<string, unknown>).manifest = [];
   const r = bundleSpecSchema.safeParse(doc);
   if (!r.success) throw new SyntaxError(`Cannot parse bundle spec ${where}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
   return r.data as BundleSpec;

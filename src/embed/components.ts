@@ -1,40 +1,49 @@
 /**
- * Loads the two components embed needs from sibling modules: the layer walker (`src/scan/`) and
- * the bundle writer (`src/bundle/`). Loaded by path at run time so this module builds whether or
- * not those modules are present in the checkout; a missing one is a clear error, never a silent
- * fallback.
+ * The bundle builders `inlay embed` can use: the policy compiler (`--policy FILE`, or the default
+ * policy), or a fixed spec (`--bundle-spec`). Each compiles per platform, because the bundle
+ * carries that platform's executable manifest.
  * @module
  */
-import type { Readable } from "node:stream";
 import type { BundleSpec } from "../bundle/bundle-spec.js";
-import type { ExecManifest } from "../scan/exec-manifest.js";
+import { writeBundle } from "../bundle/write-bundle.js";
+import { planPolicy } from "../policy/compile-policy.js";
+import type { LoadedPolicy } from "../policy/load-policy.js";
+import { reportFindings } from "../policy/report-findings.js";
+import type { BundleBuilder } from "./embed-image.js";
 
-async function load<T>(rel: string, name: string, what: string): Promise<T> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(new URL(rel, import.meta.url).href)) as Record<string, unknown>;
-  } catch (err) {
-    throw new Error(`Cannot load ${what} (${rel}): ${(err as Error).message}`, { cause: err });
+/** The compiler refused the policy for one platform; `refusals` are the lines to show. */
+export class PolicyRefusedError extends Error {
+  readonly refusals: string[];
+  constructor(message: string, refusals: string[]) {
+    super(message);
+    this.name = "PolicyRefusedError";
+    this.refusals = refusals;
   }
-  const f = mod[name];
-  if (typeof f !== "function") throw new Error(`Cannot load ${what}: ${rel} has no function ${name}`);
-  return f as T;
 }
 
-/** The layer walker `buildExecManifest` from src/scan/. */
-export async function loadScanner(): Promise<(layers: AsyncIterable<Readable>) => Promise<ExecManifest>> {
-  return load("../scan/build-exec-manifest.js", "buildExecManifest", "the layer walker");
-}
-
-/** The human summary `formatScanSummary` from src/scan/. */
-export async function loadSummary(): Promise<(m: ExecManifest) => string> {
-  return load("../scan/build-exec-manifest.js", "formatScanSummary", "the scan summary");
-}
-
-/** The bundle writer and the default policy from src/bundle/write-bundle.js. */
-export async function loadBundleWriter(): Promise<{ writeBundle: (spec: BundleSpec) => Buffer; defaultBundleSpec: () => BundleSpec }> {
-  return {
-    writeBundle: await load("../bundle/write-bundle.js", "writeBundle", "the bundle writer"),
-    defaultBundleSpec: await load("../bundle/write-bundle.js", "defaultBundleSpec", "the default policy"),
+/**
+ * Compiles `loaded` once per platform with that platform's manifest; warnings and notes go to
+ * `warn` (printed once each), refusals throw {@link PolicyRefusedError}.
+ */
+export function policyBundleBuilder(loaded: LoadedPolicy, opts: { buildTime: Date; allowUnenforced: boolean; warn: (line: string) => void }): BundleBuilder {
+  const said = new Set<string>();
+  return (manifest, platform) => {
+    const { spec, findings } = planPolicy(loaded.policy, { buildTime: opts.buildTime, manifest });
+    const report = reportFindings(loaded.source, findings, { allowUnenforced: opts.allowUnenforced });
+    if (report.refusals.length > 0) {
+      throw new PolicyRefusedError(`Cannot compile policy ${loaded.source.file} for ${platform}:\n${report.refusals.join("\n")}`, report.refusals);
+    }
+    for (const line of [...report.warnings, ...report.notes]) {
+      if (!said.has(line)) {
+        said.add(line);
+        opts.warn(line);
+      }
+    }
+    return writeBundle(spec);
   };
+}
+
+/** Uses a fixed spec, replacing its manifest per platform. */
+export function specBundleBuilder(spec: BundleSpec): BundleBuilder {
+  return (manifest) => writeBundle({ ...spec, manifest });
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { Readable } from "node:stream";
-import type { BundleSpec, ManifestEntry } from "../bundle/bundle-spec.js";
+import type { ManifestEntry } from "../bundle/bundle-spec.js";
 import { UnsupportedMediaTypeError } from "../oci/errors.js";
 import { appendLayer, removeTopLayer } from "../oci/mutate/append-layer.js";
 import { rebuildIndex } from "../oci/mutate/rebuild-index.js";
@@ -38,11 +38,14 @@ export interface ScannedExecutable {
 /** Builds the executable manifest from uncompressed layer tars, base first. */
 export type ScanLayers = (layers: AsyncIterable<Readable>) => Promise<{ entries: ScannedExecutable[] }>;
 
+/**
+ * Builds the bundle bytes of one platform from its executable manifest (the policy compiler and
+ * the bundle writer, or a fixed spec). May throw to refuse, e.g. when the policy needs a manifest.
+ */
+export type BundleBuilder = (manifest: ManifestEntry[], platform: string) => Buffer | Promise<Buffer>;
+
 export interface EmbedOptions {
-  /** The policy part of the bundle; `manifest` is replaced per platform. */
-  bundleSpec: BundleSpec;
-  /** Serialises a bundle (the enforcer's format). */
-  writeBundle: (spec: BundleSpec) => Buffer;
+  bundleFor: BundleBuilder;
   scan: ScanLayers;
   /** Platforms to embed; others are left out of the result. Default: all. */
   platforms?: Platform[];
@@ -147,7 +150,7 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
       ...scanned.entries.map((e) => ({ path: e.path.startsWith("/") ? e.path : `/${e.path}`, sha256: e.sha256 })),
       enforcerEntry,
     ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const bundle = opts.writeBundle({ ...opts.bundleSpec, manifest: entries });
+    const bundle = await opts.bundleFor(entries, pname);
     const bundleDigest = digestOf(bundle);
     const layer = await buildInlayLayer(enforcer, bundle);
     const layerDesc: Descriptor = { mediaType: gzipLayerMediaType(family), digest: layer.digest, size: layer.blob.length };

@@ -6,6 +6,8 @@
 import { CliError } from "../cli/cli-error.js";
 import { ImageNotFoundError, RegistryAuthError, RegistryResponseError, UnsupportedMediaTypeError } from "../oci/errors.js";
 import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
+import { LayerRejectedError } from "../scan/layer-walker.js";
+import { PolicyRefusedError } from "./components.js";
 import { NoCommandError, UnsupportedPlatformError } from "./errors.js";
 
 export const ExitCode = {
@@ -20,6 +22,8 @@ export const ExitCode = {
   unsupportedPlatform: 8,
   registry: 9,
   malformed: 10,
+  policy: 11,
+  layerRejected: 12,
 } as const;
 
 /** Finds the first error in a `cause` chain that is one of the known conditions. */
@@ -34,6 +38,8 @@ function known(err: unknown): Error | undefined {
       e instanceof NoCommandError ||
       e instanceof UnsupportedPlatformError ||
       e instanceof RegistryResponseError ||
+      e instanceof PolicyRefusedError ||
+      e instanceof LayerRejectedError ||
       e instanceof SyntaxError
     ) {
       return e;
@@ -54,6 +60,8 @@ export function toCliError(err: unknown, action: string): CliError {
     : e instanceof NoCommandError ? ExitCode.noCommand
     : e instanceof UnsupportedPlatformError ? ExitCode.unsupportedPlatform
     : e instanceof RegistryResponseError ? ExitCode.registry
+    : e instanceof PolicyRefusedError ? ExitCode.policy
+    : e instanceof LayerRejectedError ? ExitCode.layerRejected
     : ExitCode.malformed;
   const suffix = code === ExitCode.integrity ? " (aborted; nothing was written under the destination name)" : "";
   return new CliError(`${action}: ${e.message}${suffix}`, code, { cause: err });

@@ -8,7 +8,7 @@ import { embedImage } from "../../src/embed/embed-image.js";
 import { openLayoutSink } from "../../src/oci/layout/sink.js";
 import { openLayoutSource } from "../../src/oci/layout/source.js";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
-import { jsonBundle, listExecutables, testBundleSpec } from "../helpers/embed-doubles.js";
+import { jsonBundle, listExecutables } from "../helpers/embed-doubles.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
 
 const execFileP = promisify(execFile);
@@ -24,7 +24,7 @@ async function blobJson(dir: string, digest: string): Promise<any> {
   return JSON.parse(await readFile(join(dir, "blobs/sha256", digest.slice(7)), "utf8"));
 }
 
-const opts = (baseName: string) => ({ bundleSpec: testBundleSpec(), writeBundle: jsonBundle, scan: listExecutables, baseName });
+const opts = (baseName: string) => ({ bundleFor: jsonBundle, scan: listExecutables, baseName });
 
 test("embedImage into an OCI layout: Entrypoint prefixed, Cmd kept, history and diff_ids in step, unknown fields kept; umoci unpacks it", async () => {
   const tmp = await makeTempDir("inlay-embed-layout-");

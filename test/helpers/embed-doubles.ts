@@ -43,8 +43,9 @@ export async function listExecutables(layers: AsyncIterable<Readable>): Promise<
   return { entries: [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
 }
 
-export function jsonBundle(spec: BundleSpec): Buffer {
-  return Buffer.from(JSON.stringify(spec));
+/** A bundle builder that serialises the test spec with the platform's manifest as JSON. */
+export function jsonBundle(manifest: BundleSpec["manifest"]): Buffer {
+  return Buffer.from(JSON.stringify({ ...testBundleSpec(), manifest }));
 }
 
 export function testBundleSpec(): BundleSpec {

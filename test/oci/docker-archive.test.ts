@@ -11,11 +11,11 @@ import { openLayoutSink } from "../../src/oci/layout/sink.js";
 import { ImageNotFoundError } from "../../src/oci/errors.js";
 import { startPodman } from "../helpers/podman.js";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
-import { jsonBundle, listExecutables, testBundleSpec } from "../helpers/embed-doubles.js";
+import { jsonBundle, listExecutables } from "../helpers/embed-doubles.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
 
 const execFileP = promisify(execFile);
-const opts = (baseName: string) => ({ bundleSpec: testBundleSpec(), writeBundle: jsonBundle, scan: listExecutables, baseName });
+const opts = (baseName: string) => ({ bundleFor: jsonBundle, scan: listExecutables, baseName });
 
 test("embed into a docker-archive (hybrid form): podman load accepts it with the new Entrypoint and Cmd", async () => {
   const tmp = await makeTempDir("inlay-archive-");

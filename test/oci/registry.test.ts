@@ -14,11 +14,11 @@ import { startRegistry, type Registry } from "../helpers/registry.js";
 import { htpasswdAuth, startTokenServer } from "../helpers/registry-auth.js";
 import { startRegistryProxy } from "../helpers/registry-proxy.js";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
-import { jsonBundle, listExecutables, testBundleSpec } from "../helpers/embed-doubles.js";
+import { jsonBundle, listExecutables } from "../helpers/embed-doubles.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
 
 const execFileP = promisify(execFile);
-const opts = (baseName: string) => ({ bundleSpec: testBundleSpec(), writeBundle: jsonBundle, scan: listExecutables, baseName });
+const opts = (baseName: string) => ({ bundleFor: jsonBundle, scan: listExecutables, baseName });
 
 async function skopeo(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
   const { stdout } = await execFileP("skopeo", args, { env: env ?? process.env, maxBuffer: 64 << 20 });

@@ -2,13 +2,14 @@
  * `inlay embed SRC DST`: embeds the enforcer and a bundle into every selected platform of an image.
  * @module
  */
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
-import type { BundleSpec } from "../../bundle/bundle-spec.js";
 import { readBundleSpec } from "../../embed/bundle-spec-file.js";
-import { loadBundleWriter, loadScanner } from "../../embed/components.js";
-import { embedImage, type EmbedResult } from "../../embed/embed-image.js";
+import { policyBundleBuilder, specBundleBuilder } from "../../embed/components.js";
+import { embedImage, type BundleBuilder, type EmbedResult } from "../../embed/embed-image.js";
+import { defaultPolicy } from "../../policy/default-policy.js";
+import { loadPolicyFile, type LoadedPolicy } from "../../policy/load-policy.js";
+import { buildExecManifest } from "../../scan/layer-walker.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress } from "../../embed/progress.js";
 import { ClientPool, formatLocation, openSink, openSource, parseLocation, type Location } from "../../embed/transport.js";
@@ -17,6 +18,8 @@ import { parsePlatform, type Platform } from "../../oci/v1/platform.js";
 interface EmbedFlags {
   bundleSpec?: string;
   policy?: string;
+  buildTime?: string;
+  allowUnenforced?: boolean;
   platform?: string;
   json?: boolean;
   insecureRegistry?: string[];
@@ -41,24 +44,42 @@ export function parsePlatforms(s: string | undefined): Platform[] | undefined {
   }
 }
 
-async function bundleSpecFrom(flags: EmbedFlags, defaults: () => BundleSpec): Promise<BundleSpec> {
-  if (flags.policy && flags.bundleSpec) throw new CliError("Cannot use --policy and --bundle-spec together: give one", ExitCode.usage);
-  if (flags.policy) {
-    // The policy compiler lives in src/policy/ (another module); load it by path so this builds without it.
-    const compiler = new URL("../../policy/compile-policy.js", import.meta.url);
-    if (!existsSync(compiler)) throw new CliError("Cannot use --policy: this build has no policy compiler; pass --bundle-spec JSON instead", ExitCode.usage);
-    const mod = (await import(compiler.href)) as { compilePolicyFile?: (path: string) => Promise<BundleSpec> };
-    if (typeof mod.compilePolicyFile !== "function") throw new CliError("Cannot use --policy: the policy compiler has no compilePolicyFile()", ExitCode.usage);
-    return mod.compilePolicyFile(flags.policy);
+/** `--build-time`, else `$SOURCE_DATE_EPOCH` (reproducible builds), else now. */
+function buildTimeOf(flags: EmbedFlags): Date {
+  const fromFlag = flags.buildTime;
+  if (fromFlag !== undefined) {
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/.test(fromFlag) || Number.isNaN(Date.parse(fromFlag))) {
+      throw new CliError(`Cannot use --build-time ${JSON.stringify(fromFlag)}: expected an ISO 8601 date-time with a zone, e.g. 2026-11-28T12:00:00Z`, ExitCode.usage);
+    }
+    return new Date(fromFlag);
   }
-  if (flags.bundleSpec) {
+  const epoch = process.env["SOURCE_DATE_EPOCH"];
+  if (epoch === undefined || epoch === "") return new Date();
+  if (!/^\d{1,12}$/.test(epoch)) throw new CliError(`Cannot use SOURCE_DATE_EPOCH=${JSON.stringify(epoch)} as the build time: expected whole seconds since 1970, or pass --build-time`, ExitCode.usage);
+  return new Date(Number(epoch) * 1000);
+}
+
+/** The bundle builder the flags ask for: a fixed spec, a policy file, or the default policy. */
+async function bundleBuilderFrom(flags: EmbedFlags): Promise<BundleBuilder> {
+  if (flags.policy !== undefined && flags.bundleSpec !== undefined) throw new CliError("Cannot use --policy and --bundle-spec together: give one", ExitCode.usage);
+  if (flags.bundleSpec !== undefined) {
     try {
-      return await readBundleSpec(flags.bundleSpec);
+      return specBundleBuilder(await readBundleSpec(flags.bundleSpec));
     } catch (err) {
-      throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+      throw new CliError((err as Error).message, ExitCode.policy, { cause: err });
     }
   }
-  return defaults();
+  let loaded: LoadedPolicy;
+  try {
+    loaded = flags.policy !== undefined ? await loadPolicyFile(flags.policy) : defaultPolicy();
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.policy, { cause: err });
+  }
+  return policyBundleBuilder(loaded, {
+    buildTime: buildTimeOf(flags),
+    allowUnenforced: flags.allowUnenforced === true,
+    warn: (line) => process.stderr.write(`${line}\n`),
+  });
 }
 
 /** Registers `embed` on the program. */
@@ -70,6 +91,8 @@ export function register(program: Command): void {
     .argument("<dst>", "destination, in the same forms")
     .option("--policy <file>", "policy file to compile into the bundle")
     .option("--bundle-spec <json>", "bundle spec as a JSON file or inline JSON (instead of --policy)")
+    .option("--allow-unenforced", "build a policy that asks for controls this enforcer cannot enforce (warns)")
+    .option("--build-time <iso>", "image build time for afterDaysFromBuild (default: $SOURCE_DATE_EPOCH, else now)")
     .option("--platform <list>", "comma-separated os/arch[/variant] to embed; others are left out")
     .option("--json", "print the result as JSON")
     .option("--insecure-registry <host>", "allow plain HTTP to this non-loopback registry (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
@@ -78,8 +101,7 @@ export function register(program: Command): void {
       const from = parseLocationArg(src, "source");
       const to = parseLocationArg(dst, "destination");
       const platforms = parsePlatforms(flags.platform);
-      const [{ writeBundle, defaultBundleSpec }, scan] = await Promise.all([loadBundleWriter(), loadScanner()]);
-      const spec = await bundleSpecFrom(flags, defaultBundleSpec);
+      const bundleFor = await bundleBuilderFrom(flags);
       const pool = new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] });
       const source = openSource(from, pool);
       const sink = openSink(to, pool);
@@ -87,9 +109,8 @@ export function register(program: Command): void {
       try {
         const progress = flags.json ? undefined : ttyProgress(process.stderr);
         const r = await embedImage(source, sink, {
-          bundleSpec: spec,
-          writeBundle,
-          scan,
+          bundleFor,
+          scan: (layers) => buildExecManifest(layers),
           baseName: formatLocation(from),
           ...(platforms ? { platforms } : {}),
           ...(flags.enforcerDir ? { enforcerDir: flags.enforcerDir } : {}),

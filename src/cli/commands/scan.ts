@@ -4,7 +4,8 @@
  */
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
-import { loadScanner, loadSummary } from "../../embed/components.js";
+import { buildExecManifest } from "../../scan/layer-walker.js";
+import { formatScanSummary } from "../../scan/summary.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress } from "../../embed/progress.js";
 import { scanImage } from "../../embed/scan-image.js";
@@ -28,12 +29,11 @@ export function register(program: Command): void {
         throw new CliError(`Cannot use source ${JSON.stringify(src)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
       }
       const platforms = parsePlatforms(flags.platform);
-      const [scan, summary] = await Promise.all([loadScanner(), loadSummary()]);
       const source = openSource(loc, new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] }));
       let results;
       try {
         const progress = flags.json ? undefined : ttyProgress(process.stderr);
-        results = await scanImage(source, scan, { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: progress } : {}) });
+        results = await scanImage(source, (layers) => buildExecManifest(layers), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: progress } : {}) });
       } catch (err) {
         throw toCliError(err, `Cannot scan ${formatLocation(loc)}`);
       } finally {
@@ -44,6 +44,6 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }
-      for (const r of results) process.stdout.write(`${formatLocation(loc)} ${r.platform} ${r.digest}\n${summary(r.manifest)}\n`);
+      for (const r of results) process.stdout.write(`${formatLocation(loc)} ${r.platform} ${r.digest}\n${formatScanSummary(r.manifest)}\n`);
     });
 }
