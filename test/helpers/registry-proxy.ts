@@ -10,12 +10,15 @@ export interface RegistryProxy {
   readonly host: string;
   /** Number of 503 answers given so far. */
   failures: number;
+  /** `METHOD path?query` of every request forwarded, in order. */
+  readonly requests: string[];
   dispose(): Promise<void>;
 }
 
 export async function startRegistryProxy(upstream: string, opts: { corruptBlob?: string; fail503?: number } = {}): Promise<RegistryProxy> {
   const up = new URL(upstream);
   const state = { failures: 0 };
+  const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     if (state.failures < (opts.fail503 ?? 0)) {
       state.failures++;
@@ -23,6 +26,7 @@ export async function startRegistryProxy(upstream: string, opts: { corruptBlob?:
       res.writeHead(503, { "content-type": "application/json" }).end('{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}');
       return;
     }
+    requests.push(`${req.method} ${req.url}`);
     const corrupt = opts.corruptBlob !== undefined && req.method === "GET" && (req.url ?? "").endsWith(`/blobs/${opts.corruptBlob}`);
     const headers = { ...req.headers, host: up.host };
     const out = request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers }, (ures) => {
@@ -48,6 +52,7 @@ export async function startRegistryProxy(upstream: string, opts: { corruptBlob?:
   const port = (server.address() as { port: number }).port;
   return {
     host: `127.0.0.1:${port}`,
+    requests,
     get failures() {
       return state.failures;
     },
