@@ -81,7 +81,20 @@ export async function* layerStreams(
       toScan = scan;
     }
     const out = uncompressedLayer(toScan, compression, diffIds[i]!, `layer ${i} (${desc.digest}) of ${source.name}`);
-    yield out;
+    let consumed = false;
+    try {
+      yield out;
+      consumed = true;
+    } finally {
+      if (!consumed) {
+        // The consumer gave up (e.g. the walker refused the layer): stop the download and the
+        // upload so no socket keeps the process alive and no partial blob is committed.
+        const stop = new Error(`Cannot finish layer ${i} (${desc.digest}) of ${source.name}: reading stopped early`);
+        raw.destroy(stop);
+        out.destroy();
+        await upload?.catch(() => undefined);
+      }
+    }
     if (!out.destroyed) out.resume();
     await finished(out);
     if (upload) await upload;
