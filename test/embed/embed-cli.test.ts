@@ -108,6 +108,24 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
     assert.equal(r8.code, 8, r8.stderr);
     assert.match(r8.stderr, /Windows image/);
 
+    // 11: an invalid policy names the file; a valid inline bundle spec is baked in and the enforcer accepts it.
+    const badPolicy = join(tmp.path, "bad-policy.yaml");
+    await writeFile(badPolicy, "apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata: {name: bad}\nspec: {executables: {drift: {mode: sometimes}}}\n");
+    const r11 = await inlay(["embed", "--policy", badPolicy, `oci:${ok}:v1`, `oci:${join(tmp.path, "o11")}:x`]);
+    assert.equal(r11.code, 11, r11.stderr);
+    assert.match(r11.stderr, new RegExp(`${badPolicy}:4`));
+    const spec = { failMode: "open", activation: "always", dormancy: { env: [], paths: [] }, controls: { drift: "audit", fileless: "audit", loader: "off", blocklist: "off", allowlist: "off" }, enforceAfter: {}, driftSource: "manifest", reportExecs: true, blockList: { names: [], pathGlobs: [], sha256: [] }, allowList: { names: [], pathGlobs: [], sha256: [] } };
+    const rs = await inlay(["embed", "--json", "--bundle-spec", JSON.stringify(spec), `oci:${ok}:v1`, `oci:${join(tmp.path, "os")}:x`]);
+    assert.equal(rs.code, 0, rs.stderr);
+    const bundleDigest = (JSON.parse(rs.stdout) as { platforms: { bundleDigest: string }[] }).platforms[0]!.bundleDigest;
+    await execFileP("umoci", ["unpack", "--rootless", "--image", `${join(tmp.path, "os")}:x`, join(tmp.path, "os-b")]);
+    const bundleFile = join(tmp.path, "os-b/rootfs/.inlay/bundle");
+    const { stdout: checked } = await execFileP("enforcer/build/x86_64/inlay-enforcer", ["--check-bundle", bundleFile]);
+    assert.match(checked, /sha256:[a-f0-9]{64}/);
+    const { createHash: h } = await import("node:crypto");
+    assert.equal(`sha256:${h("sha256").update(await readFile(bundleFile)).digest("hex")}`, bundleDigest);
+    assert.match(await readFile(bundleFile, "utf8"), /\/bin\/busybox/);
+
     // 2: a malformed location is a usage error.
     const r2 = await inlay(["embed", "/not/a/location", `oci:${join(tmp.path, "o2")}`]);
     assert.equal(r2.code, 2, r2.stderr);

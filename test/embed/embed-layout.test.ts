@@ -86,3 +86,21 @@ test("embedImage is reproducible and a re-embed replaces the Inlay layer instead
     await tmp.dispose();
   }
 });
+
+test("embedImage reads zstd and uncompressed layers and adds a gzip layer", async () => {
+  const tmp = await makeTempDir("inlay-embed-zstd-");
+  try {
+    for (const compression of ["zstd", "none"] as const) {
+      const src = join(tmp.path, `src-${compression}`);
+      await writeTestLayout(src, "v1", [{ architecture: "amd64", compression, layers: [await busyboxFiles()], cmd: ["/bin/sh"] }]);
+      const dst = join(tmp.path, `dst-${compression}`);
+      const r = await embedImage(openLayoutSource(src, { tag: "v1" }), openLayoutSink(dst, { tag: "x" }), opts("z"));
+      assert.equal(r.platforms[0]!.executables, 2);
+      const m = await blobJson(dst, r.digest);
+      assert.equal(m.layers[0].mediaType, compression === "zstd" ? "application/vnd.oci.image.layer.v1.tar+zstd" : "application/vnd.oci.image.layer.v1.tar");
+      assert.equal(m.layers[1].mediaType, "application/vnd.oci.image.layer.v1.tar+gzip");
+    }
+  } finally {
+    await tmp.dispose();
+  }
+});
