@@ -28,9 +28,11 @@ export async function readBundleSpec(arg: string): Promise<BundleSpec> {
   } catch (err) {
     throw new SyntaxError(`Cannot parse bundle spec ${where}: ${(err as Error).message}`, { cause: err });
   }
-  // A spec file may leave the manifest out: embed fills it per platform.
-  if (doc !== null && typeof doc === "object" && !("manifest" in doc)) (doc as Record<string, unknown>).manifest = [];
-  const r = bundleSpecSchema.safeParse(doc);
+  // The manifest is filled per platform by embed, so any given one is ignored; a placeholder entry
+  // lets the writer's schema check everything else now (it refuses manifest drift with no entries).
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new SyntaxError(`Cannot parse bundle spec ${where}: expected a JSON object`);
+  const placeholder = { sha256: "0".repeat(64), path: "/.inlay/inlay-enforcer" };
+  const r = bundleSpecSchema.safeParse({ ...(doc as Record<string, unknown>), manifest: [placeholder] });
   if (!r.success) throw new SyntaxError(`Cannot parse bundle spec ${where}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return r.data as BundleSpec;
+  return { ...(r.data as BundleSpec), manifest: [] };
 }

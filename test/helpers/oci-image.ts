@@ -71,7 +71,7 @@ export async function writeTestLayout(dir: string, tag: string, platforms: Platf
       const tar = await tarOf(files);
       diffIds.push(`sha256:${sha(tar)}`);
       const c = p.compression ?? "gzip";
-      const blob = c === "gzip" ? gzipSync(tar) : c === "zstd" ? execFileSync("zstd", ["-q", "-c"], { input: tar }) : tar;
+      const blob = c === "gzip" ? gzipSync(tar) : c === "zstd" ? execFileSync("zstd", ["-q", "-c"], { input: tar, maxBuffer: 1 << 30 }) : tar;
       const mt = c === "gzip" ? "application/vnd.oci.image.layer.v1.tar+gzip" : c === "zstd" ? "application/vnd.oci.image.layer.v1.tar+zstd" : "application/vnd.oci.image.layer.v1.tar";
       layers.push({ mediaType: mt, ...(await putBlob(dir, blob)) });
     }
