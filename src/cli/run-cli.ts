@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
+import { register as registerBundle } from "./commands/bundle.js";
+import { register as registerPolicy } from "./commands/policy.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .version(INLAY_VERSION)
     .exitOverride()
     .showHelpAfterError();
+  registerBundle(program);
+  registerPolicy(program);
   return program;
 }
 
