@@ -306,6 +306,24 @@ test("buildExecManifest rejects hostile layers with the layer and entry named", 
   negative.fill(0xff, 124, 136);
   await rejects(buildExecManifest(layersOf(Buffer.concat([fixChecksum(negative), END]))), 'Cannot apply layer 0: Cannot read tar entry "n" at byte 0: negative size field', 0);
 
+  // Go trims NULs and spaces on both sides of "\0 12" (size 10); tar-stream reads 0, so the data
+  // block below would become a header for it.
+  const oddSize = rawHeader({ name: "o", typeflag: "0", mode: 0o755 });
+  oddSize.write("\0 000000012\0", 124, 12, "latin1");
+  const hiddenHeader = rawHeader({ name: "smuggled", typeflag: "0", mode: 0o755 });
+  await rejects(
+    buildExecManifest(layersOf(Buffer.concat([fixChecksum(oddSize), hiddenHeader, END]))),
+    'Cannot apply layer 0: Cannot read tar entry "o" at byte 0: a header at or before it has a malformed size field',
+    0,
+  );
+  const oddPax = rawEntry({ name: "p", typeflag: "x" }, "11 uid=1\n");
+  oddPax.write("\0 000000013\0", 124, 12, "latin1");
+  await rejects(
+    buildExecManifest(layersOf(Buffer.concat([fixChecksum(oddPax.subarray(0, 512)), oddPax.subarray(512), rawEntry({ name: "q", typeflag: "0" }), END]))),
+    "Cannot apply layer 0: Cannot read tar stream after byte 0: a header has a malformed size field",
+    0,
+  );
+
   const corrupt = await makeTar([{ name: "a", mode: 0o755, content: "a" }]);
   corrupt[148] = corrupt[148]! ^ 1;
   await rejects(buildExecManifest(layersOf(corrupt)), "Cannot apply layer 0: Cannot read tar stream after byte 0: Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?", 0);
