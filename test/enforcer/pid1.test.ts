@@ -69,6 +69,20 @@ for (const kind of ALL_TARGETS) {
       assert.equal(r2.code, 3, explain(r2));
     });
 
+    test("a stopped workload stays stopped (group-stop) until SIGCONT is forwarded; SIGSTOP is not swallowed", async () => {
+      const run = t.start(enf("/bin/sh", "-c", "echo stopping; kill -STOP $$; echo resumed; exit 4"));
+      await run.waitFor("stopping");
+      await new Promise((r) => setTimeout(r, 700));
+      let ended = false;
+      void run.result.then(() => (ended = true));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(ended, false, "the workload kept running although it stopped itself");
+      await run.signal("SIGCONT");
+      const r = await run.result;
+      assert.equal(r.code, 4, explain(r));
+      assert.equal(r.stdout, "stopping\nresumed\n");
+    });
+
     test("reaps orphaned zombies", async () => {
       const r = await t.run(enf(`${t.progs}/pid1`, "zombies", "5"));
       assert.equal(r.code, 0, explain(r));
