@@ -421,6 +421,11 @@ bool verdict_on_exec(pid_t pid)
 	struct proc_view view = { .stage = "exec", .pid = pid, .exe = &exe };
 
 	exe.fd = procfs_open_as_tracee(pid, "exe", O_RDONLY);
+	if (exe.fd < 0 && (errno == ENOENT || errno == ESRCH)) {
+		/* The stopped tracee was SIGKILLed meanwhile (nothing else removes /proc/PID or its exe
+		 * before it runs). Kill again, harmlessly, and report nothing about a dead process. */
+		return true;
+	}
 	if (exe.fd < 0 || fstat(exe.fd, &exe.st) < 0) {
 		int err = errno;
 		enum inlay_mode m = strictest_mode();
