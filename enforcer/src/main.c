@@ -271,6 +271,11 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"inlay-enforcer: cannot protect the workload: %s; not starting it (fail-mode closed; "
 				"use --fail-open or 'fail-mode open' to run it unprotected)\n", cause);
+			/* The event stream is where operators look (CloudWatch, the console), so the refusal
+			 * is reported there too, not only on stderr. */
+			emit_lifecycle("enforcer.refused", "critical",
+				       "protection is unavailable and fail-mode is closed: the workload was not started",
+				       detail_kv(detail, sizeof detail, "cause", cause, NULL, NULL));
 			spawn_abort(&sp);
 			events_shutdown(2000);
 			return EXIT_UNPROTECTED;
