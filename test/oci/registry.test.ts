@@ -254,7 +254,7 @@ test("htpasswd Basic auth: credentials from DOCKER_CONFIG work; a wrong password
 
 test("Bearer token auth: REGISTRY_AUTH_FILE credentials, cross-repo mount scope, refresh on insufficient_scope and on expiry", async () => {
   const tmp = await makeTempDir("inlay-token-");
-  const ts = await startTokenServer(tmp.path, { users: { "bob:pw": { "*": ["pull", "push"] } }, ttlSeconds: 11 });
+  const ts = await startTokenServer(tmp.path, { users: { "bob:pw": { "*": ["pull", "push"] } }, refreshTokens: { "rt-123": { "*": ["pull", "push"] } }, ttlSeconds: 11 });
   const reg = await startRegistry({ authYaml: ts.authYaml });
   try {
     const layout = join(tmp.path, "src");
@@ -280,6 +280,14 @@ test("Bearer token auth: REGISTRY_AUTH_FILE credentials, cross-repo mount scope,
     await new Promise((r) => setTimeout(r, 1200));
     await c.request("/v2/app/tags/list", { scopes: ["repository:app:pull"] });
     assert.equal(ts.requests.length, n + 1);
+
+    // An identity token (what credential helpers return as user "<token>") uses the refresh-token grant.
+    const idDir = join(tmp.path, "identity");
+    await mkdir(idDir);
+    await writeFile(join(idDir, "config.json"), JSON.stringify({ auths: { [reg.host]: { identitytoken: "rt-123" } } }));
+    const viaRefresh = await embedLoc(`docker://${reg.host}/app:v1`, `docker://${reg.host}/refreshed:v1`, { ...process.env, DOCKER_CONFIG: idDir, REGISTRY_AUTH_FILE: join(idDir, "none.json") });
+    assert.equal(viaRefresh.platforms.length, 1);
+    assert.ok(ts.requests.some((q) => q.method === "POST" && q.user === "refresh" && q.scopes.includes("repository:refreshed:pull,push")));
 
     const anon = new RegistryClient(reg.host, {});
     await assert.rejects(anon.request("/v2/app/tags/list", { scopes: ["repository:app:pull"] }), RegistryAuthError);
