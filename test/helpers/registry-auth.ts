@@ -15,7 +15,8 @@ import { promisify } from "node:util";
 const execFileP = promisify(execFile);
 
 /** Writes `dir/htpasswd` with one bcrypt entry; returns the registry `auth:` YAML. */
-export async function htpasswdAuth(dir: string, user: string, password: string): Promise<string> {
+export async function htpasswdAuth(dir: string, cred: { user: string; password: string }): Promise<string> {
+  const { user, password } = cred;
   const path = join(dir, "htpasswd");
   await execFileP("htpasswd", ["-Bbc", path, user, password]);
   return ["  htpasswd:", "    realm: inlay-test", `    path: ${path}`].join("\n");

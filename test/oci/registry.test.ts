@@ -220,7 +220,7 @@ test("a missing tag is ImageNotFoundError naming the repository and registry", a
 
 test("htpasswd Basic auth: credentials from DOCKER_CONFIG work; a wrong password and none fail naming the registry and the source", async () => {
   const tmp = await makeTempDir("inlay-basic-");
-  const reg = await startRegistry({ authYaml: await htpasswdAuth(tmp.path, "alice", "s3cret") });
+  const reg = await startRegistry({ authYaml: await htpasswdAuth(tmp.path, { user: "alice", password: "s3cret" }) });
   try {
     const layout = join(tmp.path, "src");
     await writeTestLayout(layout, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"] }]);

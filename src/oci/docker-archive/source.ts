@@ -70,7 +70,7 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
     const m = byDigest.get(desc.digest);
     if (!m) throw new ImageNotFoundError(`Cannot find blob ${desc.digest} in ${name}: the archive does not contain it`);
     const raw = Buffer.isBuffer(m) ? Readable.from([m]) : memberStream(m);
-    return verifyBlob(raw, desc, `blob ${desc.digest} of ${name}`);
+    return verifyBlob(raw, desc, { what: `blob ${desc.digest} of ${name}` });
   }
 
   async function resolveLegacy(ms: Map<string, TarMember>): Promise<Resolved> {
@@ -148,10 +148,10 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
       const m = byDigest.get(desc.digest);
       if (!m) throw new ImageNotFoundError(`Cannot find manifest ${desc.digest} in ${name}`);
       const bytes = Buffer.isBuffer(m) ? m : await readMember(m, `manifest ${desc.digest}`);
-      return verifyBytes(bytes, desc, `manifest ${desc.digest} of ${name}`);
+      return verifyBytes(bytes, desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
-      return readBounded(await openBlob(desc), Math.min(desc.size, MAX_MANIFEST_BYTES), `blob ${desc.digest} of ${name}`);
+      return readBounded(await openBlob(desc), { max: Math.min(desc.size, MAX_MANIFEST_BYTES), what: `blob ${desc.digest} of ${name}` });
     },
     blob: openBlob,
     async close() {
