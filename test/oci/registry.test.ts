@@ -181,6 +181,18 @@ test("a registry that corrupts a blob: embed aborts with a digest mismatch and n
       // The corrupt blob was not stored either: the registry checks the digest the client names.
       const head = await fetch(`${dst.url}/v2/app/blobs/${raw.layers[0]!.digest}`, { method: "HEAD" });
       assert.equal(head.status, 404);
+      // A manifest whose bytes do not match the registry's Docker-Content-Digest is refused too.
+      const manifestLiar = await startRegistryProxy(reg.url, { corruptManifest: "v1" });
+      try {
+        await assert.rejects(embedLoc(`docker://${manifestLiar.host}/app:v1`, `docker://${dst.host}/app:v1`), (err: unknown) => {
+          assert.ok(err instanceof DigestMismatchError, String(err));
+          assert.match((err as Error).message, /manifest v1/);
+          return true;
+        });
+        assert.equal(await manifestStatus(dst, "app", "v1"), 404);
+      } finally {
+        await manifestLiar.dispose();
+      }
     } finally {
       await proxy.dispose();
       await dst.dispose();
