@@ -126,7 +126,7 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
 
     let base = { config, manifest };
     const replaced = hasInlayLayer(config);
-    if (replaced) base = removeTopLayer(config, manifest);
+    if (replaced) base = removeTopLayer({ config, manifest });
     config = base.config;
     const labels = config.config?.Labels ?? {};
     const baseDigest = replaced ? (labels[InlayLabel.baseDigest] ?? desc.digest) : desc.digest;
@@ -139,7 +139,7 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
     }
 
     const scanned = await opts.scan(
-      layerStreams(source, base.manifest.layers, config.rootfs.diff_ids, {
+      layerStreams(source, { layers: base.manifest.layers, diffIds: config.rootfs.diff_ids }, {
         sink,
         ...(opts.onProgress ? { onProgress: (p: LayerProgress) => opts.onProgress!({ platform: pname, ...p }) } : {}),
       }),
@@ -155,7 +155,7 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
     const layer = await buildInlayLayer(enforcer, bundle);
     const layerDesc: Descriptor = { mediaType: gzipLayerMediaType(family), digest: layer.digest, size: layer.blob.length };
 
-    const appended = appendLayer(config, base.manifest, {
+    const appended = appendLayer({ config, manifest: base.manifest }, {
       layer: layerDesc,
       diffId: layer.diffId,
       history: { created_by: `${INLAY_HISTORY_PREFIX} (inlay ${INLAY_VERSION}): ${ENFORCER_PATH}, ${BUNDLE_PATH}`, comment: "Inlay runtime security layer" },

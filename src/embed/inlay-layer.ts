@@ -23,7 +23,7 @@ const MTIME = new Date(0);
 export async function buildInlayLayer(enforcer: Buffer, bundle: Buffer): Promise<InlayLayer> {
   const p = pack();
   const base = { mtime: MTIME, uid: 0, gid: 0, uname: "", gname: "" };
-  const collected = readBounded(p as AsyncIterable<Buffer>, 1024 * 1024 * 1024, "the Inlay layer");
+  const collected = readBounded(p as AsyncIterable<Buffer>, { max: 1024 * 1024 * 1024, what: "the Inlay layer" });
   await new Promise<void>((resolve, reject) => p.entry({ ...base, name: ".inlay/", type: "directory", mode: 0o755 }, (e) => (e ? reject(e) : resolve())));
   await new Promise<void>((resolve, reject) => p.entry({ ...base, name: ".inlay/bundle", mode: 0o644 }, bundle, (e) => (e ? reject(e) : resolve())));
   await new Promise<void>((resolve, reject) => p.entry({ ...base, name: ".inlay/inlay-enforcer", mode: 0o755 }, enforcer, (e) => (e ? reject(e) : resolve())));

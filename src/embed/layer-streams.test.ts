@@ -16,7 +16,7 @@ function memSource(blobs: Map<string, Buffer>): ImageSource {
     resolve: () => Promise.reject(new Error("unused")),
     manifest: () => Promise.reject(new Error("unused")),
     blobBytes: () => Promise.reject(new Error("unused")),
-    blob: async (d: Descriptor) => verifyBlob(Readable.from([blobs.get(d.digest)!]), d, d.digest),
+    blob: async (d: Descriptor) => verifyBlob(Readable.from([blobs.get(d.digest)!]), d, { what: d.digest }),
     close: async () => undefined,
   };
 }
@@ -44,7 +44,7 @@ test("layerStreams copies each missing blob and hands the walker the verified un
   const descs = blobs.map((b) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(b), size: b.length }));
   const sink = memSink();
   const seen: Buffer[] = [];
-  for await (const s of layerStreams(memSource(new Map(blobs.map((b, i) => [descs[i]!.digest, b]))), descs, tars.map(sha), { sink })) {
+  for await (const s of layerStreams(memSource(new Map(blobs.map((b, i) => [descs[i]!.digest, b]))), { layers: descs, diffIds: tars.map(sha) }, { sink })) {
     const chunks: Buffer[] = [];
     for await (const c of s) chunks.push(c as Buffer);
     seen.push(Buffer.concat(chunks));
@@ -59,10 +59,10 @@ test("layerStreams fails on a wrong diff_id and stops cleanly when the consumer 
   const desc = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(blob), size: blob.length };
   const src = memSource(new Map([[desc.digest, blob]]));
   await assert.rejects(async () => {
-    for await (const s of layerStreams(src, [desc], [sha(Buffer.from("other"))])) s.resume();
+    for await (const s of layerStreams(src, { layers: [desc], diffIds: [sha(Buffer.from("other"))] })) s.resume();
   }, /against its diff_id/);
   const sink = memSink();
-  const it = layerStreams(src, [desc, desc], [sha(tar), sha(tar)], { sink });
+  const it = layerStreams(src, { layers: [desc, desc], diffIds: [sha(tar), sha(tar)] }, { sink });
   const first = await it.next();
   assert.equal(first.done, false);
   await it.return(undefined);

@@ -37,10 +37,10 @@ export interface LayerStreamOptions {
  */
 export async function* layerStreams(
   source: ImageSource,
-  layers: Descriptor[],
-  diffIds: string[],
+  image: { layers: Descriptor[]; diffIds: string[] },
   opts: LayerStreamOptions = {},
 ): AsyncGenerator<Readable> {
+  const { layers, diffIds } = image;
   if (layers.length !== diffIds.length) {
     throw new RangeError(`Cannot read the layers of ${source.name}: the manifest lists ${layers.length} layers, the config ${diffIds.length} diff_ids`);
   }
@@ -80,7 +80,7 @@ export async function* layerStreams(
       upload.catch(() => undefined);
       toScan = scan;
     }
-    const out = uncompressedLayer(toScan, compression, diffIds[i]!, `layer ${i} (${desc.digest}) of ${source.name}`);
+    const out = uncompressedLayer(toScan, { compression, diffId: diffIds[i]!, what: `layer ${i} (${desc.digest}) of ${source.name}` });
     let consumed = false;
     try {
       yield out;

@@ -37,7 +37,7 @@ export async function scanImage<M>(
     }
     const pname = formatPlatform(platform);
     const progress = opts.onProgress;
-    const manifest = await scan(layerStreams(source, m.layers, cfg.rootfs.diff_ids, progress ? { onProgress: (p) => progress({ platform: pname, ...p }) } : {}));
+    const manifest = await scan(layerStreams(source, { layers: m.layers, diffIds: cfg.rootfs.diff_ids }, progress ? { onProgress: (p) => progress({ platform: pname, ...p }) } : {}));
     out.push({ platform: pname, digest: desc.digest, manifest });
   }
   async function index(desc: Descriptor, bytes: Buffer): Promise<void> {

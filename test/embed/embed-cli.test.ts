@@ -29,7 +29,7 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
   const tmp = await makeTempDir("inlay-cli-");
   const reg = await startRegistry();
   const authTmp = await makeTempDir("inlay-cli-auth-");
-  const authReg = await startRegistry({ authYaml: await htpasswdAuth(authTmp.path, "u", "p") });
+  const authReg = await startRegistry({ authYaml: await htpasswdAuth(authTmp.path, { user: "u", password: "p" }) });
   try {
     const ok = join(tmp.path, "ok");
     await writeTestLayout(ok, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"] }]);

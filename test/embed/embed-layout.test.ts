@@ -104,3 +104,55 @@ test("embedImage reads zstd and uncompressed layers and adds a gzip layer", asyn
     await tmp.dispose();
   }
 });
+
+test("embedImage patches a nested index and copies an artifact child unchanged", async () => {
+  const tmp = await makeTempDir("inlay-embed-nested-");
+  try {
+    const src = join(tmp.path, "src");
+    await writeTestLayout(src, "inner", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"] }], { forceIndex: true });
+    const { createHash } = await import("node:crypto");
+    const { writeFile } = await import("node:fs/promises");
+    const put = async (b: Buffer): Promise<string> => {
+      const hex = createHash("sha256").update(b).digest("hex");
+      await writeFile(join(src, "blobs/sha256", hex), b);
+      return `sha256:${hex}`;
+    };
+    const inner = await readIndexRoot(src, "inner");
+    const innerSize = (await readFile(join(src, "blobs/sha256", inner.digest.slice(7)))).length;
+    const emptyCfg = Buffer.from("{}");
+    const artifact = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      artifactType: "application/vnd.example.sbom",
+      config: { mediaType: "application/vnd.oci.empty.v1+json", digest: await put(emptyCfg), size: 2 },
+      layers: [],
+    }));
+    const outer = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        { mediaType: "application/vnd.oci.image.index.v1+json", digest: inner.digest, size: innerSize, annotations: { nested: "yes" } },
+        { mediaType: "application/vnd.example.artifact+json", artifactType: "application/vnd.example.sbom", digest: await put(artifact), size: artifact.length },
+      ],
+    }));
+    const outerDigest = await put(outer);
+    await writeFile(join(src, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.index.v1+json", digest: outerDigest, size: outer.length, annotations: { "org.opencontainers.image.ref.name": "outer" } }] }));
+
+    const dst = join(tmp.path, "dst");
+    const r = await embedImage(openLayoutSource(src, { tag: "outer" }), openLayoutSink(dst, { tag: "x" }), opts("nested"));
+    assert.deepEqual(r.dropped, []);
+    assert.equal(r.platforms.length, 1);
+    const out = await blobJson(dst, r.digest);
+    assert.equal(out.manifests.length, 2);
+    assert.notEqual(out.manifests[0].digest, inner.digest, "the nested index was rewritten");
+    assert.deepEqual(out.manifests[0].annotations, { nested: "yes" });
+    assert.equal(out.manifests[1].digest, `sha256:${createHash("sha256").update(artifact).digest("hex")}`, "the artifact is unchanged");
+    const nested = await blobJson(dst, out.manifests[0].digest);
+    assert.equal(nested.manifests[0].digest, r.platforms[0]!.digest);
+    // Every blob the result references is present in the destination.
+    await stat(join(dst, "blobs/sha256", out.manifests[1].digest.slice(7)));
+    await stat(join(dst, "blobs/sha256", createHash("sha256").update(emptyCfg).digest("hex")));
+  } finally {
+    await tmp.dispose();
+  }
+});

@@ -15,7 +15,8 @@ import { promisify } from "node:util";
 const execFileP = promisify(execFile);
 
 /** Writes `dir/htpasswd` with one bcrypt entry; returns the registry `auth:` YAML. */
-export async function htpasswdAuth(dir: string, user: string, password: string): Promise<string> {
+export async function htpasswdAuth(dir: string, cred: { user: string; password: string }): Promise<string> {
+  const { user, password } = cred;
   const path = join(dir, "htpasswd");
   await execFileP("htpasswd", ["-Bbc", path, user, password]);
   return ["  htpasswd:", "    realm: inlay-test", `    path: ${path}`].join("\n");
@@ -27,7 +28,7 @@ export interface TokenServer {
   /** The registry `auth:` YAML that trusts this server. */
   readonly authYaml: string;
   /** Requests received, newest last: the scopes asked for and whether a token was issued. */
-  readonly requests: { scopes: string[]; user: string | undefined }[];
+  readonly requests: { scopes: string[]; user: string | undefined; method?: string }[];
   dispose(): Promise<void>;
 }
 
@@ -41,7 +42,13 @@ function b64url(b: Buffer | string): string {
  */
 export async function startTokenServer(
   dir: string,
-  opts: { users: Record<string, Record<string, string[]>>; anonymous?: Record<string, string[]>; ttlSeconds?: number },
+  opts: {
+    users: Record<string, Record<string, string[]>>;
+    /** OAuth2 refresh tokens accepted by `POST /token` (grant_type=refresh_token), with their grants. */
+    refreshTokens?: Record<string, Record<string, string[]>>;
+    anonymous?: Record<string, string[]>;
+    ttlSeconds?: number;
+  },
 ): Promise<TokenServer> {
   const key = join(dir, "token.key");
   const cert = join(dir, "token.crt");
@@ -54,6 +61,11 @@ export async function startTokenServer(
   const ttl = opts.ttlSeconds ?? 300;
 
   const server: Server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (d: string) => (body += d));
+    req.on("end", () => answer(req, res, body));
+  });
+  const answer = (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse, body: string): void => {
     const u = new URL(req.url ?? "/", "http://x");
     if (u.pathname !== "/token") {
       res.writeHead(404).end();
@@ -62,7 +74,19 @@ export async function startTokenServer(
     let user: string | undefined;
     let grants = opts.anonymous ?? {};
     const auth = req.headers.authorization;
-    if (auth?.startsWith("Basic ")) {
+    if (req.method === "POST") {
+      // OAuth2 form: grant_type=refresh_token, refresh_token, service, scope (space-separated).
+      const form = new URLSearchParams(body);
+      const g = form.get("grant_type") === "refresh_token" ? opts.refreshTokens?.[form.get("refresh_token") ?? ""] : undefined;
+      if (!g) {
+        requests.push({ scopes: (form.get("scope") ?? "").split(" ").filter(Boolean), user: undefined, method: "POST" });
+        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ details: "bad refresh token" }));
+        return;
+      }
+      grants = g;
+      user = "refresh";
+      for (const sc of (form.get("scope") ?? "").split(" ").filter(Boolean)) u.searchParams.append("scope", sc);
+    } else if (auth?.startsWith("Basic ")) {
       const cred = Buffer.from(auth.slice(6), "base64").toString("utf8");
       const g = opts.users[cred];
       if (!g) {
@@ -74,7 +98,7 @@ export async function startTokenServer(
       grants = g;
     }
     const scopes = u.searchParams.getAll("scope").flatMap((s) => s.split(" "));
-    requests.push({ scopes, user });
+    requests.push({ scopes, user, method: req.method ?? "GET" });
     const access = scopes.flatMap((s) => {
       const [type, name, actions] = s.split(":");
       if (type !== "repository" || !name || !actions) return [];
@@ -89,7 +113,7 @@ export async function startTokenServer(
     const sig = createSign("RSA-SHA256").update(signing).sign(keyPem);
     const token = `${signing}.${b64url(sig)}`;
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token, access_token: token, expires_in: ttl, issued_at: new Date().toISOString() }));
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const addr = server.address();
   if (addr === null || typeof addr === "string") throw new Error("Cannot start the token server: no port");

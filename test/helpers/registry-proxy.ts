@@ -15,7 +15,12 @@ export interface RegistryProxy {
   dispose(): Promise<void>;
 }
 
-export async function startRegistryProxy(upstream: string, opts: { corruptBlob?: string; fail503?: number } = {}): Promise<RegistryProxy> {
+/**
+ * @param opts.corruptBlob digest whose `GET …/blobs/<digest>` body gets one byte flipped
+ * @param opts.corruptManifest reference (tag or digest) whose `GET …/manifests/<ref>` body gets one byte flipped
+ * @param opts.fail503 answer this many first requests with 503
+ */
+export async function startRegistryProxy(upstream: string, opts: { corruptBlob?: string; corruptManifest?: string; fail503?: number } = {}): Promise<RegistryProxy> {
   const up = new URL(upstream);
   const state = { failures: 0 };
   const requests: string[] = [];
@@ -27,7 +32,10 @@ export async function startRegistryProxy(upstream: string, opts: { corruptBlob?:
       return;
     }
     requests.push(`${req.method} ${req.url}`);
-    const corrupt = opts.corruptBlob !== undefined && req.method === "GET" && (req.url ?? "").endsWith(`/blobs/${opts.corruptBlob}`);
+    const corrupt =
+      req.method === "GET" &&
+      ((opts.corruptBlob !== undefined && (req.url ?? "").endsWith(`/blobs/${opts.corruptBlob}`)) ||
+        (opts.corruptManifest !== undefined && (req.url ?? "").endsWith(`/manifests/${opts.corruptManifest}`)));
     const headers = { ...req.headers, host: up.host };
     const out = request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers }, (ures) => {
       const h = { ...ures.headers };

@@ -181,6 +181,18 @@ test("a registry that corrupts a blob: embed aborts with a digest mismatch and n
       // The corrupt blob was not stored either: the registry checks the digest the client names.
       const head = await fetch(`${dst.url}/v2/app/blobs/${raw.layers[0]!.digest}`, { method: "HEAD" });
       assert.equal(head.status, 404);
+      // A manifest whose bytes do not match the registry's Docker-Content-Digest is refused too.
+      const manifestLiar = await startRegistryProxy(reg.url, { corruptManifest: "v1" });
+      try {
+        await assert.rejects(embedLoc(`docker://${manifestLiar.host}/app:v1`, `docker://${dst.host}/app:v1`), (err: unknown) => {
+          assert.ok(err instanceof DigestMismatchError, String(err));
+          assert.match((err as Error).message, /manifest v1/);
+          return true;
+        });
+        assert.equal(await manifestStatus(dst, "app", "v1"), 404);
+      } finally {
+        await manifestLiar.dispose();
+      }
     } finally {
       await proxy.dispose();
       await dst.dispose();
@@ -220,7 +232,7 @@ test("a missing tag is ImageNotFoundError naming the repository and registry", a
 
 test("htpasswd Basic auth: credentials from DOCKER_CONFIG work; a wrong password and none fail naming the registry and the source", async () => {
   const tmp = await makeTempDir("inlay-basic-");
-  const reg = await startRegistry({ authYaml: await htpasswdAuth(tmp.path, "alice", "s3cret") });
+  const reg = await startRegistry({ authYaml: await htpasswdAuth(tmp.path, { user: "alice", password: "s3cret" }) });
   try {
     const layout = join(tmp.path, "src");
     await writeTestLayout(layout, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"] }]);
@@ -254,7 +266,7 @@ test("htpasswd Basic auth: credentials from DOCKER_CONFIG work; a wrong password
 
 test("Bearer token auth: REGISTRY_AUTH_FILE credentials, cross-repo mount scope, refresh on insufficient_scope and on expiry", async () => {
   const tmp = await makeTempDir("inlay-token-");
-  const ts = await startTokenServer(tmp.path, { users: { "bob:pw": { "*": ["pull", "push"] } }, ttlSeconds: 11 });
+  const ts = await startTokenServer(tmp.path, { users: { "bob:pw": { "*": ["pull", "push"] } }, refreshTokens: { "rt-123": { "*": ["pull", "push"] } }, ttlSeconds: 11 });
   const reg = await startRegistry({ authYaml: ts.authYaml });
   try {
     const layout = join(tmp.path, "src");
@@ -280,6 +292,14 @@ test("Bearer token auth: REGISTRY_AUTH_FILE credentials, cross-repo mount scope,
     await new Promise((r) => setTimeout(r, 1200));
     await c.request("/v2/app/tags/list", { scopes: ["repository:app:pull"] });
     assert.equal(ts.requests.length, n + 1);
+
+    // An identity token (what credential helpers return as user "<token>") uses the refresh-token grant.
+    const idDir = join(tmp.path, "identity");
+    await mkdir(idDir);
+    await writeFile(join(idDir, "config.json"), JSON.stringify({ auths: { [reg.host]: { identitytoken: "rt-123" } } }));
+    const viaRefresh = await embedLoc(`docker://${reg.host}/app:v1`, `docker://${reg.host}/refreshed:v1`, { ...process.env, DOCKER_CONFIG: idDir, REGISTRY_AUTH_FILE: join(idDir, "none.json") });
+    assert.equal(viaRefresh.platforms.length, 1);
+    assert.ok(ts.requests.some((q) => q.method === "POST" && q.user === "refresh" && q.scopes.includes("repository:refreshed:pull,push")));
 
     const anon = new RegistryClient(reg.host, {});
     await assert.rejects(anon.request("/v2/app/tags/list", { scopes: ["repository:app:pull"] }), RegistryAuthError);

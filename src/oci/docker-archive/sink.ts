@@ -48,7 +48,7 @@ export function openDockerArchiveSink(file: string, opts: { tag?: string } = {})
 
   async function addBlobBytes(desc: Descriptor, bytes: Buffer): Promise<void> {
     if (written.has(desc.digest)) return;
-    verifyBytes(bytes, desc, `blob ${desc.digest} for ${name}`);
+    verifyBytes(bytes, desc, { what: `blob ${desc.digest} for ${name}` });
     await addBuffer(`blobs/sha256/${digestHex(desc.digest)}`, bytes);
     written.add(desc.digest);
   }

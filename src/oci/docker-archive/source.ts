@@ -7,7 +7,8 @@
  */
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import type { Readable } from "node:stream";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { z } from "zod";
 import { ImageNotFoundError } from "../errors.js";
 import { indexTar, type TarMember } from "../internal/tar-index.js";
@@ -68,8 +69,8 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
     await index();
     const m = byDigest.get(desc.digest);
     if (!m) throw new ImageNotFoundError(`Cannot find blob ${desc.digest} in ${name}: the archive does not contain it`);
-    const raw = Buffer.isBuffer(m) ? (await import("node:stream")).Readable.from([m]) : memberStream(m);
-    return verifyBlob(raw, desc, `blob ${desc.digest} of ${name}`);
+    const raw = Buffer.isBuffer(m) ? Readable.from([m]) : memberStream(m);
+    return verifyBlob(raw, desc, { what: `blob ${desc.digest} of ${name}` });
   }
 
   async function resolveLegacy(ms: Map<string, TarMember>): Promise<Resolved> {
@@ -102,7 +103,6 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
       if (!gz) digest = config.rootfs.diff_ids[i] as Digest;
       else {
         // A compressed layer's blob digest is not in the config: hash the member once.
-        const { createHash } = await import("node:crypto");
         const h = createHash("sha256");
         for await (const c of memberStream(lm)) h.update(c as Buffer);
         digest = `sha256:${h.digest("hex")}`;
@@ -148,10 +148,10 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
       const m = byDigest.get(desc.digest);
       if (!m) throw new ImageNotFoundError(`Cannot find manifest ${desc.digest} in ${name}`);
       const bytes = Buffer.isBuffer(m) ? m : await readMember(m, `manifest ${desc.digest}`);
-      return verifyBytes(bytes, desc, `manifest ${desc.digest} of ${name}`);
+      return verifyBytes(bytes, desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
-      return readBounded(await openBlob(desc), Math.min(desc.size, MAX_MANIFEST_BYTES), `blob ${desc.digest} of ${name}`);
+      return readBounded(await openBlob(desc), { max: Math.min(desc.size, MAX_MANIFEST_BYTES), what: `blob ${desc.digest} of ${name}` });
     },
     blob: openBlob,
     async close() {

@@ -45,7 +45,8 @@ function forward(from: Readable, to: Readable): void {
  * stream errors when the compressed input errors (e.g. its digest check fails), when the data is
  * corrupt, or when the diff_id differs.
  */
-export function uncompressedLayer(compressed: Readable, compression: Compression, diffId: string, what: string): Readable {
+export function uncompressedLayer(compressed: Readable, opts: { compression: Compression; diffId: string; what?: string }): Readable {
+  const { compression, diffId, what = `layer ${diffId}` } = opts;
   let dec: Transform;
   // Large output chunks: one threadpool round trip per 256 KiB instead of per 16 KiB.
   if (compression === "gzip") dec = createGunzip({ chunkSize: 256 * 1024 });

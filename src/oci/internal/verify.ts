@@ -71,8 +71,8 @@ export class VerifyStream extends Transform {
  * Wraps a raw blob stream so it fails on a size or digest mismatch with `desc`. Errors of the
  * raw stream are forwarded.
  */
-export function verifyBlob(raw: Readable, desc: Descriptor, what: string): Readable {
-  const v = new VerifyStream(what, desc.digest, desc.size);
+export function verifyBlob(raw: Readable, desc: Descriptor, opts: { what?: string } = {}): Readable {
+  const v = new VerifyStream(opts.what ?? `blob ${desc.digest}`, desc.digest, desc.size);
   raw.on("error", (err) => v.destroy(err));
   v.on("close", () => {
     if (!raw.destroyed) raw.destroy();
@@ -84,7 +84,8 @@ export function verifyBlob(raw: Readable, desc: Descriptor, what: string): Reada
  * Reads a whole stream into memory, failing beyond `max` bytes (manifests and configs only; layers
  * are always streamed).
  */
-export async function readBounded(stream: AsyncIterable<Buffer | Uint8Array>, max: number, what: string): Promise<Buffer> {
+export async function readBounded(stream: AsyncIterable<Buffer | Uint8Array>, opts: { max: number; what?: string }): Promise<Buffer> {
+  const { max, what = "a stream" } = opts;
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of stream) {
@@ -96,7 +97,8 @@ export async function readBounded(stream: AsyncIterable<Buffer | Uint8Array>, ma
 }
 
 /** Checks bytes already in memory against a descriptor. */
-export function verifyBytes(bytes: Buffer, desc: Descriptor, what: string): Buffer {
+export function verifyBytes(bytes: Buffer, desc: Descriptor, opts: { what?: string } = {}): Buffer {
+  const what = opts.what ?? `blob ${desc.digest}`;
   if (bytes.length !== desc.size) throw new SizeMismatchError(what, desc.size, String(bytes.length));
   const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   if (actual !== desc.digest) throw new DigestMismatchError(what, desc.digest, actual);

@@ -39,7 +39,7 @@ export function openLayoutSink(dir: string, opts: { tag?: string } = {}): ImageS
 
   async function putBytes(desc: Descriptor, bytes: Buffer): Promise<void> {
     await init();
-    verifyBytes(bytes, desc, `blob ${desc.digest} for ${name}`);
+    verifyBytes(bytes, desc, { what: `blob ${desc.digest} for ${name}` });
     await writeAtomic(join(blobsDir, digestHex(desc.digest)), bytes);
   }
 

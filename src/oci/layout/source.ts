@@ -30,7 +30,7 @@ export function openLayoutSource(dir: string, opts: { tag?: string } = {}): Imag
     } catch {
       throw new ImageNotFoundError(`Cannot find blob ${desc.digest} in ${name}: ${p} is missing`);
     }
-    return verifyBlob(createReadStream(p), desc, `blob ${desc.digest} of ${name}`);
+    return verifyBlob(createReadStream(p), desc, { what: `blob ${desc.digest} of ${name}` });
   }
 
   return {
@@ -59,11 +59,11 @@ export function openLayoutSource(dir: string, opts: { tag?: string } = {}): Imag
     },
     async manifest(desc: Descriptor): Promise<Buffer> {
       const s = await openBlob({ ...desc, size: desc.size });
-      return verifyBytes(await readBounded(s, MAX_MANIFEST_BYTES, `manifest ${desc.digest} of ${name}`), desc, `manifest ${desc.digest} of ${name}`);
+      return verifyBytes(await readBounded(s, { max: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest} of ${name}` }), desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
       if (desc.size > MAX_MANIFEST_BYTES) throw new RangeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the limit`);
-      return readBounded(await openBlob(desc), desc.size, `blob ${desc.digest} of ${name}`);
+      return readBounded(await openBlob(desc), { max: desc.size, what: `blob ${desc.digest} of ${name}` });
     },
     blob: openBlob,
     async close() {

@@ -2,6 +2,12 @@ import type { ImageConfig, HistoryEntry } from "../v1/config.js";
 import type { Descriptor } from "../v1/descriptor.js";
 import type { ImageManifest } from "../v1/manifest.js";
 
+/** The two documents a layer change touches. */
+export interface ImageParts {
+  config: ImageConfig;
+  manifest: ImageManifest;
+}
+
 /** A layer to add on top of an image. */
 export interface Addendum {
   /** The compressed blob's descriptor (media type in the manifest's family). */
@@ -18,7 +24,8 @@ export interface Addendum {
  * Pure: the inputs are not modified; unknown fields are carried over.
  * @returns the new config and manifest (the manifest's config descriptor is left for the caller to set)
  */
-export function appendLayer(config: ImageConfig, manifest: ImageManifest, add: Addendum): { config: ImageConfig; manifest: ImageManifest } {
+export function appendLayer(image: ImageParts, add: Addendum): ImageParts {
+  const { config, manifest } = image;
   const next: ImageConfig = { ...config, rootfs: { ...config.rootfs, diff_ids: [...config.rootfs.diff_ids, add.diffId] } };
   if (Array.isArray(config.history)) next.history = [...config.history, add.history];
   return { config: next, manifest: { ...manifest, layers: [...manifest.layers, add.layer] } };
@@ -28,7 +35,8 @@ export function appendLayer(config: ImageConfig, manifest: ImageManifest, add: A
  * Removes the top layer and its history entry (the last one without `empty_layer`).
  * @throws RangeError when the image has no layer or its history does not match its layers
  */
-export function removeTopLayer(config: ImageConfig, manifest: ImageManifest): { config: ImageConfig; manifest: ImageManifest } {
+export function removeTopLayer(image: ImageParts): ImageParts {
+  const { config, manifest } = image;
   if (manifest.layers.length === 0 || config.rootfs.diff_ids.length !== manifest.layers.length) {
     throw new RangeError(`Cannot remove the top layer: the manifest has ${manifest.layers.length} layers and the config ${config.rootfs.diff_ids.length} diff_ids`);
   }

@@ -18,18 +18,18 @@ const man: ImageManifest = { schemaVersion: 2, config: { mediaType: "c", digest:
 
 test("appendLayer keeps history and diff_ids in step and does not touch its inputs", () => {
   const before = JSON.stringify([cfg, man]);
-  const r = appendLayer(cfg, man, { layer: { mediaType: "l", digest: d("b"), size: 2 }, diffId: d("2"), history: { created_by: "inlay" } });
+  const r = appendLayer({ config: cfg, manifest: man }, { layer: { mediaType: "l", digest: d("b"), size: 2 }, diffId: d("2"), history: { created_by: "inlay" } });
   assert.equal(JSON.stringify([cfg, man]), before);
   assert.deepEqual(r.config.rootfs.diff_ids, [d("1"), d("2")]);
   assert.equal(r.config.history!.length, 3);
   assert.deepEqual(r.config.unknown, { kept: true });
   assert.equal(r.manifest.layers.length, 2);
-  const back = removeTopLayer(r.config, r.manifest);
+  const back = removeTopLayer(r);
   assert.deepEqual(back.config.history, cfg.history);
   assert.deepEqual(back.manifest.layers, man.layers);
   // No history in the base: none is invented.
   const { history: _h, ...noHist } = cfg;
-  assert.equal(appendLayer(noHist, man, { layer: man.layers[0]!, diffId: d("2"), history: {} }).config.history, undefined);
+  assert.equal(appendLayer({ config: noHist, manifest: man }, { layer: man.layers[0]!, diffId: d("2"), history: {} }).config.history, undefined);
 });
 
 test("patchContainerConfig sets Entrypoint and labels and leaves Cmd alone", () => {

@@ -39,7 +39,7 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
       await res.body?.cancel();
       throw new ImageNotFoundError(`Cannot find ${reference.startsWith("sha256:") ? "manifest" : "tag"} ${reference} in repository ${repo} on registry ${ref.registry}: the registry answered 404 (check the name and tag, e.g. with \`skopeo list-tags docker://${ref.registry}/${repo}\`)`);
     }
-    const bytes = await readBounded(bodyStream(res), MAX_MANIFEST_BYTES, `manifest ${reference} of ${name}`);
+    const bytes = await readBounded(bodyStream(res), { max: MAX_MANIFEST_BYTES, what: `manifest ${reference} of ${name}` });
     return { bytes, contentType: res.headers.get("content-type") ?? undefined, headerDigest: res.headers.get("docker-content-digest") ?? undefined };
   }
 
@@ -60,12 +60,12 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
     },
     async manifest(desc: Descriptor): Promise<Buffer> {
       const { bytes } = await getManifest(desc.digest);
-      return verifyBytes(bytes, desc, `manifest ${desc.digest} of ${name}`);
+      return verifyBytes(bytes, desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
       if (desc.size > MAX_MANIFEST_BYTES) throw new RangeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the limit`);
       const s = await this.blob(desc);
-      return readBounded(s, desc.size, `blob ${desc.digest} of ${name}`);
+      return readBounded(s, { max: desc.size, what: `blob ${desc.digest} of ${name}` });
     },
     async blob(desc: Descriptor): Promise<Readable> {
       const res = await client.request(`/v2/${repo}/blobs/${desc.digest}`, { scopes, accept: [404] });
@@ -73,7 +73,7 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
         await res.body?.cancel();
         throw new ImageNotFoundError(`Cannot find blob ${desc.digest} in repository ${repo} on registry ${ref.registry}: the registry answered 404`);
       }
-      return verifyBlob(bodyStream(res), desc, `blob ${desc.digest} of ${name}`);
+      return verifyBlob(bodyStream(res), desc, { what: `blob ${desc.digest} of ${name}` });
     },
     async close() {
       /* fetch keeps no per-source state */
