@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
+import { register as registerConsole } from "./commands/console.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .version(INLAY_VERSION)
     .exitOverride()
     .showHelpAfterError();
+  registerConsole(program);
   return program;
 }
 

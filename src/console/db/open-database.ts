@@ -24,6 +24,7 @@ export interface OpenDatabase {
 
 /** Removes the password from a connection URL so it can be printed. */
 export function redactDatabaseUrl(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return url;
   try {
     const u = new URL(url);
     if (u.password !== "") u.password = "***";
