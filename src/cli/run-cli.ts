@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
+import { register as registerBundle } from "./commands/bundle.js";
 import { register as registerConsole } from "./commands/console.js";
 
 /**
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .version(INLAY_VERSION)
     .exitOverride()
     .showHelpAfterError();
+  registerBundle(program);
   registerConsole(program);
   return program;
 }

@@ -1,0 +1,690 @@
+/* Bundle format v1 parser (docs/bundle-format.md).
+ *
+ * Two passes over the same text: the first validates everything and counts entries and decoded
+ * string bytes, the second stores them into one allocation sized exactly from those counts. So
+ * a bundle costs one malloc, every failure is found before anything is allocated, and the
+ * stored form cannot disagree with the validated one (both passes run the same code). */
+#include "bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "match.h"
+#include "pctenc.h"
+#include "sha256.h"
+
+#define HEADER "inlay-bundle 1"
+#define MAX_TOKENS 4 /* keyword + at most 2 arguments; a 4th token means "too many" */
+
+static const char *const CONTROL_NAMES[CTL_COUNT] = { "drift", "fileless", "loader", "blocklist", "allowlist" };
+static const char *const MODE_NAMES[] = { "off", "audit", "enforce" };
+
+const char *control_name(enum inlay_control c)
+{
+	return (unsigned)c < CTL_COUNT ? CONTROL_NAMES[c] : "?";
+}
+
+const char *mode_name(enum inlay_mode m)
+{
+	return (unsigned)m <= INLAY_ENFORCE ? MODE_NAMES[m] : "?";
+}
+
+struct token {
+	const char *p;
+	size_t n;
+};
+
+/* Per-list counters; in the store pass they double as fill positions. */
+struct counts {
+	size_t env, dpath, bname, bglob, bsha, aname, aglob, asha, exe, str_bytes;
+};
+
+struct parser {
+	struct bundle *b;
+	bool store;
+	struct counts n;
+	char *strp;                 /* store pass: next free byte of the string area */
+	size_t lineno;
+	char *err;
+	size_t errlen;
+	/* line on which each single-use directive was first seen (0: not yet) */
+	size_t seen_fail_mode, seen_activation, seen_drift_source, seen_report_execs;
+	size_t seen_control[CTL_COUNT], seen_enforce_after[CTL_COUNT];
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct parser *ps, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!ps->errlen)
+		return -1;
+	n = snprintf(ps->err, ps->errlen, "line %zu: ", ps->lineno);
+	if (n >= 0 && (size_t)n < ps->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Shows untrusted bytes in an error: printable ASCII as is, anything else as \xNN, at most 64
+ * input bytes. out must hold 64 * 4 + 4 bytes. */
+#define SHOW_MAX 64
+#define SHOW_CAP (SHOW_MAX * 4 + 4)
+static const char *show(const struct token *t, char out[SHOW_CAP])
+{
+	size_t o = 0;
+	for (size_t i = 0; i < t->n && i < SHOW_MAX; i++) {
+		unsigned char c = (unsigned char)t->p[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, SHOW_CAP - o, "\\x%02x", c);
+	}
+	if (t->n > SHOW_MAX) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static bool tok_is(const struct token *t, const char *s)
+{
+	size_t n = strlen(s);
+	return t->n == n && memcmp(t->p, s, n) == 0;
+}
+
+/* Index of t in names[0..count), or -1. */
+static int tok_lookup(const struct token *t, const char *const *names, int count)
+{
+	for (int i = 0; i < count; i++)
+		if (tok_is(t, names[i]))
+			return i;
+	return -1;
+}
+
+static int want_args(struct parser *ps, const struct token *tok, size_t ntok, size_t want, const char *usage)
+{
+	char shown[SHOW_CAP];
+	if (ntok - 1 == want)
+		return 0;
+	if (ntok > want + 1)
+		return fail(ps, "\"%s\" takes %zu argument%s (%s), found more", show(&tok[0], shown), want,
+			    want == 1 ? "" : "s", usage);
+	return fail(ps, "\"%s\" takes %zu argument%s (%s), found %zu", show(&tok[0], shown), want,
+		    want == 1 ? "" : "s", usage, ntok - 1);
+}
+
+static int once(struct parser *ps, size_t *seen, const char *what)
+{
+	if (*seen)
+		return fail(ps, "repeated \"%s\" (first on line %zu); it may appear at most once", what, *seen);
+	*seen = ps->lineno;
+	return 0;
+}
+
+/* A choice among fixed words; returns the index or fails naming the choices. */
+static int choose(struct parser *ps, const char *kw, const struct token *t, const char *const *words, int count,
+		  const char *choices)
+{
+	char shown[SHOW_CAP];
+	int i = tok_lookup(t, words, count);
+	if (i < 0)
+		return fail(ps, "\"%s\" must be %s, found \"%s\"", kw, choices, show(t, shown)), -1;
+	return i;
+}
+
+static int parse_hex64(struct parser *ps, const char *kw, const struct token *t, uint8_t out[32])
+{
+	char shown[SHOW_CAP];
+	if (sha256_hex_decode(t->p, t->n, out) != 0)
+		return fail(ps, "\"%s\" needs a SHA-256 as 64 lower-case hex digits, found \"%s\"", kw, show(t, shown));
+	return 0;
+}
+
+static int check_absolute(struct parser *ps, const char *kw, const char *decoded)
+{
+	if (decoded[0] != '/')
+		return fail(ps, "the path of \"%s\" must be absolute (start with \"/\"), found \"%.64s\"", kw, decoded);
+	return 0;
+}
+
+/* Decodes argument t (number argno of keyword kw) and counts its bytes. The store pass decodes
+ * into the string area (sized by the count pass plus one line of slack) and keeps it there; the
+ * count pass decodes into the caller's scratch buffer so the value can still be validated. */
+static int decode_value(struct parser *ps, const char *kw, int argno, const struct token *t, char *scratch,
+			char **value)
+{
+	char *dst = ps->store ? ps->strp : scratch;
+	size_t outlen = 0, errpos = 0;
+	enum pct_error e = pct_decode(t->p, t->n, dst, BUNDLE_MAX_LINE + 1, &outlen, &errpos);
+
+	if (e != PCT_OK) {
+		char shown[SHOW_CAP];
+		return fail(ps, "argument %d of \"%s\": %s at byte %zu of \"%s\"", argno, kw, pct_strerror(e),
+			    errpos + 1, show(t, shown));
+	}
+	ps->n.str_bytes += outlen + 1;
+	*value = dst;
+	if (ps->store)
+		ps->strp += outlen + 1;
+	return 0;
+}
+
+static int add_list_entry(struct parser *ps, struct exelist *l, size_t *n_names, size_t *n_globs, size_t *n_sha,
+			  const char *kw, const struct token *arg)
+{
+	char scratch[BUNDLE_MAX_LINE + 1];
+	char *v;
+	const char *kind = strchr(kw, '-') + 1;
+
+	if (strcmp(kind, "sha256") == 0) {
+		uint8_t d[32];
+		if (parse_hex64(ps, kw, arg, d) != 0)
+			return -1;
+		if (ps->store)
+			memcpy(l->sha[*n_sha], d, 32);
+		(*n_sha)++;
+		return 0;
+	}
+	if (decode_value(ps, kw, 1, arg, scratch, &v) != 0)
+		return -1;
+	if (strcmp(kind, "name") == 0) {
+		if (strchr(v, '/'))
+			return fail(ps, "\"%s\" takes a basename without \"/\", found \"%.64s\"; use %s-path for paths",
+				    kw, v, kw[0] == 'b' ? "block" : "allow");
+		if (ps->store)
+			l->names[*n_names] = v;
+		(*n_names)++;
+		return 0;
+	}
+	if (check_absolute(ps, kw, v) != 0)
+		return -1;
+	if (ps->store)
+		l->globs[*n_globs] = v;
+	(*n_globs)++;
+	return 0;
+}
+
+static int parse_epoch(struct parser *ps, const struct token *t, int64_t *out)
+{
+	char shown[SHOW_CAP];
+	int64_t v = 0;
+
+	if (t->n == 0 || t->n > 18 || t->p[0] == '0')
+		goto bad;
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->p[i] < '0' || t->p[i] > '9')
+			goto bad;
+		v = v * 10 + (t->p[i] - '0');
+	}
+	*out = v;
+	return 0;
+bad:
+	return fail(ps, "\"enforce-after\" needs EPOCH_SECONDS as a positive decimal integer without leading "
+			"zeros, found \"%s\"", show(t, shown));
+}
+
+static int parse_directive(struct parser *ps, const struct token *tok, size_t ntok)
+{
+	struct bundle *b = ps->b;
+	char shown[SHOW_CAP];
+	const struct token *kw = &tok[0];
+	static const char *const fail_modes[] = { "closed", "open" };
+	static const char *const activations[] = { "always", "serverless" };
+	static const char *const sources[] = { "manifest", "ctime" };
+	static const char *const onoff[] = { "off", "on" };
+	int i;
+
+	if (tok_is(kw, "fail-mode")) {
+		if (want_args(ps, tok, ntok, 1, "closed|open") || once(ps, &ps->seen_fail_mode, "fail-mode") ||
+		    (i = choose(ps, "fail-mode", &tok[1], fail_modes, 2, "\"closed\" or \"open\"")) < 0)
+			return -1;
+		b->fail_open = i == 1;
+		return 0;
+	}
+	if (tok_is(kw, "activation")) {
+		if (want_args(ps, tok, ntok, 1, "always|serverless") || once(ps, &ps->seen_activation, "activation") ||
+		    (i = choose(ps, "activation", &tok[1], activations, 2, "\"always\" or \"serverless\"")) < 0)
+			return -1;
+		b->serverless_only = i == 1;
+		return 0;
+	}
+	if (tok_is(kw, "drift-source")) {
+		if (want_args(ps, tok, ntok, 1, "manifest|ctime") || once(ps, &ps->seen_drift_source, "drift-source") ||
+		    (i = choose(ps, "drift-source", &tok[1], sources, 2, "\"manifest\" or \"ctime\"")) < 0)
+			return -1;
+		b->drift_ctime = i == 1;
+		return 0;
+	}
+	if (tok_is(kw, "report-execs")) {
+		if (want_args(ps, tok, ntok, 1, "on|off") || once(ps, &ps->seen_report_execs, "report-execs") ||
+		    (i = choose(ps, "report-execs", &tok[1], onoff, 2, "\"on\" or \"off\"")) < 0)
+			return -1;
+		b->report_execs = i == 1;
+		return 0;
+	}
+	if (tok_is(kw, "control") || tok_is(kw, "enforce-after")) {
+		bool is_control = tok_is(kw, "control");
+		const char *name = is_control ? "control" : "enforce-after";
+		char what[48];
+		int c;
+		if (want_args(ps, tok, ntok, 2, is_control ? "NAME MODE" : "NAME EPOCH_SECONDS"))
+			return -1;
+		c = tok_lookup(&tok[1], CONTROL_NAMES, CTL_COUNT);
+		if (c < 0)
+			return fail(ps, "unknown control \"%s\" (known: drift, fileless, loader, blocklist, allowlist)",
+				    show(&tok[1], shown));
+		snprintf(what, sizeof what, "%s %s", name, CONTROL_NAMES[c]);
+		if (once(ps, is_control ? &ps->seen_control[c] : &ps->seen_enforce_after[c], what))
+			return -1;
+		if (is_control) {
+			if ((i = choose(ps, what, &tok[2], MODE_NAMES, 3, "\"off\", \"audit\" or \"enforce\"")) < 0)
+				return -1;
+			b->mode[c] = (enum inlay_mode)i;
+			return 0;
+		}
+		return parse_epoch(ps, &tok[2], &b->enforce_after[c]);
+	}
+	if (tok_is(kw, "dormant-env") || tok_is(kw, "dormant-path")) {
+		bool env = tok_is(kw, "dormant-env");
+		const char *name = env ? "dormant-env" : "dormant-path";
+		char scratch[BUNDLE_MAX_LINE + 1];
+		char *v;
+		if (want_args(ps, tok, ntok, 1, env ? "NAME or NAME=VALUE" : "PATH") ||
+		    decode_value(ps, name, 1, &tok[1], scratch, &v))
+			return -1;
+		if (env) {
+			if (v[0] == '=')
+				return fail(ps, "\"dormant-env\" needs NAME or NAME=VALUE with a non-empty NAME, found \"%.64s\"", v);
+			if (ps->store)
+				b->dormant_env[ps->n.env] = v;
+			ps->n.env++;
+			return 0;
+		}
+		if (check_absolute(ps, name, v))
+			return -1;
+		if (ps->store)
+			b->dormant_path[ps->n.dpath] = v;
+		ps->n.dpath++;
+		return 0;
+	}
+	if (tok_is(kw, "block-name") || tok_is(kw, "block-path") || tok_is(kw, "block-sha256")) {
+		char kwbuf[16];
+		memcpy(kwbuf, kw->p, kw->n);
+		kwbuf[kw->n] = '\0';
+		if (want_args(ps, tok, ntok, 1, "one entry"))
+			return -1;
+		return add_list_entry(ps, &b->block, &ps->n.bname, &ps->n.bglob, &ps->n.bsha, kwbuf, &tok[1]);
+	}
+	if (tok_is(kw, "allow-name") || tok_is(kw, "allow-path") || tok_is(kw, "allow-sha256")) {
+		char kwbuf[16];
+		memcpy(kwbuf, kw->p, kw->n);
+		kwbuf[kw->n] = '\0';
+		if (want_args(ps, tok, ntok, 1, "one entry"))
+			return -1;
+		return add_list_entry(ps, &b->allow, &ps->n.aname, &ps->n.aglob, &ps->n.asha, kwbuf, &tok[1]);
+	}
+	if (tok_is(kw, "exe")) {
+		char scratch[BUNDLE_MAX_LINE + 1];
+		uint8_t d[32];
+		char *v;
+		if (want_args(ps, tok, ntok, 2, "HEX64 PATH") || parse_hex64(ps, "exe", &tok[1], d) ||
+		    decode_value(ps, "exe", 2, &tok[2], scratch, &v) || check_absolute(ps, "exe", v))
+			return -1;
+		if (ps->store) {
+			memcpy(b->manifest[ps->n.exe].sha, d, 32);
+			b->manifest[ps->n.exe].path = v;
+		}
+		ps->n.exe++;
+		return 0;
+	}
+	return fail(ps, "unknown directive \"%s\"", show(kw, shown));
+}
+
+/* Checks that need the whole file: rules across directives. */
+static int check_whole(struct parser *ps)
+{
+	const struct bundle *b = ps->b;
+
+	for (int c = 0; c < CTL_COUNT; c++) {
+		if (b->enforce_after[c] && b->mode[c] != INLAY_AUDIT) {
+			ps->lineno = ps->seen_enforce_after[c];
+			return fail(ps, "\"enforce-after %s\" needs \"control %s audit\", but %s is %s; switch the control "
+					"to audit or remove enforce-after",
+				    CONTROL_NAMES[c], CONTROL_NAMES[c], CONTROL_NAMES[c], MODE_NAMES[b->mode[c]]);
+		}
+	}
+	if (b->mode[CTL_DRIFT] != INLAY_OFF && !b->drift_ctime && ps->n.exe == 0) {
+		ps->lineno = ps->seen_control[CTL_DRIFT];
+		return fail(ps, "\"control drift %s\" with drift-source manifest needs at least one \"exe\" line (an "
+				"empty manifest makes every exec drift); add the image's manifest or use "
+				"drift-source ctime",
+			    MODE_NAMES[b->mode[CTL_DRIFT]]);
+	}
+	return 0;
+}
+
+/* One pass over the text. */
+static int run_pass(struct parser *ps, const char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	ps->lineno = 0;
+	while (pos < len) {
+		const char *line = buf + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		struct token tok[MAX_TOKENS];
+		size_t ntok = 0, start = 0;
+
+		ps->lineno++;
+		if (n > BUNDLE_MAX_LINE)
+			return fail(ps, "line is %zu bytes long; the limit is %u", n, BUNDLE_MAX_LINE);
+		if (memchr(line, '\r', n))
+			return fail(ps, "carriage return (CR) in line; bundle lines end with LF only");
+		if (!nl)
+			return fail(ps, "truncated bundle: the last line has no LF and no \"end\" line follows");
+		pos += n + 1;
+		if (ps->lineno == 1) {
+			if (n == strlen(HEADER) && memcmp(line, HEADER, n) == 0)
+				continue;
+			if (n > 13 && memcmp(line, "inlay-bundle ", 13) == 0) {
+				struct token v = { line + 13, n - 13 };
+				char shown[SHOW_CAP];
+				return fail(ps, "unsupported bundle version \"%s\"; this enforcer reads version 1",
+					    show(&v, shown));
+			}
+			return fail(ps, "not an inlay bundle: the first line must be \"" HEADER "\"");
+		}
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (n == 3 && memcmp(line, "end", 3) == 0) {
+			if (pos != len) {
+				ps->lineno++;
+				return fail(ps, "data after the \"end\" line");
+			}
+			return check_whole(ps);
+		}
+		for (size_t i = 0; i <= n; i++) {
+			if (i < n && line[i] != ' ')
+				continue;
+			if (i == start)
+				return fail(ps, "empty argument or keyword at byte %zu (separate arguments by exactly one "
+						"space; encode spaces as %%20)", i + 1);
+			if (ntok == MAX_TOKENS)
+				break;
+			tok[ntok].p = line + start;
+			tok[ntok].n = i - start;
+			ntok++;
+			start = i + 1;
+		}
+		if (parse_directive(ps, tok, ntok) != 0)
+			return -1;
+	}
+	ps->lineno++;
+	if (len == 0)
+		return fail(ps, "empty file; not an inlay bundle");
+	return fail(ps, "truncated bundle: the file ends without the final \"end\" line");
+}
+
+void bundle_defaults(struct bundle *b)
+{
+	memset(b, 0, sizeof *b);
+	strcpy(b->id, "none");
+}
+
+void bundle_free(struct bundle *b)
+{
+	free(b->arena_);
+	bundle_defaults(b);
+}
+
+static int cmp_sha(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+static int cmp_manifest(const void *a, const void *b)
+{
+	const struct manifest_entry *x = a, *y = b;
+	int r = memcmp(x->sha, y->sha, 32);
+	if (r)
+		return r;
+	return strcmp(x->path, y->path);
+}
+
+/* Rounds up for the alignment of the next array in the arena. */
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_t errlen)
+{
+	struct parser ps;
+	struct counts n;
+	size_t off, total;
+	char *arena;
+	uint8_t digest[32];
+
+	bundle_defaults(b);
+	if (errlen)
+		err[0] = '\0';
+	if (len > BUNDLE_MAX_SIZE) {
+		snprintf(err, errlen, "bundle is %zu bytes; the limit is %u", len, BUNDLE_MAX_SIZE);
+		return -1;
+	}
+	memset(&ps, 0, sizeof ps);
+	ps.b = b;
+	ps.err = err;
+	ps.errlen = errlen;
+	if (run_pass(&ps, buf, len) != 0) {
+		bundle_defaults(b);
+		return -1;
+	}
+	n = ps.n;
+
+	/* Layout: manifest entries, then pointer arrays, then hashes, then strings. Sizes are
+	 * bounded by the 64 MiB input (each entry needs at least one input line), so no overflow. */
+	off = 0;
+	size_t o_manifest = off;
+	off = align8(off + n.exe * sizeof(struct manifest_entry));
+	size_t o_ptrs = off;
+	off += (n.env + n.dpath + n.bname + n.bglob + n.aname + n.aglob) * sizeof(char *);
+	size_t o_sha = off;
+	off += (n.bsha + n.asha) * 32;
+	size_t o_str = off;
+	total = off + n.str_bytes + BUNDLE_MAX_LINE + 1;
+	arena = malloc(total);
+	if (!arena) {
+		snprintf(err, errlen, "cannot allocate %zu bytes for the bundle", total);
+		bundle_defaults(b);
+		return -1;
+	}
+	b->arena_ = arena;
+	b->manifest = (struct manifest_entry *)(void *)(arena + o_manifest);
+	char **ptrs = (char **)(void *)(arena + o_ptrs);
+	b->dormant_env = ptrs;
+	ptrs += n.env;
+	b->dormant_path = ptrs;
+	ptrs += n.dpath;
+	b->block.names = ptrs;
+	ptrs += n.bname;
+	b->block.globs = ptrs;
+	ptrs += n.bglob;
+	b->allow.names = ptrs;
+	ptrs += n.aname;
+	b->allow.globs = ptrs;
+	b->block.sha = (uint8_t(*)[32])(void *)(arena + o_sha);
+	b->allow.sha = b->block.sha + n.bsha;
+
+	struct parser ps2;
+	memset(&ps2, 0, sizeof ps2);
+	ps2.b = b;
+	ps2.store = true;
+	ps2.strp = arena + o_str;
+	ps2.err = err;
+	ps2.errlen = errlen;
+	if (run_pass(&ps2, buf, len) != 0) {
+		/* Unreachable: the same text passed the first pass. Fail closed anyway. */
+		bundle_free(b);
+		return -1;
+	}
+	b->n_dormant_env = n.env;
+	b->n_dormant_path = n.dpath;
+	b->block.n_names = n.bname;
+	b->block.n_globs = n.bglob;
+	b->block.n_sha = n.bsha;
+	b->allow.n_names = n.aname;
+	b->allow.n_globs = n.aglob;
+	b->allow.n_sha = n.asha;
+	b->n_manifest = n.exe;
+	qsort(b->manifest, n.exe, sizeof *b->manifest, cmp_manifest);
+	qsort(b->block.sha, n.bsha, 32, cmp_sha);
+	qsort(b->allow.sha, n.asha, 32, cmp_sha);
+
+	sha256_buf(buf, len, digest);
+	memcpy(b->id, "sha256:", 7);
+	sha256_hex_encode(digest, b->id + 7);
+	return 0;
+}
+
+int bundle_load(const char *path, struct bundle *b, char *err, size_t errlen)
+{
+	char inner[512];
+	struct stat st;
+	char *buf;
+	size_t cap, got = 0;
+	int fd, rc, saved;
+
+	bundle_defaults(b);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open the bundle: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		saved = errno;
+		close(fd);
+		snprintf(err, errlen, "%s: cannot stat the bundle: %s", path, strerror(saved));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "%s: the bundle is not a regular file", path);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > BUNDLE_MAX_SIZE) {
+		close(fd);
+		snprintf(err, errlen, "%s: the bundle is %lld bytes; the limit is %u", path, (long long)st.st_size,
+			 BUNDLE_MAX_SIZE);
+		return -1;
+	}
+	/* One spare byte detects a file that grew after fstat. */
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "%s: cannot allocate %zu bytes to read the bundle", path, cap);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + got, cap - got);
+		if (r < 0) {
+			if (errno == EINTR) /* tolerated: retry */
+				continue;
+			saved = errno;
+			free(buf);
+			close(fd);
+			snprintf(err, errlen, "%s: cannot read the bundle: %s", path, strerror(saved));
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got == cap) {
+			free(buf);
+			close(fd);
+			snprintf(err, errlen, "%s: the bundle changed while it was being read", path);
+			return -1;
+		}
+	}
+	close(fd); /* read-only descriptor: a close error loses nothing */
+	rc = bundle_parse(buf, got, b, inner, sizeof inner);
+	free(buf);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: %s", path, inner);
+	return rc;
+}
+
+enum inlay_mode bundle_mode_now(const struct bundle *b, enum inlay_control c, int64_t now_epoch)
+{
+	if ((unsigned)c >= CTL_COUNT)
+		return INLAY_OFF;
+	if (b->mode[c] == INLAY_AUDIT && b->enforce_after[c] > 0 && now_epoch >= b->enforce_after[c])
+		return INLAY_ENFORCE;
+	return b->mode[c];
+}
+
+static const struct manifest_entry *manifest_find(const struct bundle *b, const uint8_t sha[32])
+{
+	size_t lo = 0, hi = b->n_manifest;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = memcmp(b->manifest[mid].sha, sha, 32);
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->n_manifest && memcmp(b->manifest[lo].sha, sha, 32) == 0)
+		return &b->manifest[lo];
+	return NULL;
+}
+
+bool bundle_manifest_has(const struct bundle *b, const uint8_t sha[32])
+{
+	return manifest_find(b, sha) != NULL;
+}
+
+const char *bundle_manifest_path(const struct bundle *b, const uint8_t sha[32])
+{
+	const struct manifest_entry *e = manifest_find(b, sha);
+	return e ? e->path : NULL;
+}
+
+bool exelist_match(const struct exelist *l, const char *path, const uint8_t *sha, const char **rule)
+{
+	if (path) {
+		const char *base = path_basename(path);
+		for (size_t i = 0; i < l->n_names; i++) {
+			if (strcmp(l->names[i], base) == 0) {
+				if (rule)
+					*rule = "name";
+				return true;
+			}
+		}
+		for (size_t i = 0; i < l->n_globs; i++) {
+			if (match_glob(l->globs[i], path)) {
+				if (rule)
+					*rule = "path";
+				return true;
+			}
+		}
+	}
+	if (sha && l->n_sha && bsearch(sha, l->sha, l->n_sha, 32, cmp_sha)) {
+		if (rule)
+			*rule = "sha256";
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,90 @@
+/* Bundle format v1 (docs/bundle-format.md): parsing and the queries the tracer needs.
+ *
+ * Ownership: bundle_parse fills a struct bundle whose strings and arrays all live in one private
+ * allocation owned by the struct; bundle_free releases it. The input buffer is not referenced
+ * after bundle_parse returns. A struct bundle is read-only after parsing and can be shared
+ * between threads. */
+#ifndef INLAY_BUNDLE_H
+#define INLAY_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BUNDLE_MAX_SIZE (64u * 1024u * 1024u)
+#define BUNDLE_MAX_LINE 8192u
+
+enum inlay_mode { INLAY_OFF, INLAY_AUDIT, INLAY_ENFORCE };
+enum inlay_control { CTL_DRIFT, CTL_FILELESS, CTL_LOADER, CTL_BLOCKLIST, CTL_ALLOWLIST, CTL_COUNT };
+
+/* Executables by basename, by FNM_PATHNAME glob on the absolute path, or by content hash.
+ * sha is sorted (memcmp order). */
+struct exelist {
+	char **names;
+	size_t n_names;
+	char **globs;
+	size_t n_globs;
+	uint8_t (*sha)[32];
+	size_t n_sha;
+};
+
+struct manifest_entry {
+	uint8_t sha[32];
+	const char *path;   /* absolute path in the image, decoded */
+};
+
+struct bundle {
+	char id[72];          /* "sha256:<64 hex>" of the whole file, or "none" */
+	bool fail_open;       /* fail-mode open */
+	bool serverless_only; /* activation serverless */
+	bool report_execs;    /* report-execs on */
+	bool drift_ctime;     /* drift-source ctime (false: manifest) */
+	enum inlay_mode mode[CTL_COUNT];
+	int64_t enforce_after[CTL_COUNT]; /* seconds since 1970 UTC; 0 = none. Only set for audit controls */
+	char **dormant_env;   /* "NAME" or "NAME=VALUE", decoded */
+	size_t n_dormant_env;
+	char **dormant_path;  /* absolute paths, decoded */
+	size_t n_dormant_path;
+	struct exelist block, allow;
+	struct manifest_entry *manifest; /* sorted by sha (memcmp), duplicates kept */
+	size_t n_manifest;
+	void *arena_;         /* private: owns every string and array above */
+};
+
+/* Parses buf[0..len) (need not be NUL-terminated). On success returns 0 and fills *b (its id is
+ * the SHA-256 of buf). On failure returns -1, leaves *b as bundle_defaults() made it (nothing to
+ * free, though bundle_free is harmless) and writes "line N: <what is wrong>" to err (always
+ * NUL-terminated when errlen > 0; hostile bytes in the message are shown as \xNN). */
+int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_t errlen);
+
+/* Reads path (O_RDONLY|O_CLOEXEC, regular file, at most BUNDLE_MAX_SIZE bytes, EINTR retried)
+ * and parses it. Errors are "<path>: <reason>", e.g. "/inlay/bundle: line 3: ...". */
+int bundle_load(const char *path, struct bundle *b, char *err, size_t errlen);
+
+/* No bundle: id "none", every control off, fail closed, activation always, no lists. */
+void bundle_defaults(struct bundle *b);
+
+/* Releases what bundle_parse allocated and resets *b to the defaults. Safe to call twice. */
+void bundle_free(struct bundle *b);
+
+/* The effective mode of control c at now_epoch (seconds since 1970 UTC): an audit control with
+ * enforce-after <= now is enforce. */
+enum inlay_mode bundle_mode_now(const struct bundle *b, enum inlay_control c, int64_t now_epoch);
+
+/* True when some manifest entry has this content hash. O(log n). */
+bool bundle_manifest_has(const struct bundle *b, const uint8_t sha[32]);
+/* The path of the first manifest entry with this hash, or NULL. */
+const char *bundle_manifest_path(const struct bundle *b, const uint8_t sha[32]);
+
+/* Matches an executed file against a list. path: absolute path of the executed file (as
+ * resolved by the kernel; NULL skips the name and path rules); sha: its content hash, or NULL
+ * when unknown (skips the sha256 rule). Checks name, then path, then sha256. On a match returns
+ * true and sets *rule (if rule is non-NULL) to the static string "name", "path" or "sha256". */
+bool exelist_match(const struct exelist *l, const char *path, const uint8_t *sha, const char **rule);
+
+/* "drift", "fileless", "loader", "blocklist", "allowlist". */
+const char *control_name(enum inlay_control c);
+/* "off", "audit", "enforce". */
+const char *mode_name(enum inlay_mode m);
+
+#endif

@@ -1,0 +1,233 @@
+/* Bundle parser: every shared vector (test/vectors/bundle: valid ones parse, invalid ones fail
+ * with the expected message), the parsed content of the richest vectors, inline edge cases,
+ * and the list/manifest queries. */
+#include <dirent.h>
+
+#include "bundle.h"
+#include "sha256.h"
+#include "tap.h"
+
+static char vectors[4096];
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void run_dir(const char *kind)
+{
+	char dir[4200], path[8400];
+	struct dirent *e;
+	int seen = 0;
+
+	snprintf(dir, sizeof dir, "%s/bundle/%s", vectors, kind);
+	DIR *d = opendir(dir);
+	CHECK(d != NULL, "cannot open %s", dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct bundle b;
+		char err[1024];
+		if (!ends_with(e->d_name, ".bundle"))
+			continue;
+		seen++;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		int rc = bundle_load(path, &b, err, sizeof err);
+		if (strcmp(kind, "valid") == 0) {
+			CHECK(rc == 0, "%s must parse: %s", e->d_name, err);
+			if (rc == 0) {
+				/* The id is the SHA-256 of the file's bytes. */
+				size_t len;
+				char *raw = tap_read_file(path, &len);
+				uint8_t dg[32];
+				char hex[72] = "sha256:";
+				sha256_buf(raw, len, dg);
+				sha256_hex_encode(dg, hex + 7);
+				CHECK_STR(b.id, hex);
+				free(raw);
+			}
+		} else {
+			size_t len;
+			snprintf(path + strlen(path) - strlen(".bundle"), 16, ".error");
+			char *want = tap_read_file(path, &len);
+			CHECK(want != NULL, "missing %s", path);
+			if (want) {
+				while (len && want[len - 1] == '\n')
+					want[--len] = '\0';
+				CHECK(rc == -1, "%s must be rejected", e->d_name);
+				CHECK(strstr(err, want) != NULL, "%s: error \"%s\" lacks \"%s\"", e->d_name, err, want);
+				CHECK(strcmp(b.id, "none") == 0 && b.arena_ == NULL, "%s: failed parse left state", e->d_name);
+				free(want);
+			}
+		}
+		bundle_free(&b);
+	}
+	closedir(d);
+	CHECK(seen >= 3, "only %d %s vectors found in %s", seen, kind, dir);
+	printf("%s vectors: %d\n", kind, seen);
+}
+
+static int load_vector(const char *name, struct bundle *b)
+{
+	char path[4300], err[512];
+	snprintf(path, sizeof path, "%s/bundle/valid/%s.bundle", vectors, name);
+	int rc = bundle_load(path, b, err, sizeof err);
+	CHECK(rc == 0, "%s: %s", name, err);
+	return rc;
+}
+
+static void sha_of(const char *s, uint8_t out[32])
+{
+	sha256_buf(s, strlen(s), out);
+}
+
+static void check_everything(void)
+{
+	struct bundle b;
+	uint8_t d[32];
+	const char *rule = NULL;
+
+	if (load_vector("everything", &b) != 0)
+		return;
+	CHECK(b.fail_open && b.serverless_only && b.report_execs && !b.drift_ctime, "singletons");
+	CHECK(b.mode[CTL_DRIFT] == INLAY_AUDIT && b.mode[CTL_FILELESS] == INLAY_ENFORCE &&
+		      b.mode[CTL_LOADER] == INLAY_AUDIT && b.mode[CTL_BLOCKLIST] == INLAY_ENFORCE &&
+		      b.mode[CTL_ALLOWLIST] == INLAY_AUDIT,
+	      "modes");
+	CHECK(b.enforce_after[CTL_DRIFT] == 1800000000 && b.enforce_after[CTL_LOADER] == 1767225600 &&
+		      b.enforce_after[CTL_FILELESS] == 0,
+	      "enforce-after");
+	CHECK(bundle_mode_now(&b, CTL_DRIFT, 1799999999) == INLAY_AUDIT, "audit before the switch");
+	CHECK(bundle_mode_now(&b, CTL_DRIFT, 1800000000) == INLAY_ENFORCE, "enforce from the switch on");
+	CHECK(bundle_mode_now(&b, CTL_ALLOWLIST, 4000000000) == INLAY_AUDIT, "no enforce-after: stays audit");
+	CHECK(bundle_mode_now(&b, CTL_FILELESS, 0) == INLAY_ENFORCE, "enforce stays enforce");
+	CHECK(b.n_dormant_env == 2 && strcmp(b.dormant_env[1], "MODE=host enforcer") == 0, "dormant-env decoded");
+	CHECK(b.n_dormant_path == 2 && strcmp(b.dormant_path[1], "/var/run/my agent/%sock") == 0, "dormant-path decoded");
+	CHECK(b.block.n_names == 3 && strcmp(b.block.names[2], "x y") == 0, "block names");
+	CHECK(b.block.n_globs == 2 && b.block.n_sha == 2, "block globs and hashes");
+	CHECK(b.allow.n_names == 1 && b.allow.n_globs == 2 && b.allow.n_sha == 1, "allow list");
+	CHECK(strcmp(b.allow.globs[0], "/opt/app/bin/caf\xc3\xa9*") == 0, "UTF-8 glob decoded");
+	CHECK(b.n_manifest == 6, "manifest size %zu", b.n_manifest);
+
+	sha_of("4", d);
+	CHECK_STR(bundle_manifest_path(&b, d), "/weird/line\nbreak");
+	sha_of("3", d);
+	CHECK_STR(bundle_manifest_path(&b, d), "/opt/caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac");
+	sha_of("2", d);
+	CHECK_STR(bundle_manifest_path(&b, d), "/opt/100%/run");
+	sha_of("1", d);
+	CHECK(bundle_manifest_has(&b, d), "duplicate hash present");
+	CHECK_STR(bundle_manifest_path(&b, d), "/usr/bin/my app"); /* first of two by path order */
+	sha_of("not in the image", d);
+	CHECK(!bundle_manifest_has(&b, d) && !bundle_manifest_path(&b, d), "absent hash");
+	for (size_t i = 1; i < b.n_manifest; i++)
+		CHECK(memcmp(b.manifest[i - 1].sha, b.manifest[i].sha, 32) <= 0, "manifest sorted at %zu", i);
+
+	CHECK(exelist_match(&b.block, "/usr/bin/nc", NULL, &rule) && strcmp(rule, "name") == 0, "block by name");
+	CHECK(exelist_match(&b.block, "/opt/x y", NULL, &rule) && strcmp(rule, "name") == 0, "decoded name");
+	CHECK(!exelist_match(&b.block, "/usr/bin/ncx", NULL, &rule), "name is exact");
+	CHECK(exelist_match(&b.block, "/tmp/payload", NULL, &rule) && strcmp(rule, "path") == 0, "block by glob");
+	CHECK(!exelist_match(&b.block, "/tmp/dir/payload", NULL, &rule), "glob does not cross /");
+	CHECK(exelist_match(&b.block, "/dev/shm/x", NULL, &rule), "second glob");
+	sha_of("miner", d);
+	CHECK(exelist_match(&b.block, "/usr/local/bin/ok", d, &rule) && strcmp(rule, "sha256") == 0, "block by hash");
+	CHECK(!exelist_match(&b.block, "/usr/local/bin/ok", NULL, &rule), "unknown hash skips the sha rule");
+	sha_of("evil", d);
+	CHECK(exelist_match(&b.block, NULL, d, NULL), "path NULL, hash matches, rule NULL allowed");
+	sha_of("sh", d);
+	CHECK(exelist_match(&b.allow, "/opt/app/bin/caf\xc3\xa9-latte", NULL, &rule) && strcmp(rule, "path") == 0,
+	      "UTF-8 glob");
+	CHECK(exelist_match(&b.allow, "/somewhere/else", d, &rule) && strcmp(rule, "sha256") == 0, "allow by hash");
+	bundle_free(&b);
+	bundle_free(&b); /* harmless twice */
+	CHECK(strcmp(b.id, "none") == 0, "free resets");
+}
+
+static void check_defaults(void)
+{
+	struct bundle b;
+	bundle_defaults(&b);
+	CHECK_STR(b.id, "none");
+	CHECK(!b.fail_open && !b.serverless_only && !b.report_execs, "defaults");
+	for (int c = 0; c < CTL_COUNT; c++)
+		CHECK(bundle_mode_now(&b, (enum inlay_control)c, 0) == INLAY_OFF, "control %d off", c);
+	CHECK(!exelist_match(&b.block, "/bin/sh", NULL, NULL), "empty list matches nothing");
+
+	if (load_vector("ctime-without-manifest", &b) == 0) {
+		CHECK(b.drift_ctime && b.n_manifest == 0 && b.mode[CTL_DRIFT] == INLAY_AUDIT, "ctime drift");
+		bundle_free(&b);
+	}
+}
+
+static int parse_str(const char *text, struct bundle *b, char *err, size_t errlen)
+{
+	return bundle_parse(text, strlen(text), b, err, errlen);
+}
+
+static void inline_cases(void)
+{
+	struct bundle b;
+	char err[512];
+	const char *hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+	char text[1024];
+
+	/* Comments and empty lines anywhere; lower-case escapes; singletons absent = defaults. */
+	snprintf(text, sizeof text, "inlay-bundle 1\n# comment\n\n#\ncontrol drift enforce\n\nexe %s /a%%2fb%%20c\nend\n", hex);
+	CHECK(parse_str(text, &b, err, sizeof err) == 0, "comments: %s", err);
+	CHECK(b.n_manifest == 1 && strcmp(b.manifest[0].path, "/a/b c") == 0, "lower-case escapes");
+	CHECK(!b.fail_open && !b.serverless_only && !b.drift_ctime && !b.report_execs, "defaults");
+	bundle_free(&b);
+
+	/* "end" must be the very last bytes. */
+	CHECK(parse_str("inlay-bundle 1\nend\n# x\n", &b, err, sizeof err) == -1 && strstr(err, "line 3: data after"),
+	      "%s", err);
+	/* A NUL byte in the text is never a terminator. */
+	CHECK(bundle_parse("inlay-bundle 1\nend\n\0", 20, &b, err, sizeof err) == -1 && strstr(err, "line 3"), "%s", err);
+	CHECK(bundle_parse("inlay-bundle 1\nblock-name a\0b\nend\n", 31, &b, err, sizeof err) == -1 &&
+		      strstr(err, "must be percent-encoded"),
+	      "%s", err);
+	/* The maximum line length is accepted; one more is not. */
+	{
+		static char big[9000 + 64];
+		size_t n = (size_t)snprintf(big, sizeof big, "inlay-bundle 1\nblock-name ");
+		memset(big + n, 'a', 8192 - 11);
+		n += 8192 - 11;
+		n += (size_t)snprintf(big + n, sizeof big - n, "\nend\n");
+		CHECK(bundle_parse(big, n, &b, err, sizeof err) == 0, "8192-byte line: %s", err);
+		CHECK(b.block.n_names == 1 && strlen(b.block.names[0]) == 8192 - 11, "long name kept");
+		bundle_free(&b);
+	}
+	/* Over the size limit: refused before looking at the content. */
+	CHECK(bundle_parse("x", (size_t)BUNDLE_MAX_SIZE + 1, &b, err, sizeof err) == -1 && strstr(err, "limit"), "%s", err);
+	/* A small error buffer still gets a terminated prefix; errlen 0 is allowed. */
+	{
+		char tiny[8];
+		CHECK(parse_str("nope\n", &b, tiny, sizeof tiny) == -1 && strlen(tiny) == 7, "tiny err \"%s\"", tiny);
+		CHECK(parse_str("nope\n", &b, NULL, 0) == -1, "errlen 0");
+	}
+	/* Not a regular file, missing file. */
+	CHECK(bundle_load("/", &b, err, sizeof err) == -1 && strstr(err, "/: the bundle is not a regular file"), "%s", err);
+	CHECK(bundle_load("/nonexistent/bundle", &b, err, sizeof err) == -1 &&
+		      strstr(err, "/nonexistent/bundle: cannot open the bundle"),
+	      "%s", err);
+	/* Same control repeated with enforce-after before its control line: order does not matter. */
+	CHECK(parse_str("inlay-bundle 1\nenforce-after loader 5\ncontrol loader audit\nend\n", &b, err, sizeof err) == 0,
+	      "%s", err);
+	CHECK(bundle_mode_now(&b, CTL_LOADER, 4) == INLAY_AUDIT && bundle_mode_now(&b, CTL_LOADER, 5) == INLAY_ENFORCE,
+	      "enforce-after 5");
+	bundle_free(&b);
+	CHECK_STR(control_name(CTL_ALLOWLIST), "allowlist");
+	CHECK_STR(mode_name(INLAY_AUDIT), "audit");
+}
+
+int main(int argc, char **argv)
+{
+	snprintf(vectors, sizeof vectors, "%s", argc > 1 ? argv[1] : "../test/vectors");
+	run_dir("valid");
+	run_dir("invalid");
+	check_everything();
+	check_defaults();
+	inline_cases();
+	return tap_done("bundle");
+}

@@ -1,0 +1,218 @@
+/**
+ * Writes a {@link BundleSpec} as bundle format 1 (docs/bundle-format.md): the exact bytes the
+ * enforcer's C parser reads. The output is deterministic: directives in a fixed order, every list
+ * sorted by UTF-8 bytes and de-duplicated, the manifest sorted by path. So equal policies give
+ * equal bundle ids.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { BundleSpec, ControlName } from "./bundle-spec.js";
+
+/** Controls in the order their directives are written. */
+export const CONTROL_NAMES = ["drift", "fileless", "loader", "blocklist", "allowlist"] as const satisfies readonly ControlName[];
+
+/** Limits shared with the C parser (enforcer/src/bundle.h). */
+export const BUNDLE_MAX_LINE = 8192;
+export const BUNDLE_MAX_SIZE = 64 * 1024 * 1024;
+
+// With the u flag a surrogate pair is one code point, so this matches lone surrogates only.
+const wellFormed = (s: string) => !/[\uD800-\uDFFF]/u.test(s);
+const noNul = (s: string) => !s.includes("\0");
+
+/** A string the bundle can carry: non-empty, valid Unicode, no NUL byte. */
+const encodable = z
+  .string()
+  .min(1, "must not be empty")
+  .refine(wellFormed, "is not valid Unicode (lone surrogate)")
+  .refine(noNul, "must not contain a NUL character");
+const absolutePath = encodable.refine((s) => s.startsWith("/"), 'must be an absolute path (start with "/")');
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits (a SHA-256)");
+export const controlModeSchema = z.enum(["off", "audit", "enforce"]);
+
+export const executableListSchema = z
+  .object({
+    names: z.array(encodable.refine((s) => !s.includes("/"), 'must be a basename without "/"')),
+    pathGlobs: z.array(absolutePath),
+    sha256: z.array(hex64),
+  })
+  .strict();
+
+export const manifestEntrySchema = z.object({ sha256: hex64, path: absolutePath }).strict();
+
+export const dormancySchema = z
+  .object({
+    env: z.array(encodable.refine((s) => !s.startsWith("="), "must be NAME or NAME=VALUE with a non-empty NAME")),
+    paths: z.array(absolutePath),
+  })
+  .strict();
+
+export const controlsSchema = z
+  .object({
+    drift: controlModeSchema,
+    fileless: controlModeSchema,
+    loader: controlModeSchema,
+    blocklist: controlModeSchema,
+    allowlist: controlModeSchema,
+  })
+  .strict();
+
+const epochSeconds = z
+  .number()
+  .int("must be whole seconds")
+  .positive("must be a positive number of seconds since 1970")
+  .max(Number.MAX_SAFE_INTEGER, "is too large");
+
+export const enforceAfterSchema = z
+  .object({
+    drift: epochSeconds.optional(),
+    fileless: epochSeconds.optional(),
+    loader: epochSeconds.optional(),
+    blocklist: epochSeconds.optional(),
+    allowlist: epochSeconds.optional(),
+  })
+  .strict();
+
+/** The zod form of {@link BundleSpec}, with the cross-field rules of the bundle format. */
+export const bundleSpecSchema = z
+  .object({
+    failMode: z.enum(["closed", "open"]),
+    activation: z.enum(["always", "serverless"]),
+    dormancy: dormancySchema,
+    controls: controlsSchema,
+    enforceAfter: enforceAfterSchema,
+    driftSource: z.enum(["manifest", "ctime"]),
+    reportExecs: z.boolean(),
+    blockList: executableListSchema,
+    allowList: executableListSchema,
+    manifest: z.array(manifestEntrySchema),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    for (const name of CONTROL_NAMES) {
+      if (spec.enforceAfter[name] !== undefined && spec.controls[name] !== "audit") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["enforceAfter", name],
+          message: `needs controls.${name} = "audit" (it is "${spec.controls[name]}"); enforce-after switches an audit control to enforce`,
+        });
+      }
+    }
+    if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["manifest"],
+        message: `is empty but controls.drift is "${spec.controls.drift}" with driftSource "manifest" (every exec would be drift); add the image's manifest or use driftSource "ctime"`,
+      });
+    }
+    const seen = new Map<string, number>();
+    spec.manifest.forEach((e, i) => {
+      const first = seen.get(e.path);
+      if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["manifest", i, "path"],
+          message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
+        });
+      }
+      if (first === undefined) seen.set(e.path, i);
+    });
+  });
+
+/**
+ * Percent-encodes one argument: every byte of its UTF-8 form below 0x21, above 0x7e, and `%`
+ * itself becomes `%XX` (upper-case hex).
+ */
+export function percentEncode(value: string): string {
+  let out = "";
+  for (const byte of Buffer.from(value, "utf8")) {
+    out += byte < 0x21 || byte > 0x7e || byte === 0x25 ? `%${byte.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** Sorted by UTF-8 bytes (the order the C side and the scanner use), duplicates removed. */
+function sortedUnique(values: readonly string[]): string[] {
+  const unique = [...new Set(values)];
+  return unique.sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
+}
+
+function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || "spec";
+}
+
+/**
+ * Validates a spec and returns it typed. The error names the first offending field, e.g.
+ * `Cannot write bundle: manifest[2].path must be an absolute path (start with "/")`.
+ * @throws {Error} when the spec does not fit bundle format 1 (the ZodError is the `cause`)
+ */
+export function validateBundleSpec(spec: unknown): BundleSpec {
+  const parsed = bundleSpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : "";
+    throw new Error(`Cannot write bundle: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+/**
+ * Renders a spec as bundle bytes.
+ * @param spec the policy; validated first
+ * @returns the exact file content
+ * @throws {Error} "Cannot write bundle: <field> <problem>" for an invalid spec, or when a line or
+ *   the whole bundle exceeds the format's limits
+ * @example
+ * const bytes = writeBundle({ ...defaultBundleSpec(), manifest: [{ sha256, path: "/bin/sh" }] });
+ */
+export function writeBundle(spec: BundleSpec): Buffer {
+  const s = validateBundleSpec(spec);
+  const lines: { text: string; field: string }[] = [];
+  const add = (text: string, field: string) => lines.push({ text, field });
+
+  add("inlay-bundle 1", "version");
+  add(`fail-mode ${s.failMode}`, "failMode");
+  add(`activation ${s.activation}`, "activation");
+  for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
+  for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
+  for (const name of CONTROL_NAMES) add(`control ${name} ${s.controls[name]}`, `controls.${name}`);
+  for (const name of CONTROL_NAMES) {
+    const at = s.enforceAfter[name];
+    if (at !== undefined) add(`enforce-after ${name} ${at}`, `enforceAfter.${name}`);
+  }
+  add(`drift-source ${s.driftSource}`, "driftSource");
+  add(`report-execs ${s.reportExecs ? "on" : "off"}`, "reportExecs");
+  for (const [prefix, list, field] of [
+    ["block", s.blockList, "blockList"],
+    ["allow", s.allowList, "allowList"],
+  ] as const) {
+    for (const name of sortedUnique(list.names)) add(`${prefix}-name ${percentEncode(name)}`, `${field}.names`);
+    for (const glob of sortedUnique(list.pathGlobs)) add(`${prefix}-path ${percentEncode(glob)}`, `${field}.pathGlobs`);
+    for (const hex of sortedUnique(list.sha256)) add(`${prefix}-sha256 ${hex}`, `${field}.sha256`);
+  }
+  const manifest = new Map<string, string>();
+  for (const e of s.manifest) manifest.set(e.path, e.sha256);
+  for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
+  add("end", "end");
+
+  for (const { text, field } of lines) {
+    const length = Buffer.byteLength(text, "utf8");
+    if (length > BUNDLE_MAX_LINE) {
+      throw new Error(
+        `Cannot write bundle: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
+      );
+    }
+  }
+  const bytes = Buffer.from(lines.map((l) => `${l.text}\n`).join(""), "utf8");
+  if (bytes.length > BUNDLE_MAX_SIZE) {
+    throw new Error(`Cannot write bundle: it would be ${bytes.length} bytes; the limit is ${BUNDLE_MAX_SIZE}`);
+  }
+  return bytes;
+}
+
+/** The bundle id that events carry: `sha256:` and the lower-case hex SHA-256 of the bytes. */
+export function bundleId(bytes: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}

@@ -1,0 +1,334 @@
+/**
+ * Builds an image's executable manifest from its layer tars, applying them base→top in memory the
+ * way a container runtime unpacks them (OCI image-spec `layer.md`, containerd's applier), without
+ * ever writing to disk.
+ *
+ * Nothing is extracted: the root filesystem is a tree of names held in memory (file content is
+ * reduced to its SHA-256 while it streams past), so a hostile layer has no file system to escape
+ * into. Absolute names, `..` tricks and symlink escapes can at worst change which in-memory node a
+ * name lands on, and the resolution rules below make that the node a runtime would use.
+ *
+ * Rules, in the runtime's terms:
+ * - names are normalised: a leading `/` or `./` is dropped, `.` and empty components are ignored;
+ *   a `..` component is refused (runtimes disagree on it); an entry naming the root is ignored;
+ * - parent components are resolved inside the root, following symlinks like a `chroot` would
+ *   (`bin → usr/bin` puts `bin/foo` at `usr/bin/foo`; `..` and absolute targets stop at the root);
+ *   missing parents are created; a parent that is a file is an error;
+ * - `.wh.NAME` removes NAME and its subtree from lower layers; `.wh..wh..opq` hides every lower child
+ *   of its directory; entries of the same layer survive both, whatever their order in the tar;
+ *   whiteouts never appear in the result; root-level `.wh..wh.*` AUFS metadata is skipped;
+ * - a directory over a directory changes attributes only; any other entry replaces what was there,
+ *   subtree included; a later duplicate entry wins, as on disk;
+ * - a hard link gets the content of its target as of that point, including a target from a lower
+ *   layer (then the target is copied up first, as overlayfs does); the link's mode, owner and
+ *   xattrs apply to the shared inode; a link to a symlink is a symlink with the same target;
+ * - devices and FIFOs occupy their name but are never executables.
+ * @module
+ */
+import type { Readable } from "node:stream";
+import { ContentDigest } from "./content-digest.js";
+import { classifyExecutable, finishManifest, makeExecEntry, type ExecEntry, type ExecManifest, type ExecSymlink } from "./exec-manifest.js";
+import { readTarEntries, skipBody, TarFormatError, type TarEntry } from "./tar-entries.js";
+
+/** Limits that keep a hostile image from exhausting memory or time. */
+export interface BuildExecManifestOptions {
+  /** Largest file content accepted, in bytes (default 64 GiB). */
+  maxEntrySize?: number;
+  /** Most tar entries plus implicitly created directories over all layers (default 2,000,000). */
+  maxEntries?: number;
+}
+
+/** A layer the walker refuses: malformed, ambiguous, or over a limit. Names the layer and entry. */
+export class LayerRejectedError extends Error {
+  /** 0-based index of the layer (base first), as in the image manifest's `layers`. */
+  readonly layer: number;
+  /** The entry's name as stored in the tar, when the problem concerns one entry. */
+  readonly entry: string | undefined;
+  constructor(message: string, layer: number, entry?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "LayerRejectedError";
+    this.layer = layer;
+    this.entry = entry;
+  }
+}
+
+const DEFAULT_MAX_ENTRY_SIZE = 64 * 1024 ** 3;
+const DEFAULT_MAX_ENTRIES = 2_000_000;
+/** Symlinks followed while resolving one name (containerd's resolver allows 255). */
+const MAX_SYMLINK_HOPS = 255;
+/** Longest symlink target Linux accepts (PATH_MAX - 1). */
+const MAX_LINK_TARGET = 4095;
+const WHITEOUT = ".wh.";
+const WHITEOUT_META = ".wh..wh.";
+const OPAQUE = ".wh..wh..opq";
+
+interface Inode {
+  sha256: string;
+  size: number;
+  head: Buffer;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Extended attributes; absent when there are none (saves a Map per file). */
+  xattrs: Map<string, Buffer> | undefined;
+  /** Layer that last wrote this inode (created it, or copied it up for a hard link). */
+  layer: number;
+}
+
+/** Every node records the last layer that put it in its upper directory (`layer`). */
+type Node =
+  | { t: "dir"; layer: number; children: Map<string, Node> }
+  | { t: "file"; layer: number; inode: Inode }
+  | { t: "symlink"; layer: number; target: string }
+  | { t: "special"; layer: number };
+type DirNode = Extract<Node, { t: "dir" }>;
+
+/** Raised inside one entry; turned into a {@link LayerRejectedError} with the layer index. */
+class EntryError extends Error {}
+
+/**
+ * Applies `layers` (each an **uncompressed** layer tar, base first) and returns the manifest of the
+ * resulting root filesystem. Each stream is read to its end exactly once; memory stays flat in file
+ * size (only the tree of names is kept).
+ *
+ * @param layers the layer tars in manifest order
+ * @param opts limits
+ * @returns the manifest, sorted
+ * @throws {LayerRejectedError} "Cannot apply layer N entry NAME: ..." for malformed, ambiguous or
+ *   oversized input (no partial manifest is returned)
+ * @throws {Error} "Cannot read layer N: ..." when a stream itself fails (its error is the `cause`)
+ * @example
+ * const manifest = await buildExecManifest(
+ *   (async function* () { for (const f of files) yield createReadStream(f); })(),
+ * );
+ */
+export async function buildExecManifest(layers: AsyncIterable<Readable>, opts: BuildExecManifestOptions = {}): Promise<ExecManifest> {
+  const model = new RootModel(opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
+  const maxEntrySize = opts.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE;
+  let index = 0;
+  for await (const layer of layers) {
+    await applyLayer(model, layer, index, maxEntrySize);
+    index++;
+  }
+  return model.manifest();
+}
+
+async function applyLayer(model: RootModel, layer: Readable, index: number, maxEntrySize: number): Promise<void> {
+  let current: TarEntry | undefined;
+  try {
+    for await (const entry of readTarEntries(layer)) {
+      current = entry;
+      await model.apply(entry, index, maxEntrySize);
+      current = undefined;
+    }
+  } catch (err) {
+    if (err instanceof EntryError) {
+      throw new LayerRejectedError(`Cannot apply layer ${index} entry ${JSON.stringify(current?.name)}: ${err.message}`, index, current?.name, { cause: err });
+    }
+    if (err instanceof TarFormatError) {
+      throw new LayerRejectedError(`Cannot apply layer ${index}: ${err.message}`, index, err.entryName, { cause: err });
+    }
+    throw new Error(`Cannot read layer ${index}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}
+
+/** Splits a tar name into clean components; `[]` means the root. */
+function splitName(name: string, what: string): string[] {
+  const parts: string[] = [];
+  for (const part of name.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") throw new EntryError(`${what} contains a ".." component`);
+    parts.push(part);
+  }
+  return parts;
+}
+
+/** The in-memory root filesystem. */
+class RootModel {
+  #root: DirNode = { t: "dir", layer: -1, children: new Map() };
+  #budget: number;
+  #maxEntries: number;
+
+  constructor(maxEntries: number) {
+    this.#budget = maxEntries;
+    this.#maxEntries = maxEntries;
+  }
+
+  #spend(): void {
+    if (--this.#budget < 0) throw new EntryError(`the image has more than ${this.#maxEntries} entries (maxEntries)`);
+  }
+
+  async apply(entry: TarEntry, layer: number, maxEntrySize: number): Promise<void> {
+    this.#spend();
+    const parts = splitName(entry.name, "the name");
+    const base = parts.pop();
+    if (base === undefined) return skipBody(entry); // the root itself: runtimes ignore it
+    // AUFS metadata at the root (`.wh..wh.plnk/...`, `.wh..wh.aufs`) is skipped, as runtimes do.
+    if ((parts[0] ?? base).startsWith(WHITEOUT_META) && !(parts.length === 0 && base === OPAQUE)) return skipBody(entry);
+    const parent = this.#resolveDir(parts, layer, true)!;
+
+    if (base === OPAQUE) {
+      pruneLower(parent, layer);
+      return skipBody(entry);
+    }
+    if (base.startsWith(WHITEOUT_META)) throw new EntryError(`reserved whiteout name ${base}`);
+    if (base.startsWith(WHITEOUT)) {
+      const hidden = base.slice(WHITEOUT.length);
+      if (hidden === "" || hidden === "." || hidden === "..") throw new EntryError(`invalid whiteout name ${base}`);
+      const victim = parent.children.get(hidden);
+      if (victim !== undefined) {
+        if (victim.layer !== layer) parent.children.delete(hidden);
+        else if (victim.t === "dir") pruneLower(victim, layer);
+      }
+      return skipBody(entry);
+    }
+
+    const existing = parent.children.get(base);
+    if (entry.type === "directory") {
+      if (existing?.t === "dir") existing.layer = layer;
+      else parent.children.set(base, { t: "dir", layer, children: new Map() });
+      return skipBody(entry);
+    }
+    // Everything else replaces what was there, subtree included; removal comes first, as on disk,
+    // so a hard link to the name it replaces (or to something beneath it) finds nothing.
+    parent.children.delete(base);
+    switch (entry.type) {
+      case "file": {
+        if (entry.size > maxEntrySize) throw new EntryError(`size ${entry.size} exceeds the limit of ${maxEntrySize} bytes (maxEntrySize)`);
+        const digest = new ContentDigest();
+        for await (const chunk of entry.body) digest.update(chunk);
+        const { sha256, size, head } = digest.digest();
+        if (size !== entry.size) throw new EntryError(`read ${size} bytes, header says ${entry.size}`);
+        const inode: Inode = { sha256, size, head, mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs.size > 0 ? entry.xattrs : undefined, layer };
+        parent.children.set(base, { t: "file", layer, inode });
+        return;
+      }
+      case "symlink": {
+        const target = entry.linkname ?? "";
+        if (target === "") throw new EntryError("symlink without a target");
+        if (Buffer.byteLength(target) > MAX_LINK_TARGET) throw new EntryError(`symlink target longer than ${MAX_LINK_TARGET} bytes`);
+        parent.children.set(base, { t: "symlink", layer, target });
+        return skipBody(entry);
+      }
+      case "character-device":
+      case "block-device":
+      case "fifo":
+        parent.children.set(base, { t: "special", layer });
+        return skipBody(entry);
+      case "link":
+        parent.children.set(base, this.#hardlink(entry, layer));
+        return skipBody(entry);
+      default:
+        throw new EntryError(`unsupported entry type ${String(entry.type)}`);
+    }
+  }
+
+  #hardlink(entry: TarEntry, layer: number): Node {
+    const linkname = entry.linkname ?? "";
+    const parts = splitName(linkname, "the hard link target");
+    const base = parts.pop();
+    if (base === undefined) throw new EntryError("hard link to the root directory");
+    const dir = this.#resolveDir(parts, layer, false);
+    const target = dir?.children.get(base);
+    if (target === undefined) throw new EntryError(`hard link target ${JSON.stringify(linkname)} does not exist`);
+    switch (target.t) {
+      case "dir":
+        throw new EntryError(`hard link target ${JSON.stringify(linkname)} is a directory`);
+      case "symlink":
+        return { t: "symlink", layer, target: target.target };
+      case "special":
+        return { t: "special", layer };
+      case "file": {
+        if (target.inode.layer !== layer) {
+          // Copy-up: the target's name gets a private copy in this layer, shared with the new name;
+          // other names of the lower inode keep the lower one.
+          const xattrs = target.inode.xattrs;
+          target.inode = { ...target.inode, xattrs: xattrs ? new Map(xattrs) : undefined, layer };
+          target.layer = layer;
+        }
+        const inode = target.inode;
+        inode.mode = entry.mode;
+        inode.uid = entry.uid;
+        inode.gid = entry.gid;
+        if (entry.xattrs.size > 0) {
+          inode.xattrs ??= new Map();
+          for (const [k, v] of entry.xattrs) inode.xattrs.set(k, v);
+        }
+        return { t: "file", layer, inode };
+      }
+    }
+  }
+
+  /**
+   * Resolves directory components inside the root, following symlinks chroot-style. With `create`,
+   * missing directories are made (stamped with `layer`) and every directory on the way is marked as
+   * present in this layer; without it, a missing component gives `null`.
+   */
+  #resolveDir(parts: string[], layer: number, create: boolean): DirNode | null {
+    const stack: DirNode[] = [this.#root];
+    const todo = [...parts].reverse();
+    let hops = 0;
+    while (todo.length > 0) {
+      const part = todo.pop()!;
+      if (part === "" || part === ".") continue;
+      if (part === "..") {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      const dir = stack[stack.length - 1]!;
+      const child = dir.children.get(part);
+      if (child === undefined) {
+        if (!create) return null;
+        this.#spend();
+        const made: DirNode = { t: "dir", layer, children: new Map() };
+        dir.children.set(part, made);
+        stack.push(made);
+      } else if (child.t === "dir") {
+        stack.push(child);
+      } else if (child.t === "symlink") {
+        if (++hops > MAX_SYMLINK_HOPS) throw new EntryError(`more than ${MAX_SYMLINK_HOPS} symlinks while resolving a parent directory`);
+        if (child.target.startsWith("/")) stack.length = 1;
+        for (const p of child.target.split("/").reverse()) todo.push(p);
+      } else {
+        throw new EntryError(`a parent component (${part}) is not a directory`);
+      }
+    }
+    if (create) for (const d of stack) d.layer = layer;
+    return stack[stack.length - 1]!;
+  }
+
+  /** Collects the manifest of the current tree. */
+  manifest(): ExecManifest {
+    const entries: ExecEntry[] = [];
+    const symlinks: ExecSymlink[] = [];
+    const todo: { dir: DirNode; path: string }[] = [{ dir: this.#root, path: "" }];
+    while (todo.length > 0) {
+      const { dir, path } = todo.pop()!;
+      for (const [name, node] of dir.children) {
+        const full = `${path}/${name}`;
+        if (node.t === "dir") todo.push({ dir: node, path: full });
+        else if (node.t === "symlink") symlinks.push({ path: full, target: node.target });
+        else if (node.t === "file") {
+          const { inode } = node;
+          const kind = classifyExecutable(inode.mode, inode.head);
+          if (kind === null) continue;
+          const caps = inode.xattrs?.get("security.capability");
+          entries.push(makeExecEntry({ path: full, sha256: inode.sha256, size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") }, kind));
+        }
+      }
+    }
+    return finishManifest(entries, symlinks);
+  }
+}
+
+/** Removes everything under `dir` that no entry of `layer` put there (opaque directory semantics). */
+function pruneLower(dir: DirNode, layer: number): void {
+  const todo: DirNode[] = [dir];
+  while (todo.length > 0) {
+    const d = todo.pop()!;
+    for (const [name, child] of d.children) {
+      if (child.layer !== layer) d.children.delete(name);
+      else if (child.t === "dir") todo.push(child);
+    }
+  }
+}
