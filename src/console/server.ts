@@ -13,6 +13,7 @@ import { createConsoleApp, type ErrorLogger } from "./http/console-app.js";
 import type { ConsoleSettings } from "./http/route-spec.js";
 import { openDatabase, type OpenDatabase } from "./db/open-database.js";
 import { prepareBootstrap } from "./store/users.js";
+import { createHeartbeatRecorder } from "./store/enforcers.js";
 
 export interface ConsoleOptions {
   /** SQLite file path or postgres:// URL. */
@@ -57,7 +58,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const database = await openDatabase(options.database);
   try {
     const boot = await prepareBootstrap(database.db, options.bootstrapSecret);
-    const app = createConsoleApp(database.db, { settings: options.settings, logger: options.logger });
+    const heartbeats = createHeartbeatRecorder(database.db, { intervalMs: 1000, onError: (err) => options.logger?.error({ err }, "cannot record heartbeats") });
+    const app = createConsoleApp(database, { settings: options.settings, logger: options.logger, heartbeats });
     const listener = getRequestListener(app.fetch);
     const server: Server = tls === undefined ? createHttpServer(listener) : createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, listener);
     // Slow clients must not hold sockets forever; enforcers keep connections alive between calls.
@@ -81,6 +83,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await heartbeats.close();
         await database.close();
       },
     };

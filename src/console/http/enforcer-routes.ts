@@ -10,9 +10,8 @@ import { gunzipLimited } from "./read-body.js";
 import * as s from "./api-schemas.js";
 import type { RouteContext, RouteResult, RouteSpec } from "./route-spec.js";
 import { eventSchema, type InlayEvent } from "../../events/event-schema.js";
-import { InstanceConflictError, recordHeartbeat, registerEnforcer, type EnforcerPrincipal } from "../store/enforcers.js";
+import { InstanceConflictError, registerEnforcer, type EnforcerPrincipal } from "../store/enforcers.js";
 import { resolveGroupPolicy } from "../store/groups.js";
-import { storeEvents } from "../store/events.js";
 
 const E = { description: "Error", schema: s.errorResponse };
 
@@ -97,7 +96,7 @@ export const enforcerRoutes: RouteSpec[] = [
     body: s.heartbeatBody,
     responses: { 200: { description: "Recorded", schema: s.heartbeatResponse }, 400: E, 401: E },
     async handle(ctx: RouteContext<EnforcerPrincipal>) {
-      await recordHeartbeat(ctx.db, ctx.principal.enforcerId, ctx.body);
+      await ctx.heartbeats.record(ctx.principal.enforcerId, ctx.body);
       const p = await policyFor(ctx);
       return { status: 200, body: { heartbeat_seconds: ctx.settings.heartbeatSeconds, policy_etag: p.etag } };
     },
@@ -124,7 +123,7 @@ export const enforcerRoutes: RouteSpec[] = [
       }
       const events = parseBatch(text, ctx);
       if (events.length === 0) return { status: 200, body: { accepted: 0, duplicates: 0, last_id: null } };
-      const r = await storeEvents(ctx.db, ctx.principal.enforcerId, events);
+      const r = await ctx.events.store(ctx.principal.enforcerId, events);
       return { status: 200, body: { ...r, last_id: events.at(-1)!.event.id } };
     },
   },
