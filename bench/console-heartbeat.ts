@@ -83,15 +83,23 @@ async function runBackend(backend: "sqlite" | "postgres") {
       const enrol = (await jsonCall(`${url}/api/v1/groups/${group}/enrolment-tokens`, admin, "POST")).json().token;
       const credentials: string[] = new Array(ENFORCERS);
       const regStart = performance.now();
+      let throttled = 0;
       let next = 0;
       await Promise.all(
         Array.from({ length: 16 }, async () => {
           while (next < ENFORCERS) {
             const i = next++;
-            const r = await jsonCall(`${url}/api/enforcer/v1/register`, enrol, "POST", {
+            const registration = {
               protocol: 1, instance: randomBytes(16).toString("hex"), enforcer_version: "0.1.0", mode: "enforce", tier: "full", bundle: "none", policy_in_force: "baked",
               image: { name: "app", digest: "" }, platform: { cloud: "aws", region: "eu-west-1", cluster: `c${i % 10}`, service: `s${i % 100}`, task: `t${i}` },
-            });
+            };
+            let r = await jsonCall(`${url}/api/enforcer/v1/register`, enrol, "POST", registration);
+            // One enrolment token for the whole fleet hits its rate limit; wait as the protocol says.
+            while (r.status === 429) {
+              throttled++;
+              await sleep(Number(r.headers["retry-after"] ?? 1) * 1000);
+              r = await jsonCall(`${url}/api/enforcer/v1/register`, enrol, "POST", registration);
+            }
             if (r.status !== 201) throw new Error(`Cannot register enforcer ${i}: ${r.status} ${r.body}`);
             credentials[i] = r.json().credential;
           }
@@ -107,7 +115,7 @@ async function runBackend(backend: "sqlite" | "postgres") {
       const floor = await schedule(1, async (i) => (await httpCall(`${url}/healthz`, { agent: agents[i] })).status);
       const stale = (await jsonCall(`${url}/api/v1/workloads?stale=true&limit=1`, admin)).json().items.length;
       if (stale !== 0) throw new Error("Cannot trust the run: some enforcers went stale");
-      return { backend, registerSeconds, heartbeat, floor, load: ((load0 + loadavg()[0]!) / 2).toFixed(1) };
+      return { backend, registerSeconds, throttled, heartbeat, floor, load: ((load0 + loadavg()[0]!) / 2).toFixed(1) };
     } finally {
       await proc.kill();
     }
@@ -135,12 +143,14 @@ heartbeat every 30 s, spread evenly (${(ENFORCERS / 30).toFixed(0)} requests/s),
 authenticates the credential (SHA-256 lookup), updates the workload row (committed: SQLite
 \`synchronous=FULL\`, PostgreSQL \`fsync=on\`) and resolves the group's policy ETag. Latency is
 counted from the scheduled send time (open loop). Floor, same run and connections: \`GET /healthz\`.
+Registration uses one enrolment token for all, so it runs into that token's rate limit
+(100/s, burst 400) and waits \`Retry-After\` as the protocol says; the 429 count is shown.
 Goal: p99 < 50 ms. "load" is the 1-minute load average during the run (other work shares the machine).
 
-| backend | heartbeats | errors | p50 | p95 | p99 | max | floor p50 / p99 | registration of all | load |
+| backend | heartbeats | errors | p50 | p95 | p99 | max | floor p50 / p99 | registration of all (429s) | load |
 |---|---|---|---|---|---|---|---|---|---|
 ${rows
-  .map((r) => `| ${r.backend} | ${r.heartbeat.n} | ${r.heartbeat.errors} | ${ms(r.heartbeat.p50)} | ${ms(r.heartbeat.p95)} | ${ms(r.heartbeat.p99)} | ${ms(r.heartbeat.max)} | ${ms(r.floor.p50)} / ${ms(r.floor.p99)} | ${r.registerSeconds.toFixed(1)} s | ${r.load} |`)
+  .map((r) => `| ${r.backend} | ${r.heartbeat.n} | ${r.heartbeat.errors} | ${ms(r.heartbeat.p50)} | ${ms(r.heartbeat.p95)} | ${ms(r.heartbeat.p99)} | ${ms(r.heartbeat.max)} | ${ms(r.floor.p50)} / ${ms(r.floor.p99)} | ${r.registerSeconds.toFixed(1)} s (${r.throttled}) | ${r.load} |`)
   .join("\n")}
 `;
 await writeReportSection(fileURLToPath(new URL("../../docs/benchmarks.md", import.meta.url)), "console-heartbeat", body);

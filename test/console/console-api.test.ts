@@ -285,6 +285,9 @@ for (const backend of BACKENDS) {
       await e.register();
       const A = { authorization: `Bearer ${f.adminToken}` };
       const C = { authorization: `Bearer ${e.credential}` };
+      e.record();
+      const nulRule = e.pending.at(-1)!.line.replace('"rule":"drift.manifest"', '"rule":"a\\u0000b"');
+      assert.ok(nulRule.includes("a\\u0000b"));
       const cases: { name: string; path: string; method?: string; headers?: Record<string, string>; body?: string | Buffer; status: number; message: RegExp }[] = [
         { name: "invalid JSON", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: "{name:", status: 400, message: /not valid JSON/ },
         { name: "wrong field type", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: '{"name":5}', status: 400, message: /field name/ },
@@ -311,6 +314,9 @@ for (const backend of BACKENDS) {
         { name: "batch zip bomb", path: "/api/enforcer/v1/events", method: "POST", headers: { ...C, "content-type": "application/x-ndjson", "content-encoding": "gzip" }, body: gzipSync(Buffer.alloc(17 * 1024 * 1024, 0x20)), status: 413, message: /inflates/ },
         { name: "register wrong protocol", path: "/api/enforcer/v1/register", method: "POST", headers: { authorization: `Bearer ${g.token}`, "content-type": "application/json" }, body: JSON.stringify({ ...e.registration(), protocol: 2 }), status: 400, message: /field protocol/ },
         { name: "register control characters", path: "/api/enforcer/v1/register", method: "POST", headers: { authorization: `Bearer ${g.token}`, "content-type": "application/json" }, body: JSON.stringify({ ...e.registration(), platform: { cluster: "a\u0000b" } }), status: 400, message: /platform.cluster/ },
+        { name: "cursor beyond 2^53", path: "/api/v1/events?before=1e30", headers: A, status: 400, message: /field before/ },
+        { name: "NUL in a policy document", path: "/api/v1/policies/nul/versions", method: "POST", headers: { ...A, "content-type": "application/json" }, body: JSON.stringify({ document: "a\u0000b" }), status: 400, message: /NUL/ },
+        { name: "NUL in an event rule", path: "/api/enforcer/v1/events", method: "POST", headers: { ...C, "content-type": "application/x-ndjson" }, body: nulRule, status: 400, message: /NUL/ },
         { name: "heartbeat negative counter", path: "/api/enforcer/v1/heartbeat", method: "POST", headers: { ...C, "content-type": "application/json" }, body: JSON.stringify({ mode: "enforce", tier: "full", policy_in_force: "baked", dropped_total: -1 }), status: 400, message: /dropped_total/ },
       ];
       for (const c of cases) {

@@ -157,7 +157,8 @@ export function createConsoleApp(
   for (const spec of routes) {
     const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
     app.on(spec.method.toUpperCase(), honoPath, async (c) => {
-      const token = bearer(c);
+      // Public routes ignore credentials altogether (a stray header must not break them).
+      const token = spec.auth === "none" ? null : bearer(c);
       const wait =
         spec.auth === "none" && spec.method !== "get"
           ? anonymousLimiter.take(clientAddress(c))

@@ -50,6 +50,8 @@ function parseBatch(text: string, ctx: RouteContext<EnforcerPrincipal>): { event
     }
     const r = eventSchema.safeParse(json);
     if (!r.success) throw new ApiError("bad_request", `Cannot read event batch line ${i + 1}: ${describeIssues(r.error.issues)} (see docs/events.md)`);
+    // PostgreSQL text cannot hold NUL; the enforcer escapes hostile bytes, so a NUL here is garbage.
+    if (r.data.rule.includes("\u0000")) throw new ApiError("bad_request", `Cannot read event batch line ${i + 1}: field rule: NUL characters are not allowed`);
     if (r.data.enforcer.instance !== ctx.principal.instance) {
       throw new ApiError("bad_request", `Cannot accept event batch line ${i + 1}: event ${r.data.id} comes from instance ${r.data.enforcer.instance}, but this credential belongs to instance ${ctx.principal.instance}`);
     }
