@@ -2,13 +2,14 @@
  * 5,000 simulated enforcers heart-beating every 30 s against one console process, on SQLite and
  * PostgreSQL (fsync on). Each enforcer has its own keep-alive connection, as real ones would.
  * Heartbeats fire on schedule whether or not earlier ones have returned (open loop), and latency
- * is measured from the scheduled time, so a stalled server cannot hide its queue. Floor, same run
- * and schedule: `GET /healthz` (HTTP plus one trivial query, no authentication, no write).
+ * is measured from the scheduled time, so a stalled server cannot hide its queue. Floor, same run,
+ * schedule and connections: a bare Node HTTP server (own process) answering `{}`.
  *
  * Run: `npx tsc -p tsconfig.json && node dist/bench/console-heartbeat.js` (writes docs/benchmarks.md).
  * Environment: ENFORCERS (5000), ROUNDS (2 heartbeats per enforcer).
  * @module
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Agent } from "node:http";
 import { loadavg } from "node:os";
@@ -69,6 +70,21 @@ async function schedule(rounds: number, call: (i: number) => Promise<number>): P
   return { n: latencies.length, errors, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: Math.max(...latencies) };
 }
 
+/** The floor: the same schedule and connections against a bare Node HTTP server in its own process. */
+async function bareServerFloor(agents: Agent[]): Promise<Stats> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["-e", `require("http").createServer((q, s) => { q.resume(); q.on("end", () => s.end("{}")); }).listen(${port}, "127.0.0.1", () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once("data", () => resolve());
+      child.once("exit", (code) => reject(new Error(`Cannot start the floor server: exit ${code}`)));
+    });
+    return await schedule(1, async (i) => (await httpCall(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}", agent: agents[i] })).status);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
 async function runBackend(backend: "sqlite" | "postgres") {
   const tmp = await makeTempDir("inlay-bench-hb-");
   const pg = backend === "postgres" ? await startPostgres({ fsync: true }) : null;
@@ -112,7 +128,7 @@ async function runBackend(backend: "sqlite" | "postgres") {
       const heartbeat = await schedule(ROUNDS, async (i) =>
         (await httpCall(`${url}/api/enforcer/v1/heartbeat`, { method: "POST", headers: { authorization: `Bearer ${credentials[i]}`, "content-type": "application/json" }, body, agent: agents[i] })).status,
       );
-      const floor = await schedule(1, async (i) => (await httpCall(`${url}/healthz`, { agent: agents[i] })).status);
+      const floor = await bareServerFloor(agents);
       const stale = (await jsonCall(`${url}/api/v1/workloads?stale=true&limit=1`, admin)).json().items.length;
       if (stale !== 0) throw new Error("Cannot trust the run: some enforcers went stale");
       return { backend, registerSeconds, throttled, heartbeat, floor, load: ((load0 + loadavg()[0]!) / 2).toFixed(1) };
@@ -142,7 +158,8 @@ heartbeat every 30 s, spread evenly (${(ENFORCERS / 30).toFixed(0)} requests/s),
 \`inlay console\` running as its own process; the client runs on the same 2 cores. Each heartbeat
 authenticates the credential (SHA-256 lookup), updates the workload row (committed: SQLite
 \`synchronous=FULL\`, PostgreSQL \`fsync=on\`) and resolves the group's policy ETag. Latency is
-counted from the scheduled send time (open loop). Floor, same run and connections: \`GET /healthz\`.
+counted from the scheduled send time (open loop). Floor, same run, schedule and connections: a
+bare Node HTTP server in its own process answering \`{}\` (what any HTTP service costs here).
 Registration uses one enrolment token for all, so it runs into that token's rate limit
 (100/s, burst 400) and waits \`Retry-After\` as the protocol says; the 429 count is shown.
 Goal: p99 < 50 ms. "load" is the 1-minute load average during the run (other work shares the machine).

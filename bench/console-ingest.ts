@@ -10,6 +10,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
@@ -18,7 +19,7 @@ import { openDatabase } from "../src/console/db/open-database.js";
 import { createEventWriter } from "../src/console/store/events.js";
 import { registerEnforcer } from "../src/console/store/enforcers.js";
 import { createGroup } from "../src/console/store/groups.js";
-import type { InlayEvent } from "../src/events/event-schema.js";
+import { eventSchema, type InlayEvent } from "../src/events/event-schema.js";
 import { freePort } from "../test/helpers/free-port.js";
 import { httpCall, jsonCall } from "../test/helpers/http-call.js";
 import { startPostgres } from "../test/helpers/postgres.js";
@@ -64,6 +65,8 @@ interface Result {
   storeRate: number;
   nativeRate: number | null;
   wireBytesPerEvent: number;
+  validateRate: number;
+  load: string;
 }
 
 async function runBackend(backend: "sqlite" | "postgres"): Promise<Result> {
@@ -73,7 +76,8 @@ async function runBackend(backend: "sqlite" | "postgres"): Promise<Result> {
     const location = pg === null ? join(tmp.path, "console.sqlite") : await pg.createDatabase("bench");
     const port = await freePort();
     const proc = await spawnConsole(["--database", location, "--listen", `127.0.0.1:${port}`], { INLAY_CONSOLE_BOOTSTRAP_TOKEN: SECRET });
-    let result: Omit<Result, "storeRate" | "nativeRate">;
+    let result: Omit<Result, "storeRate" | "nativeRate" | "validateRate" | "load">;
+    const load0 = loadavg()[0]!;
     try {
       const url = proc.url;
       const admin = (await jsonCall(`${url}/api/v1/bootstrap`, null, "POST", { secret: SECRET, username: "admin", password: "admin-password-1" })).json().token;
@@ -165,7 +169,12 @@ async function runBackend(backend: "sqlite" | "postgres"): Promise<Result> {
       nativeRate = lines.length / ((performance.now() - t0) / 1000);
       db.close();
     }
-    return { ...result, storeRate, nativeRate };
+    // Floor 3: JSON.parse plus the zod event schema alone, per line, as the console does.
+    const sample = Array.from({ length: 50_000 }, (_, i) => JSON.stringify(makeEvent("f".repeat(32), i + 1)));
+    const tv = performance.now();
+    for (const line of sample) eventSchema.parse(JSON.parse(line));
+    const validateRate = sample.length / ((performance.now() - tv) / 1000);
+    return { ...result, storeRate, nativeRate, validateRate, load: ((load0 + loadavg()[0]!) / 2).toFixed(1) };
   } finally {
     await pg?.dispose();
     await tmp.dispose();
@@ -189,13 +198,14 @@ wire, pre-built so the client costs little); a batch counts when its acknowledge
 the commit, arrives. ${fmt(results[0]!.events)} events per backend. SQLite runs with WAL and \`synchronous=FULL\`,
 PostgreSQL 15 with \`fsync=on\`, both on the same disk. Floors measured in the same run: the store
 layer alone (same batches, no HTTP, gzip or validation) and, for SQLite, a prepared INSERT in
-1,000-row transactions. Goal: ≥ 50,000 events/s on SQLite. The machine is shared with other work,
+1,000-row transactions; and the per-line validation alone (\`JSON.parse\` + the zod event schema),
+which bounds one console process. "load" is the 1-minute load average during the run. Goal: ≥ 50,000 events/s on SQLite. The machine is shared with other work,
 so expect noise of tens of percent.
 
-| backend | end to end | batch latency p50 / p99 | store layer alone | prepared INSERT (native) | end to end / native |
-|---|---|---|---|---|---|
+| backend | end to end | batch latency p50 / p99 | store layer alone | prepared INSERT (native) | end to end / native | validation alone | load |
+|---|---|---|---|---|---|---|---|
 ${results
-  .map((r) => `| ${r.backend} | ${fmt(r.rate)} events/s | ${r.p50.toFixed(0)} / ${r.p99.toFixed(0)} ms | ${fmt(r.storeRate)} events/s | ${r.nativeRate === null ? "—" : `${fmt(r.nativeRate)} events/s`} | ${r.nativeRate === null ? "—" : `${(r.rate / r.nativeRate).toFixed(2)}×`} |`)
+  .map((r) => `| ${r.backend} | ${fmt(r.rate)} events/s | ${r.p50.toFixed(0)} / ${r.p99.toFixed(0)} ms | ${fmt(r.storeRate)} events/s | ${r.nativeRate === null ? "—" : `${fmt(r.nativeRate)} events/s`} | ${r.nativeRate === null ? "—" : `${(r.rate / r.nativeRate).toFixed(2)}×`} | ${fmt(r.validateRate)} lines/s | ${r.load} |`)
   .join("\n")}
 `;
 await writeReportSection(fileURLToPath(new URL("../../docs/benchmarks.md", import.meta.url)), "console-ingest", body);

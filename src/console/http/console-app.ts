@@ -16,6 +16,7 @@ import { DEFAULT_SETTINGS, type ConsoleSettings, type Principal, type RouteSpec 
 import type { ConsoleDatabase } from "../db/tables.js";
 import type { OpenDatabase } from "../db/open-database.js";
 import { createEventWriter } from "../store/events.js";
+import { inlineValidator, type BatchValidator } from "../ingest/validation-pool.js";
 import { RateLimiter } from "../security/rate-limiter.js";
 import { hasTokenKind } from "../security/secrets.js";
 import { authenticateApiToken, roleAtLeast } from "../store/users.js";
@@ -130,18 +131,20 @@ function clientAddress(c: Context): string {
 
 /**
  * Builds the console app over an open database. Without `heartbeats`, each heartbeat is written
- * before it is answered; the server passes a group-committing recorder and closes it on shutdown.
+ * before it is answered, and batches are validated inline; the server passes a group-committing
+ * recorder and a pool of validation threads, and closes both on shutdown.
  * @example
  * const app = createConsoleApp(await openDatabase("console.sqlite"), {});
  * const res = await app.request("/healthz");
  */
 export function createConsoleApp(
   database: OpenDatabase,
-  options: { settings?: Partial<ConsoleSettings>; logger?: ErrorLogger; heartbeats?: HeartbeatRecorder },
+  options: { settings?: Partial<ConsoleSettings>; logger?: ErrorLogger; heartbeats?: HeartbeatRecorder; validator?: BatchValidator },
 ): Hono {
   const db = database.db;
   const events = createEventWriter(database);
-  const heartbeats = options.heartbeats ?? createHeartbeatRecorder(db, { intervalMs: 0 });
+  const heartbeats = options.heartbeats ?? createHeartbeatRecorder(database, { intervalMs: 0 });
+  const validator = options.validator ?? inlineValidator;
   const settings: ConsoleSettings = { ...DEFAULT_SETTINGS, ...options.settings };
   const limiter = new RateLimiter(settings.rateLimit);
   const anonymousLimiter = new RateLimiter(settings.anonymousRateLimit);
@@ -172,7 +175,7 @@ export function createConsoleApp(
       }
       const query = readQuery(c, spec);
       const body = await readBody(c, spec, settings);
-      const result = await spec.handle({ db, events, heartbeats, settings, principal, params, query, body, request: c.req.raw });
+      const result = await spec.handle({ db, events, heartbeats, validator, settings, principal, params, query, body, request: c.req.raw });
       const headers: Record<string, string> = { "Cache-Control": "no-store", ...result.headers };
       if (spec.path.startsWith("/api/enforcer/")) headers["Inlay-Protocol"] = "1";
       if (result.body === undefined) return c.body(null, result.status as 204, headers);

@@ -8,6 +8,7 @@ import type { Kysely } from "kysely";
 import type { z } from "zod";
 import type { ConsoleDatabase, Role } from "../db/tables.js";
 import type { EventWriter } from "../store/events.js";
+import type { BatchValidator } from "../ingest/validation-pool.js";
 import type { EnforcerPrincipal, HeartbeatRecorder } from "../store/enforcers.js";
 import type { UserPrincipal } from "../store/users.js";
 
@@ -50,6 +51,7 @@ export interface RouteContext<P extends Principal = Principal> {
   db: Kysely<ConsoleDatabase>;
   events: EventWriter;
   heartbeats: HeartbeatRecorder;
+  validator: BatchValidator;
   settings: ConsoleSettings;
   principal: P;
   params: Record<string, string>;

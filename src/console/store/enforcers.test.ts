@@ -24,12 +24,12 @@ test("createHeartbeatRecorder group-commits on its interval and flushes on close
     const g = await createGroup(open.db, { name: "g", actor: "test" });
     const e = await registerEnforcer(open.db, g.id, identity("a".repeat(32)));
     const tierOf = async () => (await open.db.selectFrom("enforcers").select("tier").where("id", "=", e.id).executeTakeFirstOrThrow()).tier;
-    const rec = createHeartbeatRecorder(open.db, { intervalMs: 60_000 });
+    const rec = createHeartbeatRecorder(open, { intervalMs: 60_000 });
     await rec.record(e.id, { tier: "degraded", mode: "enforce", policy_in_force: "baked", dropped_total: 3 });
     assert.equal(await tierOf(), "full", "buffered until the interval or close");
     await rec.close();
     assert.equal(await tierOf(), "degraded");
-    const direct = createHeartbeatRecorder(open.db, { intervalMs: 0 });
+    const direct = createHeartbeatRecorder(open, { intervalMs: 0 });
     await direct.record(e.id, { tier: "dormant", mode: "off", policy_in_force: "baked", dropped_total: 3 });
     assert.equal(await tierOf(), "dormant", "interval 0 writes before answering");
   } finally {

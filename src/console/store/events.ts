@@ -9,13 +9,14 @@ import { sql, type Kysely } from "kysely";
 import type { OpenDatabase } from "../db/open-database.js";
 import type { ConsoleDatabase } from "../db/tables.js";
 import type { InlayEvent } from "../../events/event-schema.js";
+import type { EventRow } from "../ingest/parse-batch.js";
 
 /**
  * Writes validated event batches for one enforcer, atomically with its last-seen time; returns
  * how many rows were new (the rest were stored before: resends).
  */
 export interface EventWriter {
-  store(enforcerId: string, events: readonly { event: InlayEvent; line: string }[]): Promise<{ accepted: number; duplicates: number }>;
+  store(enforcerId: string, events: readonly EventRow[]): Promise<{ accepted: number; duplicates: number }>;
 }
 
 /**
@@ -32,7 +33,7 @@ function sqliteWriter(db: Kysely<ConsoleDatabase>, sqlite: SqliteDatabase.Databa
     "insert into events (id, enforcer_id, time_ms, received_ms, kind, severity, action, rule, body) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing",
   );
   const seen = sqlite.prepare("update enforcers set last_seen_ms = ? where id = ?");
-  const write = sqlite.transaction((enforcerId: string, events: readonly { event: InlayEvent; line: string }[], now: number) => {
+  const write = sqlite.transaction((enforcerId: string, events: readonly EventRow[], now: number) => {
     let inserted = 0;
     for (const { event, line } of events) {
       inserted += insert.run(event.id, enforcerId, Date.parse(event.time), now, event.kind, event.severity, event.action, event.rule, line).changes;
@@ -54,7 +55,7 @@ function postgresWriter(db: Kysely<ConsoleDatabase>): EventWriter {
   return {
     async store(enforcerId, events) {
       const now = Date.now();
-      const col = <T>(f: (e: InlayEvent) => T) => events.map(({ event }) => f(event));
+      const col = <T>(f: (e: EventRow["event"]) => T) => events.map(({ event }) => f(event));
       return db.transaction().execute(async (trx) => {
         const res = await sql`
           insert into events (id, enforcer_id, time_ms, received_ms, kind, severity, action, rule, body)
