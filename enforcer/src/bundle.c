@@ -150,10 +150,19 @@ static int parse_hex64(struct parser *ps, const char *kw, const struct token *t,
 	return 0;
 }
 
+/* show() for a decoded, NUL-terminated value (it may hold any byte but NUL). */
+static const char *show_str(const char *s, char out[SHOW_CAP])
+{
+	struct token t = { s, strlen(s) };
+	return show(&t, out);
+}
+
 static int check_absolute(struct parser *ps, const char *kw, const char *decoded)
 {
+	char shown[SHOW_CAP];
 	if (decoded[0] != '/')
-		return fail(ps, "the path of \"%s\" must be absolute (start with \"/\"), found \"%.64s\"", kw, decoded);
+		return fail(ps, "the path of \"%s\" must be absolute (start with \"/\"), found \"%s\"", kw,
+			    show_str(decoded, shown));
 	return 0;
 }
 
@@ -198,9 +207,11 @@ static int add_list_entry(struct parser *ps, struct exelist *l, size_t *n_names,
 	if (decode_value(ps, kw, 1, arg, scratch, &v) != 0)
 		return -1;
 	if (strcmp(kind, "name") == 0) {
-		if (strchr(v, '/'))
-			return fail(ps, "\"%s\" takes a basename without \"/\", found \"%.64s\"; use %s-path for paths",
-				    kw, v, kw[0] == 'b' ? "block" : "allow");
+		if (strchr(v, '/')) {
+			char shown[SHOW_CAP];
+			return fail(ps, "\"%s\" takes a basename without \"/\", found \"%s\"; use %s-path for paths", kw,
+				    show_str(v, shown), kw[0] == 'b' ? "block" : "allow");
+		}
 		if (ps->store)
 			l->names[*n_names] = v;
 		(*n_names)++;
@@ -304,7 +315,8 @@ static int parse_directive(struct parser *ps, const struct token *tok, size_t nt
 			return -1;
 		if (env) {
 			if (v[0] == '=')
-				return fail(ps, "\"dormant-env\" needs NAME or NAME=VALUE with a non-empty NAME, found \"%.64s\"", v);
+				return fail(ps, "\"dormant-env\" needs NAME or NAME=VALUE with a non-empty NAME, found \"%s\"",
+					    show_str(v, shown));
 			if (ps->store)
 				b->dormant_env[ps->n.env] = v;
 			ps->n.env++;

@@ -269,8 +269,10 @@ static void emit_dropped(char *buf, size_t cap, uint64_t count, int wait_ms)
 	};
 	snprintf(detail, sizeof detail, "{\"dropped\":%llu}", (unsigned long long)count);
 	size_t len = events_format(&ev, atomic_fetch_add(&next_seq, 1), now_ms(), buf, cap);
-	if (!len || write_line(buf, len, wait_ms) != 0)
-		atomic_fetch_add(&lost_total, 1);
+	/* The dropped events are already in lost_total; if this report cannot be written either,
+	 * events_shutdown still returns the count. */
+	if (len)
+		(void)write_line(buf, len, wait_ms);
 }
 
 /* Writes every READY slot from tail on; stops at the first slot still being formatted. */
@@ -348,6 +350,10 @@ int events_init(const char *sink, char *err, size_t errlen)
 	pthread_attr_t attr;
 	int rc;
 
+	if (atomic_load(&running)) {
+		snprintf(err, errlen, "event sink \"%s\": events_init was already called", sink ? sink : "stderr");
+		return -1;
+	}
 	ensure_instance();
 	if (!sink || strcmp(sink, "stderr") == 0) {
 		sink_fd = 2;
@@ -464,9 +470,12 @@ uint64_t events_shutdown(int timeout_ms)
 			pthread_mutex_lock(&sync_lock);
 			drain_ring(1000);
 			report_drops(1000);
+			/* A slot still being formatted by another thread now has no writer: count it. */
+			atomic_fetch_add(&lost_total, atomic_load(&ring_head) - atomic_load(&ring_tail));
+			atomic_store(&ring_tail, atomic_load(&ring_head));
 			pthread_mutex_unlock(&sync_lock);
-			close(wake_fd);
-			wake_fd = -1;
+			/* wake_fd stays open (O_CLOEXEC): a producer racing with shutdown may still poke it,
+			 * and a closed number could by then belong to another file. */
 		}
 	}
 	return atomic_load(&lost_total) + atomic_load(&dropped_pending);

@@ -1,7 +1,330 @@
-/* Placeholder until the enforcer core lands; exits with the documented "cannot protect" code. */
+/* inlay-enforcer: runs a workload as PID 1 under a seccomp prefilter and a ptrace supervisor,
+ * judges every exec against the bundle, and reports NDJSON events (docs/enforcer.md).
+ *
+ * Phases (catatonit's rule): until the workload is released, any failure ends the enforcer with
+ * a documented code (124 configuration, 125 protection unavailable, 126/127 exec) and the
+ * workload never runs unsupervised. Once it runs, the enforcer must survive every recoverable
+ * error, because its death kills the workload (PID 1, PTRACE_O_EXITKILL). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "dormancy.h"
+#include "events.h"
+#include "fds.h"
+#include "filter.h"
+#include "json.h"
+#include "spawn.h"
+#include "syscall_deny.h"
+#include "tracer.h"
+#include "verdict.h"
+
+#define EXIT_CONFIG 124
+#define EXIT_UNPROTECTED 125
+
+struct options {
+	const char *bundle;
+	const char *events;
+	bool fail_open;
+	bool pgroup;
+	char **argv; /* the workload's argv, NULL-terminated */
+};
+
+static const char usage[] =
+	"usage: inlay-enforcer [options] [--] PROGRAM [ARGS...]\n"
+	"\n"
+	"Runs PROGRAM as the supervised workload of this container.\n"
+	"\n"
+	"  --bundle PATH        the policy bundle (default: 'bundle' next to this binary)\n"
+	"  --events SINK        stderr (default), stdout, fd:N or file:PATH\n"
+	"  --fail-open          run unprotected (with a critical event) when ptrace or\n"
+	"                       seccomp is unavailable, instead of refusing to start\n"
+	"  -g, --pgroup         forward signals to the workload's process group\n"
+	"  --check-bundle FILE  parse FILE, print its id and exit (0 valid, 124 invalid)\n"
+	"  --version            print the version and exit\n"
+	"  --help               print this help and exit\n"
+	"\n"
+	"Exit status: the workload's, or 128+N when signal N killed it; 124 bad\n"
+	"configuration; 125 protection unavailable (fail-closed); 126 PROGRAM not\n"
+	"executable; 127 PROGRAM not found.\n";
+
+static _Noreturn void die_config(const char *a, const char *b)
 {
-	fputs("inlay-enforcer: not built yet\n", stderr);
-	return 125;
+	fprintf(stderr, "inlay-enforcer: %s%s\n", a, b ? b : "");
+	exit(EXIT_CONFIG);
+}
+
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (*i + 1 >= argc)
+		die_config(name, " needs a value (see --help)");
+	return argv[++*i];
+}
+
+static void check_bundle(const char *path)
+{
+	struct bundle b;
+	char err[512];
+	bundle_defaults(&b);
+	if (bundle_load(path, &b, err, sizeof err) < 0)
+		die_config("invalid bundle: ", err);
+	printf("%s\n", b.id);
+	bundle_free(&b);
+	exit(fflush(stdout) == 0 ? 0 : EXIT_CONFIG);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	memset(o, 0, sizeof *o);
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (strcmp(a, "--bundle") == 0 || strncmp(a, "--bundle=", 9) == 0)
+			o->bundle = option_value(argc, argv, &i, "--bundle");
+		else if (strcmp(a, "--events") == 0 || strncmp(a, "--events=", 9) == 0)
+			o->events = option_value(argc, argv, &i, "--events");
+		else if (strcmp(a, "--check-bundle") == 0 || strncmp(a, "--check-bundle=", 15) == 0)
+			check_bundle(option_value(argc, argv, &i, "--check-bundle"));
+		else if (strcmp(a, "--fail-open") == 0)
+			o->fail_open = true;
+		else if (strcmp(a, "-g") == 0 || strcmp(a, "--pgroup") == 0)
+			o->pgroup = true;
+		else if (strcmp(a, "--version") == 0) {
+			printf("inlay-enforcer %s\n", INLAY_VERSION);
+			exit(0);
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage, stdout);
+			exit(0);
+		} else
+			die_config("unknown option ", a);
+	}
+	if (i >= argc)
+		die_config("no program to run (usage: inlay-enforcer [options] -- PROGRAM [ARGS...])", NULL);
+	o->argv = argv + i;
+}
+
+/* The sink's descriptor when it is "fd:N", so closing inherited descriptors keeps it. */
+static int events_fd(const char *sink)
+{
+	if (!sink || strncmp(sink, "fd:", 3) != 0)
+		return -1;
+	char *end;
+	long fd = strtol(sink + 3, &end, 10);
+	if (*end != '\0' || sink[3] == '\0' || fd < 0 || fd > INT_MAX)
+		die_config("--events fd:N needs a decimal descriptor, got ", sink);
+	return (int)fd;
+}
+
+static void load_bundle(const struct options *o, struct bundle *b)
+{
+	char path[PATH_MAX], err[1024];
+	const char *p = o->bundle;
+	bundle_defaults(b);
+	if (!p) {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		if (n < 0)
+			die_config("cannot find the default bundle: readlink /proc/self/exe: ", strerror(errno));
+		self[n] = '\0';
+		snprintf(path, sizeof path, "%s/bundle", dirname(self));
+		struct stat st;
+		if (stat(path, &st) < 0) {
+			fprintf(stderr, "inlay-enforcer: no bundle at %s (%s); pass --bundle PATH\n", path,
+				strerror(errno));
+			exit(EXIT_CONFIG);
+		}
+		p = path;
+	}
+	if (bundle_load(p, b, err, sizeof err) < 0)
+		die_config("invalid bundle: ", err);
+}
+
+static void emit_lifecycle(const char *kind, const char *severity, const char *reason,
+			   const char *detail)
+{
+	struct event ev = {
+		.kind = kind, .severity = severity, .action = "info", .mode = "none", .rule = "",
+		.reason = reason, .detail_json = detail,
+	};
+	events_emit(&ev);
+}
+
+static const char *detail_kv(char *buf, size_t cap, const char *k1, const char *v1,
+			     const char *k2, const char *v2)
+{
+	struct json j;
+	json_init(&j, buf, cap);
+	json_begin_object(&j);
+	json_key(&j, k1);
+	json_str(&j, v1);
+	if (k2) {
+		json_key(&j, k2);
+		json_str(&j, v2);
+	}
+	json_end_object(&j);
+	return j.overflow ? NULL : buf;
+}
+
+/* Blocks every signal but the synchronous faults (they must kill us: a crashed enforcer fails
+ * closed) and SIGTTIN/SIGTTOU, which are ignored so that terminal job control can never stop
+ * PID 1. Everything blocked is read from the returned signalfd and forwarded. */
+static int setup_signals(sigset_t *set, sigset_t *orig)
+{
+	sigfillset(set);
+	static const int keep[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU };
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		sigdelset(set, keep[i]);
+	if (sigprocmask(SIG_SETMASK, set, orig) < 0)
+		return -1;
+	if (signal(SIGTTIN, SIG_IGN) == SIG_ERR || signal(SIGTTOU, SIG_IGN) == SIG_ERR)
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	parse_options(argc, argv, &o);
+
+	/* 1. Signals first: the event writer thread started below inherits the mask, so no
+	 *    process-directed signal can ever take its default action on it. */
+	sigset_t blocked, orig_mask;
+	if (setup_signals(&blocked, &orig_mask) < 0)
+		die_config("cannot set up signal handling: ", strerror(errno));
+	/* File timestamps come from the coarse clock (one tick, up to 10 ms, behind CLOCK_REALTIME):
+	 * take the start from the same clock, so a file written in the enforcer's first tick is
+	 * never older than its start (drift-source ctime compares with >=). */
+	struct timespec start;
+	clock_gettime(CLOCK_REALTIME_COARSE, &start);
+
+	/* 2. Nothing inherited reaches the workload. */
+	int keep = events_fd(o.events);
+	if (fds_close_inherited(keep) < 0)
+		die_config("cannot close inherited descriptors: ", strerror(errno));
+	int sfd = signalfd(-1, &blocked, SFD_CLOEXEC);
+	if (sfd < 0)
+		die_config("cannot create the signalfd: ", strerror(errno));
+
+	/* 3. Policy and reporting. */
+	struct bundle b;
+	load_bundle(&o, &b);
+	char err[512];
+	events_set_bundle_id(b.id);
+	if (events_init(o.events, err, sizeof err) < 0)
+		die_config("cannot open the event sink: ", err);
+
+	char path[PATH_MAX];
+	int rc = spawn_resolve(o.argv[0], path, sizeof path);
+	if (rc != 0) {
+		events_shutdown(2000);
+		return rc;
+	}
+
+	/* 4. Dormancy: leave nothing of the enforcer in the process tree. */
+	char dsignal[512], detail[1024];
+	if (dormancy_check(&b, dsignal, sizeof dsignal)) {
+		emit_lifecycle("enforcer.dormant", "info",
+			       "a dormancy signal is present: the workload runs without this enforcer",
+			       detail_kv(detail, sizeof detail, "signal", dsignal, NULL, NULL));
+		events_shutdown(2000);
+		close(sfd);
+		return spawn_exec_direct(path, o.argv, &orig_mask);
+	}
+
+	/* 5. PID-1 duties when we are not PID 1: adopt orphans so they are reaped. */
+	bool pid1 = getpid() == 1;
+	if (!pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, "inlay-enforcer: cannot become a subreaper: %s\n", strerror(errno));
+		events_shutdown(2000);
+		return EXIT_UNPROTECTED;
+	}
+
+	/* 6. Probe seccomp, start the child (it waits on a pipe), seize it. */
+	const char *unavailable = NULL;
+	int unavailable_errno = 0;
+	if (filter_probe() < 0) {
+		unavailable = "seccomp";
+		unavailable_errno = errno;
+	}
+	struct filter_config fc = { .enforcer_pid = getpid(), .enforcer_pgid = getpgrp(), .wrapper = !pid1 };
+	struct spawn sp;
+	if (spawn_start(path, o.argv, &orig_mask, &fc, &sp) < 0) {
+		fprintf(stderr, "inlay-enforcer: cannot start %s: %s\n", path, strerror(errno));
+		events_shutdown(2000);
+		return EXIT_UNPROTECTED;
+	}
+	if (!unavailable && ptrace(PTRACE_SEIZE, sp.pid, NULL, (void *)(long)TRACER_PTRACE_OPTIONS) < 0) {
+		unavailable = "ptrace";
+		unavailable_errno = errno;
+	}
+	/* The child was forked dumpable (seizing it needs that without CAP_SYS_PTRACE); from now on
+	 * nothing in the workload may read or write our memory. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "inlay-enforcer: cannot make the enforcer non-dumpable: %s\n", strerror(errno));
+		spawn_abort(&sp);
+		events_shutdown(2000);
+		return EXIT_UNPROTECTED;
+	}
+
+	bool traced = unavailable == NULL;
+	if (!traced) {
+		char cause[128];
+		snprintf(cause, sizeof cause, "%s unavailable: %s", unavailable, strerror(unavailable_errno));
+		if (!(o.fail_open || b.fail_open)) {
+			fprintf(stderr,
+				"inlay-enforcer: cannot protect the workload: %s; not starting it (fail-mode closed; "
+				"use --fail-open or 'fail-mode open' to run it unprotected)\n", cause);
+			spawn_abort(&sp);
+			events_shutdown(2000);
+			return EXIT_UNPROTECTED;
+		}
+		emit_lifecycle("enforcer.degraded", "critical",
+			       "protection is unavailable and fail-open was chosen: the workload runs UNPROTECTED",
+			       detail_kv(detail, sizeof detail, "cause", cause, "fail_open",
+					 o.fail_open ? "option" : "bundle"));
+	}
+
+	verdict_init(&b, (int64_t)start.tv_sec * 1000000000 + start.tv_nsec);
+	if (spawn_release(&sp, traced) < 0) {
+		fprintf(stderr, "inlay-enforcer: cannot release the workload: %s\n", strerror(errno));
+		spawn_abort(&sp);
+		events_shutdown(2000);
+		return EXIT_UNPROTECTED;
+	}
+
+	/* 7. Serve until the workload ends. */
+	struct tracer_result res;
+	tracer_run(sp.pid, sfd, o.pgroup, traced, &res);
+	struct json j;
+	json_init(&j, detail, sizeof detail);
+	json_begin_object(&j);
+	json_key(&j, res.signal ? "signal" : "status");
+	json_int(&j, res.signal ? res.signal : res.status);
+	json_end_object(&j);
+	emit_lifecycle("enforcer.exit", "info",
+		       res.signal ? "the workload was killed by a signal" : "the workload exited", detail);
+	events_shutdown(2000);
+	return res.exit_code;
 }

@@ -2,6 +2,9 @@ import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
 import { register as registerBundle } from "./commands/bundle.js";
+import { register as registerPolicy } from "./commands/policy.js";
+import { register as registerEmbed } from "./commands/embed.js";
+import { register as registerScan } from "./commands/scan.js";
 import { register as registerConsole } from "./commands/console.js";
 
 /**
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   registerBundle(program);
+  registerPolicy(program);
+  registerEmbed(program);
+  registerScan(program);
   registerConsole(program);
   return program;
 }

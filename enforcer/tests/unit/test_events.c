@@ -118,6 +118,7 @@ static void ring_and_drops(void)
 	CHECK(pipe(p) == 0, "pipe");
 	snprintf(spec, sizeof spec, "fd:%d", p[1]);
 	CHECK(events_init(spec, err, sizeof err) == 0, "events_init: %s", err);
+	CHECK(events_init("stderr", err, sizeof err) == -1 && strstr(err, "already called"), "second init refused: %s", err);
 	CHECK(strlen(events_instance()) == 32 && strspn(events_instance(), "0123456789abcdef") == 32, "instance hex");
 	CHECK((fcntl(p[1], F_GETFD) & FD_CLOEXEC) != 0, "fd sink made close-on-exec");
 	events_set_bundle_id("sha256:1111111111111111111111111111111111111111111111111111111111111111");

@@ -1,0 +1,190 @@
+/* Builds and installs the prefilter described in filter.h.
+ *
+ * Layout (cBPF jumps are forward-only and relative, so every rule is a self-contained block that
+ * a non-matching syscall number skips in one jump):
+ *
+ *   ld arch;  jne NATIVE            -> ERRNO(ENOSYS)   non-native ABIs (ia32, arm32) are refused
+ *   ld nr;    [x86_64] jge X32_BIT  -> ERRNO(ENOSYS)   x32 shares AUDIT_ARCH_X86_64
+ *   jeq execve/execveat             -> TRACE
+ *   jeq clone: args[0] & CLONE_UNTRACED -> ERRNO(EPERM)
+ *   jeq clone3                      -> ERRNO(ENOSYS)   libc falls back to clone, whose flags we see
+ *   jeq seccomp: op == SET_MODE_FILTER && flags & NEW_LISTENER -> ERRNO(EPERM)
+ *   jeq ptrace, process_vm_writev   -> ERRNO(EPERM)
+ *   jeq io_uring_setup              -> ERRNO(ENOSYS)
+ *   jeq kill-family: target is the enforcer -> ERRNO(EPERM)
+ *   ret ALLOW
+ *
+ * Only clone, seccomp and the kill family load an argument; every other syscall is decided from
+ * arch and nr alone, which the kernel caches as "always allow". */
+#include "filter.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "inlay-enforcer supports x86_64 and aarch64"
+#endif
+
+#ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
+#define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef SECCOMP_GET_ACTION_AVAIL
+#define SECCOMP_GET_ACTION_AVAIL 2
+#endif
+
+/* Both supported arches are little-endian: the low 32 bits of an argument come first. */
+#define ARG_LO(i) ((uint32_t)offsetof(struct seccomp_data, args[i]))
+#define RET_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define MAX_INSNS 96
+
+struct prog {
+	struct sock_filter insn[MAX_INSNS];
+	unsigned n;
+	int overflow;
+};
+
+static void emit(struct prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+{
+	if (p->n >= MAX_INSNS) {
+		p->overflow = 1;
+		return;
+	}
+	p->insn[p->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+}
+
+static void emit_ret(struct prog *p, uint32_t action)
+{
+	emit(p, BPF_RET | BPF_K, 0, 0, action);
+}
+
+/* A block for syscall nr: "jeq nr, 0, len(body)" then body. The body is emitted by the caller
+ * between rule_begin and rule_end; rule_end patches the skip distance. */
+static unsigned rule_begin(struct prog *p, int nr)
+{
+	unsigned at = p->n;
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint32_t)nr);
+	return at;
+}
+
+static void rule_end(struct prog *p, unsigned at)
+{
+	unsigned len = p->n - at - 1;
+	if (!p->overflow && len <= 255)
+		p->insn[at].jf = (uint8_t)len;
+	else
+		p->overflow = 1;
+}
+
+static void rule_ret(struct prog *p, int nr, uint32_t action)
+{
+	unsigned at = rule_begin(p, nr);
+	emit_ret(p, action);
+	rule_end(p, at);
+}
+
+/* Refuses the syscall when its first argument (a pid, compared as 32 bits like the kernel's
+ * pid_t) equals one of vals[0..n). */
+static void rule_pid_arg(struct prog *p, int nr, const uint32_t *vals, unsigned n)
+{
+	unsigned at = rule_begin(p, nr);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(0));
+	for (unsigned i = 0; i < n; i++)
+		/* on a match jump over the remaining compares and the ALLOW to the ERRNO */
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(n - i), 0, vals[i]);
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	emit_ret(p, RET_ERRNO(EPERM));
+	rule_end(p, at);
+}
+
+static void build(struct prog *p, const struct filter_config *cfg)
+{
+	p->n = 0;
+	p->overflow = 0;
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)offsetof(struct seccomp_data, arch));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, NATIVE_ARCH);
+	emit_ret(p, RET_ERRNO(ENOSYS));
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+	emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 1, 0x40000000u); /* __X32_SYSCALL_BIT */
+	emit_ret(p, RET_ERRNO(ENOSYS));
+#endif
+	rule_ret(p, __NR_execve, SECCOMP_RET_TRACE);
+	rule_ret(p, __NR_execveat, SECCOMP_RET_TRACE);
+
+	unsigned at = rule_begin(p, __NR_clone);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(0));
+	emit(p, BPF_JMP | BPF_JSET | BPF_K, 0, 1, CLONE_UNTRACED);
+	emit_ret(p, RET_ERRNO(EPERM));
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	rule_end(p, at);
+
+	rule_ret(p, __NR_clone3, RET_ERRNO(ENOSYS));
+
+	/* op and flags are unsigned int in the kernel: the high words are ignored there, so here. */
+	at = rule_begin(p, __NR_seccomp);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(0));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 3, SECCOMP_SET_MODE_FILTER);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(1));
+	emit(p, BPF_JMP | BPF_JSET | BPF_K, 0, 1, (uint32_t)SECCOMP_FILTER_FLAG_NEW_LISTENER);
+	emit_ret(p, RET_ERRNO(EPERM));
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	rule_end(p, at);
+
+	rule_ret(p, __NR_ptrace, RET_ERRNO(EPERM));
+	rule_ret(p, __NR_process_vm_writev, RET_ERRNO(EPERM));
+	rule_ret(p, __NR_io_uring_setup, RET_ERRNO(ENOSYS));
+
+	uint32_t self = (uint32_t)cfg->enforcer_pid;
+	uint32_t kill_vals[3] = { self, (uint32_t)-cfg->enforcer_pgid, 0xffffffffu };
+	/* -1 means "every process I may signal" and includes the enforcer only when it is not
+	 * PID 1 (the kernel never delivers kill(-1) to the caller's init). */
+	rule_pid_arg(p, __NR_kill, kill_vals, cfg->wrapper ? 3u : 2u);
+	rule_pid_arg(p, __NR_tkill, &self, 1);
+	rule_pid_arg(p, __NR_tgkill, &self, 1);
+	rule_pid_arg(p, __NR_rt_sigqueueinfo, &self, 1);
+	rule_pid_arg(p, __NR_rt_tgsigqueueinfo, &self, 1);
+	rule_pid_arg(p, __NR_pidfd_open, &self, 1);
+
+	emit_ret(p, SECCOMP_RET_ALLOW);
+}
+
+int filter_probe(void)
+{
+	uint32_t action = SECCOMP_RET_TRACE;
+	/* Tolerated failures are the answer itself: ENOSYS/EPERM (blocked by the runtime's policy),
+	 * EOPNOTSUPP (action unknown to this kernel), EINVAL (kernel older than 4.14). */
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0)
+		return -1;
+	return 0;
+}
+
+int filter_install(const struct filter_config *cfg)
+{
+	struct prog p;
+	build(&p, cfg);
+	if (p.overflow) {
+		errno = E2BIG;
+		return -1;
+	}
+	struct sock_fprog fprog = { .len = (unsigned short)p.n, .filter = p.insn };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) == 0)
+		return 0;
+	/* EINVAL: a kernel older than 4.17 does not know SPEC_ALLOW; install without it. */
+	if (errno != EINVAL)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
+}

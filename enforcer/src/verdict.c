@@ -1,0 +1,488 @@
+/* Exec verdicts (see verdict.h). Controls, in the order they are evaluated: fileless, loader,
+ * blocklist, allowlist, drift. Each finding becomes one event (deny in enforce mode, alert in
+ * audit mode); any enforce-mode finding kills the exec. docs/enforcer.md has the rules. */
+#include "verdict.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "events.h"
+#include "exec_hint.h"
+#include "hashcache.h"
+#include "json.h"
+#include "match.h"
+#include "procfs.h"
+#include "sha256.h"
+
+static const struct bundle *bundle;
+static int64_t start_ns;
+static bool active;
+
+/* A file an exec concerns: the executed image, or the script an interpreter was started for. */
+struct subject {
+	int fd;            /* readable fd (owned), or -1 until needed */
+	int path_fd;       /* O_PATH fd (owned), or -1 */
+	struct stat st;
+	const char *path;  /* absolute path as the kernel resolves it, or NULL when unknown */
+	const char *alias; /* the name the caller used (AT_EXECFN or the syscall's path), or NULL */
+	uint8_t sha[32];
+	int sha_state;     /* 0 not tried, 1 known, -1 failed with sha_errno */
+	int sha_errno;
+};
+
+struct finding {
+	const char *kind, *severity, *rule;
+	enum inlay_mode mode;
+	char reason[200];
+};
+
+#define MAX_FINDINGS 12
+struct findings {
+	struct finding f[MAX_FINDINGS];
+	unsigned n;
+	bool deny;
+};
+
+/* Names of the dynamic loaders of glibc, musl (ld-musl-ARCH.so.1, a link to libc.so on Debian
+ * and libc.musl-ARCH.so.1 on Alpine) and older ABIs. Executing one of them directly maps any file
+ * as code without an exec of that file (memo §2.5). */
+static const char *const loader_globs[] = {
+	"ld-linux*.so*", "ld-musl-*.so*", "ld64.so*", "ld.so", "ld.so.*", "libc.musl-*.so*", "libc.so",
+};
+
+void verdict_init(const struct bundle *b, int64_t start_realtime_ns)
+{
+	bundle = b;
+	start_ns = start_realtime_ns;
+	active = b->report_execs;
+	for (int c = 0; c < CTL_COUNT; c++)
+		if (b->mode[c] != INLAY_OFF)
+			active = true;
+}
+
+bool verdict_active(void)
+{
+	return active;
+}
+
+static enum inlay_mode mode_of(enum inlay_control c)
+{
+	return bundle_mode_now(bundle, c, (int64_t)time(NULL));
+}
+
+static void subject_init(struct subject *s)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = -1;
+	s->path_fd = -1;
+}
+
+static void subject_close(struct subject *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->path_fd >= 0)
+		close(s->path_fd);
+	s->fd = s->path_fd = -1;
+}
+
+static const uint8_t *subject_sha(struct subject *s)
+{
+	if (s->sha_state == 0) {
+		struct file_key k;
+		file_key_from_stat(&k, &s->st);
+		if (hashcache_get(&k, s->sha)) {
+			s->sha_state = 1;
+		} else {
+			if (s->fd < 0 && s->path_fd >= 0) {
+				char self[48];
+				snprintf(self, sizeof self, "/proc/self/fd/%d", s->path_fd);
+				s->fd = open_cloexec(self, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+			}
+			if (s->fd >= 0 && hashcache_hash_fd(s->fd, &s->st, s->sha) == 0) {
+				s->sha_state = 1;
+			} else {
+				s->sha_state = -1;
+				s->sha_errno = errno;
+			}
+		}
+	}
+	return s->sha_state == 1 ? s->sha : NULL;
+}
+
+static struct finding *add(struct findings *fs, const char *kind, const char *severity,
+			   const char *rule, enum inlay_mode m)
+{
+	static struct finding spare;
+	struct finding *f = fs->n < MAX_FINDINGS ? &fs->f[fs->n++] : &spare;
+	f->kind = kind;
+	f->severity = severity;
+	f->rule = rule;
+	f->mode = m;
+	f->reason[0] = '\0';
+	if (m == INLAY_ENFORCE)
+		fs->deny = true;
+	return f;
+}
+
+static void add_error(struct findings *fs, enum inlay_mode m, const char *rule, const char *what,
+		      int err)
+{
+	struct finding *f = add(fs, "exec.error", "medium", rule, m);
+	snprintf(f->reason, sizeof f->reason, "cannot %s: %s", what, strerror(err));
+}
+
+static bool is_loader_name(const char *path)
+{
+	if (!path)
+		return false;
+	const char *base = path_basename(path);
+	for (size_t i = 0; i < sizeof loader_globs / sizeof loader_globs[0]; i++)
+		if (match_glob(loader_globs[i], base))
+			return true;
+	return false;
+}
+
+static const char *list_rule(const char *prefix, const char *which)
+{
+	/* exelist_match names "name", "path" or "sha256": map to the documented rule ids */
+	if (strcmp(prefix, "blocklist") == 0) {
+		if (strcmp(which, "name") == 0)
+			return "blocklist.name";
+		if (strcmp(which, "path") == 0)
+			return "blocklist.path";
+		return "blocklist.sha256";
+	}
+	return "allowlist";
+}
+
+/* Applies every control to s. script: s is the script of an interpreter (no loader rule).
+ * advisory: drop error findings (entry stop: the exec stop decides those). */
+static void evaluate(struct subject *s, bool script, bool advisory, struct findings *fs)
+{
+	const char *what = script ? "script" : "executed file";
+	enum inlay_mode m;
+
+	if ((m = mode_of(CTL_FILELESS)) != INLAY_OFF && s->st.st_nlink == 0) {
+		bool memfd = s->path && strncmp(s->path, "/memfd:", 7) == 0;
+		struct finding *f = add(fs, "exec.fileless", "critical",
+					memfd ? "fileless.memfd" : "fileless.deleted", m);
+		snprintf(f->reason, sizeof f->reason, "%s has no link on disk (%s)", what,
+			 memfd ? "a memfd" : "deleted or never linked");
+	}
+	if (!script && (m = mode_of(CTL_LOADER)) != INLAY_OFF &&
+	    (is_loader_name(s->path) || is_loader_name(s->alias))) {
+		struct finding *f = add(fs, "exec.loader", "high", "loader.direct", m);
+		snprintf(f->reason, sizeof f->reason,
+			 "the dynamic loader was executed directly, which runs a program without executing it");
+	}
+	if ((m = mode_of(CTL_BLOCKLIST)) != INLAY_OFF) {
+		const struct exelist *l = &bundle->block;
+		const uint8_t *sha = l->n_sha ? subject_sha(s) : NULL;
+		const char *which = NULL;
+		if (exelist_match(l, s->path, sha, &which) ||
+		    (s->alias && exelist_match(l, s->alias, NULL, &which))) {
+			struct finding *f = add(fs, "exec.blocked", "high", list_rule("blocklist", which), m);
+			snprintf(f->reason, sizeof f->reason, "%s matches a block list entry by %s", what, which);
+		} else if (l->n_sha && !sha && !advisory) {
+			add_error(fs, m, "error.hash", "hash the file for the block list", s->sha_errno);
+		}
+	}
+	if ((m = mode_of(CTL_ALLOWLIST)) != INLAY_OFF) {
+		/* Names and globs match the resolved path only: an alias is chosen by the caller
+		 * (a symlink named like an allowed program) and would open a bypass. */
+		const struct exelist *l = &bundle->allow;
+		const uint8_t *sha = l->n_sha ? subject_sha(s) : NULL;
+		if (!exelist_match(l, s->path, sha, NULL)) {
+			if (l->n_sha && !sha) {
+				if (!advisory)
+					add_error(fs, m, "error.hash", "hash the file for the allow list", s->sha_errno);
+			} else {
+				struct finding *f = add(fs, "exec.not-allowed", "high", "allowlist", m);
+				snprintf(f->reason, sizeof f->reason, "%s is not on the allow list", what);
+			}
+		}
+	}
+	if ((m = mode_of(CTL_DRIFT)) != INLAY_OFF) {
+		if (bundle->drift_ctime) {
+			int64_t ctime_ns = (int64_t)s->st.st_ctim.tv_sec * 1000000000 + s->st.st_ctim.tv_nsec;
+			if (ctime_ns >= start_ns) {
+				struct finding *f = add(fs, "exec.drift", "high", "drift.ctime", m);
+				snprintf(f->reason, sizeof f->reason,
+					 "%s was created or changed after the enforcer started", what);
+			}
+		} else {
+			const uint8_t *sha = subject_sha(s);
+			if (!sha) {
+				if (!advisory)
+					add_error(fs, m, "error.hash", "hash the file for the drift check", s->sha_errno);
+			} else if (!bundle_manifest_has(bundle, sha)) {
+				struct finding *f = add(fs, "exec.drift", "high", "drift.manifest", m);
+				snprintf(f->reason, sizeof f->reason, "%s is not in the image manifest", what);
+			}
+		}
+	}
+}
+
+/* The strictest mode among the active controls: what an error that prevents every check gets. */
+static enum inlay_mode strictest_mode(void)
+{
+	enum inlay_mode worst = INLAY_OFF;
+	for (int c = 0; c < CTL_COUNT; c++) {
+		enum inlay_mode m = mode_of((enum inlay_control)c);
+		if (m > worst)
+			worst = m;
+	}
+	return worst;
+}
+
+struct proc_view {
+	const char *stage;
+	pid_t pid;
+	uint64_t remote_argv; /* entry stage: argv pointer of the pending exec (0: use cmdline) */
+	struct subject *exe, *script;
+	const char *script_name;
+};
+
+static void emit_one(const struct proc_view *v, const char *kind, const char *severity,
+		     const char *action, const char *mode, const char *rule, const char *reason,
+		     const char *error_detail)
+{
+	static char argbuf[EVENTS_ARGV_MAX_BYTES + 512];
+	static char cwd[PATH_MAX];
+	const char *argv[EVENTS_ARGV_MAX_ITEMS];
+	size_t argc = 0;
+	int truncated = 0;
+	struct event_process p = { 0 };
+	pid_t ppid = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	/* Tolerated: a tracee killed meanwhile leaves these fields zero or absent. */
+	(void)procfs_read_ids(v->pid, &ppid, &uid, &gid);
+	p.pid = v->pid;
+	p.ppid = ppid;
+	p.uid = uid;
+	p.exe = v->exe && v->exe->path ? v->exe->path : "";
+	char sha_hex[65], script_hex[65];
+	const uint8_t *sha = v->exe ? subject_sha(v->exe) : NULL;
+	if (sha) {
+		sha256_hex_encode(sha, sha_hex);
+		p.sha256_hex = sha_hex;
+	}
+	if (v->remote_argv)
+		(void)procfs_read_remote_argv(v->pid, v->remote_argv, argbuf, sizeof argbuf, argv,
+					      EVENTS_ARGV_MAX_ITEMS, &argc, &truncated);
+	else
+		(void)procfs_read_cmdline(v->pid, argbuf, sizeof argbuf, argv, EVENTS_ARGV_MAX_ITEMS,
+					  &argc, &truncated);
+	p.argv = argv;
+	p.argc = argc;
+	if (procfs_readlink(v->pid, "cwd", cwd, sizeof cwd) >= 0)
+		p.cwd = cwd;
+	if (v->script) {
+		p.script = v->script_name;
+		const uint8_t *ssha = subject_sha(v->script);
+		if (ssha) {
+			sha256_hex_encode(ssha, script_hex);
+			p.script_sha256_hex = script_hex;
+		}
+	}
+	char detail[512];
+	struct json j;
+	json_init(&j, detail, sizeof detail);
+	json_begin_object(&j);
+	json_key(&j, "stage");
+	json_str(&j, v->stage);
+	if (truncated) {
+		json_key(&j, "argv_truncated");
+		json_bool(&j, true);
+	}
+	if (error_detail) {
+		json_key(&j, "error");
+		json_str(&j, error_detail);
+	}
+	json_end_object(&j);
+	struct event ev = {
+		.kind = kind, .severity = severity, .action = action, .mode = mode, .rule = rule,
+		.reason = reason, .process = &p, .detail_json = j.overflow ? NULL : detail,
+	};
+	events_emit(&ev);
+}
+
+static void emit_findings(const struct proc_view *v, const struct findings *fs)
+{
+	for (unsigned i = 0; i < fs->n && i < MAX_FINDINGS; i++) {
+		const struct finding *f = &fs->f[i];
+		bool enforce = f->mode == INLAY_ENFORCE;
+		emit_one(v, f->kind, f->severity, enforce ? "deny" : "alert", mode_name(f->mode), f->rule,
+			 f->reason, NULL);
+	}
+}
+
+/* Opens what `name` (as the tracee pid would resolve it) names, without following it into a
+ * device or FIFO: an O_PATH fd, kept only for a regular file. Relative names resolve against
+ * the tracee's cwd or dirfd through /proc; absolute names against our root, which is the
+ * workload's unless it chroots (then the advisory check may miss, the exec check does not). */
+static int open_as_named(pid_t pid, int dirfd, const char *name, bool empty_path, bool nofollow,
+			 struct stat *st)
+{
+	char buf[PATH_MAX + 64];
+	int n;
+	if (empty_path && name[0] == '\0')
+		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%d", (int)pid, dirfd);
+	else if (strncmp(name, "/dev/fd/", 8) == 0) /* fexecve and scripts run from an fd */
+		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%s", (int)pid, name + 8);
+	else if (name[0] == '/')
+		n = snprintf(buf, sizeof buf, "%s", name);
+	else if (dirfd == AT_FDCWD)
+		n = snprintf(buf, sizeof buf, "/proc/%d/cwd/%s", (int)pid, name);
+	else
+		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%d/%s", (int)pid, dirfd, name);
+	if (n < 0 || (size_t)n >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open_cloexec(buf, O_PATH | (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		int saved = S_ISREG(st->st_mode) ? errno : EACCES;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static ssize_t fd_path(int fd, char *buf, size_t cap)
+{
+	char self[48];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(self, buf, cap - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+bool verdict_on_exec(pid_t pid)
+{
+	if (!active)
+		return false;
+	static char exe_path[PATH_MAX], alias[PATH_MAX], script_path[PATH_MAX];
+	struct subject exe, script;
+	subject_init(&exe);
+	subject_init(&script);
+	struct findings fs = { .n = 0, .deny = false };
+	struct proc_view view = { .stage = "exec", .pid = pid, .exe = &exe };
+
+	exe.fd = procfs_open_as_tracee(pid, "exe", O_RDONLY);
+	if (exe.fd < 0 || fstat(exe.fd, &exe.st) < 0) {
+		int err = errno;
+		enum inlay_mode m = strictest_mode();
+		if (m != INLAY_OFF) {
+			add_error(&fs, m, "error.open", "open the executed file", err);
+			emit_findings(&view, &fs);
+		}
+		subject_close(&exe);
+		return fs.deny;
+	}
+	if (fd_path(exe.fd, exe_path, sizeof exe_path) >= 0)
+		exe.path = exe_path;
+
+	/* The entry stop's hint says whether the file named is the file executed; without it, or
+	 * when they differ (a script, binfmt_misc, a swapped path), AT_EXECFN tells what was named. */
+	uint64_t hdev = 0, hino = 0;
+	bool hinted = exec_hint_take(pid, &hdev, &hino);
+	if (!hinted) {
+		unsigned long former = 0;
+		if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &former) == 0 && (pid_t)former != pid)
+			hinted = exec_hint_take((pid_t)former, &hdev, &hino);
+	}
+	bool same = hinted && hdev == (uint64_t)exe.st.st_dev && hino == (uint64_t)exe.st.st_ino;
+	bool names_matter = bundle_mode_now(bundle, CTL_BLOCKLIST, (int64_t)time(NULL)) != INLAY_OFF &&
+			    (bundle->block.n_names || bundle->block.n_globs);
+	if (!same || names_matter) {
+		if (procfs_read_execfn(pid, alias, sizeof alias) >= 0)
+			exe.alias = alias;
+	}
+	if (!same && exe.alias) {
+		script.path_fd = open_as_named(pid, AT_FDCWD, exe.alias, false, false, &script.st);
+		if (script.path_fd >= 0 &&
+		    (script.st.st_dev != exe.st.st_dev || script.st.st_ino != exe.st.st_ino)) {
+			if (fd_path(script.path_fd, script_path, sizeof script_path) >= 0)
+				script.path = script_path;
+			view.script = &script;
+			view.script_name = exe.alias;
+		} else if (script.path_fd < 0 && errno != ENOENT) {
+			/* The interpreter reopens the script by name; we could not. */
+			enum inlay_mode m = strictest_mode();
+			if (m != INLAY_OFF)
+				add_error(&fs, m, "error.open", "open the script", errno);
+		}
+	}
+
+	evaluate(&exe, false, false, &fs);
+	if (view.script)
+		evaluate(&script, true, false, &fs);
+	if (fs.n > 0)
+		emit_findings(&view, &fs);
+	else if (bundle->report_execs)
+		emit_one(&view, "process.exec", "info", "allow", "none", "", "executed file was allowed", NULL);
+	subject_close(&exe);
+	subject_close(&script);
+	return fs.deny;
+}
+
+int verdict_on_entry(pid_t tid, uint64_t nr, const uint64_t args[6])
+{
+	if (!active)
+		return 0;
+	static char name[PATH_MAX], resolved[PATH_MAX];
+	int dirfd = AT_FDCWD;
+	uint64_t name_ptr, argv_ptr, flags = 0;
+	if (nr == (uint64_t)__NR_execve) {
+		name_ptr = args[0];
+		argv_ptr = args[1];
+	} else if (nr == (uint64_t)__NR_execveat) {
+		dirfd = (int)args[0];
+		name_ptr = args[1];
+		argv_ptr = args[2];
+		flags = args[4];
+	} else {
+		return 0;
+	}
+	if (procfs_read_string(tid, name_ptr, name, sizeof name) < 0)
+		return 0; /* the kernel will fail it too (EFAULT, ENAMETOOLONG) or the exec stop decides */
+
+	struct subject s;
+	subject_init(&s);
+	s.path_fd = open_as_named(tid, dirfd, name, (flags & AT_EMPTY_PATH) != 0,
+				  (flags & AT_SYMLINK_NOFOLLOW) != 0, &s.st);
+	if (s.path_fd < 0)
+		return 0;
+	exec_hint_put(tid, (uint64_t)s.st.st_dev, (uint64_t)s.st.st_ino);
+	if (fd_path(s.path_fd, resolved, sizeof resolved) >= 0)
+		s.path = resolved;
+	s.alias = name[0] ? name : NULL;
+
+	struct findings fs = { .n = 0, .deny = false };
+	evaluate(&s, false, true, &fs);
+	int ret = 0;
+	if (fs.deny) {
+		struct proc_view view = { .stage = "entry", .pid = tid, .remote_argv = argv_ptr, .exe = &s };
+		emit_findings(&view, &fs);
+		ret = EACCES;
+	}
+	subject_close(&s);
+	return ret;
+}

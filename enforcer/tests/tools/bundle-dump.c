@@ -1,0 +1,115 @@
+/* Test tool: parses a bundle with the enforcer's parser and prints what it understood as one JSON
+ * object shaped like the TypeScript BundleSpec (plus "id"), so the writer's tests can check that
+ * the C side reads back exactly the spec that was written. Manifest and hash lists come out in
+ * the parser's order (sorted by hash). Exit 1 with the parser's message on stderr when rejected. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bundle.h"
+#include "json.h"
+#include "sha256.h"
+
+static void str_list(struct json *j, const char *key, char **v, size_t n)
+{
+	json_key(j, key);
+	json_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		json_str(j, v[i]);
+	json_end_array(j);
+}
+
+static void exe_list(struct json *j, const char *key, const struct exelist *l)
+{
+	char hex[65];
+	json_key(j, key);
+	json_begin_object(j);
+	str_list(j, "names", l->names, l->n_names);
+	str_list(j, "pathGlobs", l->globs, l->n_globs);
+	json_key(j, "sha256");
+	json_begin_array(j);
+	for (size_t i = 0; i < l->n_sha; i++) {
+		sha256_hex_encode(l->sha[i], hex);
+		json_str(j, hex);
+	}
+	json_end_array(j);
+	json_end_object(j);
+}
+
+int main(int argc, char **argv)
+{
+	struct bundle b;
+	struct json j;
+	char err[1024], hex[65];
+	size_t cap = 1 << 20;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bundle-dump FILE\n");
+		return 2;
+	}
+	if (bundle_load(argv[1], &b, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	for (;;) {
+		char *buf = malloc(cap);
+		if (!buf)
+			return 3;
+		json_init(&j, buf, cap);
+		json_begin_object(&j);
+		json_key(&j, "id");
+		json_str(&j, b.id);
+		json_key(&j, "failMode");
+		json_str(&j, b.fail_open ? "open" : "closed");
+		json_key(&j, "activation");
+		json_str(&j, b.serverless_only ? "serverless" : "always");
+		json_key(&j, "dormancy");
+		json_begin_object(&j);
+		str_list(&j, "env", b.dormant_env, b.n_dormant_env);
+		str_list(&j, "paths", b.dormant_path, b.n_dormant_path);
+		json_end_object(&j);
+		json_key(&j, "controls");
+		json_begin_object(&j);
+		for (int c = 0; c < CTL_COUNT; c++) {
+			json_key(&j, control_name((enum inlay_control)c));
+			json_str(&j, mode_name(b.mode[c]));
+		}
+		json_end_object(&j);
+		json_key(&j, "enforceAfter");
+		json_begin_object(&j);
+		for (int c = 0; c < CTL_COUNT; c++) {
+			if (b.enforce_after[c]) {
+				json_key(&j, control_name((enum inlay_control)c));
+				json_int(&j, b.enforce_after[c]);
+			}
+		}
+		json_end_object(&j);
+		json_key(&j, "driftSource");
+		json_str(&j, b.drift_ctime ? "ctime" : "manifest");
+		json_key(&j, "reportExecs");
+		json_bool(&j, b.report_execs);
+		exe_list(&j, "blockList", &b.block);
+		exe_list(&j, "allowList", &b.allow);
+		json_key(&j, "manifest");
+		json_begin_array(&j);
+		for (size_t i = 0; i < b.n_manifest; i++) {
+			json_begin_object(&j);
+			json_key(&j, "sha256");
+			sha256_hex_encode(b.manifest[i].sha, hex);
+			json_str(&j, hex);
+			json_key(&j, "path");
+			json_str(&j, b.manifest[i].path);
+			json_end_object(&j);
+		}
+		json_end_array(&j);
+		json_end_object(&j);
+		if (!j.overflow) {
+			printf("%s\n", buf);
+			free(buf);
+			break;
+		}
+		free(buf);
+		cap *= 4; /* the output is bounded by a few times the bundle size */
+	}
+	bundle_free(&b);
+	return 0;
+}

@@ -1,0 +1,306 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { BundleSpec } from "../bundle/bundle-spec.js";
+import { writeBundle } from "../bundle/write-bundle.js";
+import { compilePolicy, planPolicy, PolicyCompileError } from "./compile-policy.js";
+import { parsePolicy } from "./load-policy.js";
+import { shippedMinerList } from "./miner-list.js";
+import { PACKAGE_MANAGER_NAMES } from "./package-managers.js";
+import type { Policy } from "./policy-schema.js";
+
+const BUILD = new Date("2026-11-28T12:00:00Z");
+const MANIFEST = [
+  { sha256: "a".repeat(64), path: "/bin/sh" },
+  { sha256: "b".repeat(64), path: "/usr/bin/node" },
+];
+
+function policy(specYaml: string): Policy {
+  const indented = specYaml
+    .split("\n")
+    .map((l) => (l === "" ? l : `  ${l}`))
+    .join("\n");
+  return parsePolicy(`apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata:\n  name: t\nspec:\n${indented}\n`, { file: "t.yaml" }).policy;
+}
+
+const EMPTY = policy("{}");
+
+test("the default policy compiles to drift, fileless, loader and miners enforced", () => {
+  const spec = compilePolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST });
+  const expected: BundleSpec = {
+    failMode: "closed",
+    activation: "always",
+    dormancy: { env: ["INLAY_HOST_ENFORCER"], paths: ["/run/inlay-host.sock"] },
+    controls: { drift: "enforce", fileless: "enforce", loader: "enforce", blocklist: "enforce", allowlist: "off" },
+    enforceAfter: {},
+    driftSource: "manifest",
+    reportExecs: false,
+    blockList: { names: shippedMinerList().names, pathGlobs: [], sha256: shippedMinerList().sha256 },
+    allowList: { names: [], pathGlobs: [], sha256: [] },
+    manifest: MANIFEST,
+  };
+  assert.deepEqual(spec, expected);
+  assert.ok(spec.blockList.names.includes("xmrig"));
+});
+
+test("defaulted controls the enforcer cannot enforce are findings, never refusals", () => {
+  const { findings } = planPolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST });
+  assert.deepEqual(
+    findings.map((f) => [f.path.join("."), f.kind, f.explicit]),
+    [
+      ["spec.packageManagers", "unenforced", false],
+      ["spec.reverseShell", "unenforced", false],
+      ["spec.miners.stratum", "unenforced", false],
+      ["spec.network.outbound", "unenforced", false],
+      ["spec.network.listen", "unenforced", false],
+      ["spec.files.audited", "unenforced", false],
+      ["spec.privilege", "unenforced", false],
+    ],
+  );
+});
+
+test("fail mode, activation, dormancy and report-execs map one to one", () => {
+  const spec = compilePolicy(
+    policy(`failMode: open
+activation: {mode: serverless, dormantWhen: {env: [HOST_AGENT=1], paths: [/var/run/agent.sock]}}
+reportExecs: true`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(spec.failMode, "open");
+  assert.equal(spec.activation, "serverless");
+  assert.deepEqual(spec.dormancy, { env: ["HOST_AGENT=1"], paths: ["/var/run/agent.sock"] });
+  assert.equal(spec.reportExecs, true);
+});
+
+test("each executable control compiles its mode; drift off needs no manifest and ships none", () => {
+  for (const mode of ["off", "audit", "enforce"] as const) {
+    const spec = compilePolicy(
+      policy(`executables:
+  drift: {mode: "${mode}"}
+  fileless: {mode: "${mode}"}
+  loader: {mode: "${mode}"}
+  block: {mode: "${mode}", names: [nc]}
+  allow: {mode: "${mode}", names: [node]}
+miners: {mode: "off"}
+packageManagers: {mode: "off"}`),
+      { buildTime: BUILD, ...(mode === "off" ? {} : { manifest: MANIFEST }) },
+    );
+    assert.deepEqual(spec.controls, { drift: mode, fileless: mode, loader: mode, blocklist: mode, allowlist: mode });
+    assert.deepEqual(spec.enforceAfter, {});
+    assert.deepEqual(spec.manifest, mode === "off" ? [] : MANIFEST);
+  }
+});
+
+test("manifest-free drift compiles to the ctime source and ships no manifest", () => {
+  const spec = compilePolicy(policy("executables: {drift: {mode: enforce, source: manifest-free}}"), { buildTime: BUILD, manifest: MANIFEST });
+  assert.equal(spec.driftSource, "ctime");
+  assert.equal(spec.controls.drift, "enforce");
+  assert.deepEqual(spec.manifest, []);
+});
+
+test("audit-first modes resolve a date or days after the build into enforce-after", () => {
+  const spec = compilePolicy(
+    policy(`executables:
+  drift: {mode: {enforce: {after: "2026-12-31T00:00:00Z"}}}
+  fileless: {mode: {enforce: {afterDaysFromBuild: 14}}}
+  loader: {mode: {enforce: {after: "2027-01-01T02:00:00+02:00"}}}`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(spec.controls.drift, "audit");
+  assert.equal(spec.controls.fileless, "audit");
+  assert.equal(spec.controls.loader, "audit");
+  assert.deepEqual(spec.enforceAfter, {
+    drift: Date.UTC(2026, 11, 31) / 1000,
+    fileless: Date.UTC(2026, 11, 12, 12) / 1000,
+    loader: Date.UTC(2027, 0, 1) / 1000,
+  });
+});
+
+test("block and allow lists carry names, path globs and hashes, without duplicates", () => {
+  const spec = compilePolicy(
+    policy(`executables:
+  block: {mode: enforce, names: [nc, nc, socat], paths: ["/tmp/*"], sha256: ["${"c".repeat(64)}"]}
+  allow: {mode: audit, names: [node], paths: ["/app/bin/*"], sha256: ["${"d".repeat(64)}"]}
+miners: {mode: enforce, shippedList: false}`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.deepEqual(spec.blockList, { names: ["nc", "socat"], pathGlobs: ["/tmp/*"], sha256: ["c".repeat(64)] });
+  assert.deepEqual(spec.allowList, { names: ["node"], pathGlobs: ["/app/bin/*"], sha256: ["d".repeat(64)] });
+  assert.equal(spec.controls.allowlist, "audit");
+});
+
+test("an allow list without entries is refused: it would deny or report every exec", () => {
+  assert.throws(
+    () => compilePolicy(policy("executables: {allow: {mode: enforce}}"), { buildTime: BUILD, manifest: MANIFEST }),
+    (err: unknown) =>
+      err instanceof PolicyCompileError &&
+      err.findings.length === 1 &&
+      /spec\.executables\.allow: mode enforce with no names, paths or sha256 would deny every exec/.test(err.message),
+  );
+});
+
+test("manifest drift without a manifest is refused, even with --allow-unenforced", () => {
+  assert.throws(
+    () => compilePolicy(EMPTY, { buildTime: BUILD, allowUnenforced: true }),
+    /spec\.executables\.drift: drift with source manifest needs the image's executables, and none were given; compile with --manifest-dir/,
+  );
+});
+
+test("package managers compile into block-list names; except removes some", () => {
+  const spec = compilePolicy(policy("packageManagers: {mode: enforce, except: [npm]}"), { buildTime: BUILD, manifest: MANIFEST });
+  for (const name of ["apt", "apt-get", "dpkg", "apk", "yum", "dnf", "rpm", "pip", "pip3", "yarn", "pnpm", "gem"]) {
+    assert.ok(spec.blockList.names.includes(name), name);
+  }
+  assert.ok(!spec.blockList.names.includes("npm"));
+  assert.equal(spec.controls.blocklist, "enforce");
+  assert.equal(spec.blockList.names.length, PACKAGE_MANAGER_NAMES.length - 1 + shippedMinerList().names.length);
+});
+
+test("miners compile the shipped list, the policy's own names and hashes, or a replacement list", () => {
+  const own = compilePolicy(policy(`miners: {mode: enforce, names: [mymine], sha256: ["${"e".repeat(64)}"]}`), {
+    buildTime: BUILD,
+    manifest: MANIFEST,
+  });
+  assert.ok(own.blockList.names.includes("xmrig"));
+  assert.ok(own.blockList.names.includes("mymine"));
+  assert.deepEqual(own.blockList.sha256, [...shippedMinerList().sha256, "e".repeat(64)]);
+  const replaced = compilePolicy(EMPTY, {
+    buildTime: BUILD,
+    manifest: MANIFEST,
+    minerList: { revision: 9, updated: "2027-01-01", names: ["newminer"], sha256: ["f".repeat(64)] },
+  });
+  assert.deepEqual(replaced.blockList, { names: ["newminer"], pathGlobs: [], sha256: ["f".repeat(64)] });
+  // With miners off, the defaulted package managers (audit) are the only block-list entries left.
+  const off = compilePolicy(policy("miners: {mode: \"off\"}"), { buildTime: BUILD, manifest: MANIFEST });
+  assert.deepEqual(off.blockList.names, [...PACKAGE_MANAGER_NAMES]);
+  assert.equal(off.controls.blocklist, "audit");
+});
+
+for (const [yaml, path] of [
+  ["reverseShell: {mode: enforce}", "spec.reverseShell"],
+  ["miners: {mode: enforce, stratum: {mode: enforce, ports: [3333]}}", "spec.miners.stratum"],
+  ["network: {outbound: {mode: audit, allow: [{cidr: 10.0.0.0/8, ports: [443]}, {cidr: \"2001:db8::/32\"}]}}", "spec.network.outbound"],
+  ["network: {listen: {mode: enforce, allowPorts: [8080, \"9000-9100\"], default: block}}", "spec.network.listen"],
+  ["files: {readOnly: {mode: enforce, paths: [/etc/*]}}", "spec.files.readOnly"],
+  ["files: {audited: {mode: audit, paths: [/etc/passwd]}}", "spec.files.audited"],
+  ["privilege: {mode: audit}", "spec.privilege"],
+  ["executables: {drift: {mode: enforce, pathStrict: true}}", "spec.executables.drift.pathStrict"],
+] as const) {
+  test(`an explicit ${path} is refused unless unenforced controls are allowed, then it is left out`, () => {
+    const p = policy(yaml);
+    assert.throws(
+      () => compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST }),
+      (err: unknown) => {
+        assert.ok(err instanceof PolicyCompileError);
+        assert.deepEqual(err.findings.map((f) => f.path.join(".")), [path]);
+        assert.match(err.message, new RegExp(`${path.replaceAll(".", "\\.")}: .*not supported by this enforcer version yet`));
+        assert.match(err.message, /--allow-unenforced/);
+        return true;
+      },
+    );
+    const allowed = compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST, allowUnenforced: true });
+    // The bundle is what the default would give: nothing of the control is in it.
+    assert.deepEqual(allowed, compilePolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST }));
+  });
+}
+
+test("controls the enforcer cannot enforce compile when set to off", () => {
+  const spec = compilePolicy(
+    policy(`reverseShell: {mode: "off"}
+miners: {mode: enforce, stratum: {mode: "off"}}
+network: {outbound: {mode: "off"}, listen: {mode: "off"}}
+files: {readOnly: {mode: "off"}, audited: {mode: "off"}}
+privilege: {mode: "off"}`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(spec.controls.blocklist, "enforce");
+  const { findings } = planPolicy(policy("reverseShell: {mode: \"off\"}\nprivilege: {mode: \"off\"}"), { buildTime: BUILD, manifest: MANIFEST });
+  assert.ok(!findings.some((f) => f.path.join(".") === "spec.reverseShell" || f.path.join(".") === "spec.privilege"));
+});
+
+test("block-list contributors in different modes: the strongest wins, an explicit weaker one is refused", () => {
+  const p = policy(`executables: {block: {mode: enforce, names: [nc]}}
+packageManagers: {mode: audit}`);
+  assert.throws(
+    () => compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST }),
+    /spec\.packageManagers: mode audit cannot be compiled next to spec\.executables\.block \(enforce\): bundle format 1 has one mode for every block-list entry/,
+  );
+  const spec = compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST, allowUnenforced: true });
+  assert.equal(spec.controls.blocklist, "enforce");
+  assert.ok(spec.blockList.names.includes("nc") && spec.blockList.names.includes("xmrig"));
+  assert.ok(!spec.blockList.names.includes("apt-get"));
+});
+
+test("block-list contributors that audit first take the earliest switch; a later one is left out", () => {
+  const p = policy(`executables: {block: {mode: {enforce: {afterDaysFromBuild: 7}}, names: [nc]}}
+miners: {mode: {enforce: {afterDaysFromBuild: 30}}}`);
+  const { spec, findings } = planPolicy(p, { buildTime: BUILD, manifest: MANIFEST });
+  assert.equal(spec.controls.blocklist, "audit");
+  assert.equal(spec.enforceAfter.blocklist, BUILD.getTime() / 1000 + 7 * 86400);
+  assert.deepEqual(spec.blockList.names, ["nc"]);
+  assert.ok(findings.some((f) => f.path.join(".") === "spec.miners" && f.explicit && /left out/.test(f.message)));
+});
+
+test("block-list contributors in the same mode are merged", () => {
+  const spec = compilePolicy(
+    policy(`executables: {block: {mode: audit, names: [nc]}}
+packageManagers: {mode: audit}
+miners: {mode: audit}`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(spec.controls.blocklist, "audit");
+  assert.equal(spec.blockList.names.length, 1 + PACKAGE_MANAGER_NAMES.length + shippedMinerList().names.length);
+});
+
+test("the manifest is de-duplicated and kept in the given order", () => {
+  const spec = compilePolicy(EMPTY, { buildTime: BUILD, manifest: [MANIFEST[1]!, MANIFEST[0]!, MANIFEST[1]!] });
+  assert.deepEqual(spec.manifest, [MANIFEST[1], MANIFEST[0]]);
+});
+
+test("a compiled policy becomes the exact bundle bytes the enforcer reads", () => {
+  const spec = compilePolicy(
+    policy(`failMode: open
+activation: {mode: serverless, dormantWhen: {env: ["HOST=1"], paths: ["/run/host agent.sock"]}}
+reportExecs: true
+executables:
+  drift: {mode: {enforce: {after: "2026-12-31T00:00:00Z"}}}
+  fileless: {mode: enforce}
+  loader: {mode: audit}
+  block: {mode: enforce, names: [nc], paths: ["/tmp/*"], sha256: ["${"c".repeat(64)}"]}
+  allow: {mode: "off"}
+packageManagers: {mode: "off"}
+miners: {mode: enforce, shippedList: false, names: [xmrig]}`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(
+    writeBundle(spec).toString("utf8"),
+    [
+      "inlay-bundle 1",
+      "fail-mode open",
+      "activation serverless",
+      "dormant-env HOST=1",
+      "dormant-path /run/host%20agent.sock",
+      "control drift audit",
+      "control fileless enforce",
+      "control loader audit",
+      "control blocklist enforce",
+      "control allowlist off",
+      "enforce-after drift 1798675200",
+      "drift-source manifest",
+      "report-execs on",
+      "block-name nc",
+      "block-name xmrig",
+      "block-path /tmp/*",
+      `block-sha256 ${"c".repeat(64)}`,
+      `exe ${"a".repeat(64)} /bin/sh`,
+      `exe ${"b".repeat(64)} /usr/bin/node`,
+      "end",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("the writer accepts what the compiler produces for the default and every-mode policies", () => {
+  for (const p of [EMPTY, policy("packageManagers: {mode: enforce}\nexecutables: {allow: {mode: audit, paths: [\"/usr/bin/\\\\[\"]}}")]) {
+    assert.match(writeBundle(compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST })).toString("utf8"), /^inlay-bundle 1\n[\s\S]*\nend\n$/);
+  }
+});

@@ -1,0 +1,297 @@
+/**
+ * Compiles a policy into the {@link BundleSpec} the enforcer loads. Nothing is dropped silently:
+ * a control this enforcer version cannot enforce yet is a finding; when the author wrote it, the
+ * compilation is refused unless the caller allows unenforced controls.
+ * @module
+ */
+import type { BundleSpec, ControlMode, ExecutableList, ManifestEntry } from "../bundle/bundle-spec.js";
+import { shippedMinerList, type MinerList } from "./miner-list.js";
+import { PACKAGE_MANAGER_NAMES } from "./package-managers.js";
+import type { Policy, PolicyMode } from "./policy-schema.js";
+import { CONTROL_PATHS, effectiveMode, resolvePolicy, type ControlId, type EffectiveMode, type ResolvedPolicy } from "./resolve-policy.js";
+
+/** Something the compiler has to say about one control. */
+export interface CompileFinding {
+  /**
+   * `unenforced`: the bundle will not enforce what this control asks (refused when `explicit`
+   * unless unenforced controls are allowed). `invalid`: the policy cannot be compiled as written.
+   */
+  kind: "unenforced" | "invalid";
+  /**
+   * Why: `not-supported` (a control of a later bundle format), `block-list-mode` (the block list's
+   * single mode cannot carry this control's mode), `needs-manifest`, `empty-allow-list`.
+   */
+  reason: "not-supported" | "block-list-mode" | "needs-manifest" | "empty-allow-list";
+  /** Field path in the policy document. */
+  path: readonly string[];
+  /** The author wrote this control (false: it took its default). */
+  explicit: boolean;
+  /** What the bundle will (not) do. */
+  message: string;
+  /** The control's mode in words, for `not-supported` findings. */
+  mode?: string;
+  /** What the author can do about it (shown when the compilation is refused). */
+  remedy?: string;
+}
+
+export interface CompileOptions {
+  /** When the image is built: resolves `afterDaysFromBuild`. */
+  buildTime: Date;
+  /** The image's executables (required when drift uses the manifest). */
+  manifest?: ManifestEntry[];
+  /** Accept explicitly requested controls that this enforcer version cannot enforce (warn instead). */
+  allowUnenforced?: boolean;
+  /** Replaces the shipped miner list. */
+  minerList?: MinerList;
+}
+
+/** The bundle and every finding, for callers that report findings themselves (the CLI). */
+export interface CompileOutcome {
+  spec: BundleSpec;
+  findings: CompileFinding[];
+}
+
+/** The compiler refused a policy; `findings` say why and where. */
+export class PolicyCompileError extends Error {
+  readonly findings: CompileFinding[];
+  constructor(message: string, findings: CompileFinding[]) {
+    super(message);
+    this.name = "PolicyCompileError";
+    this.findings = findings;
+  }
+}
+
+/** What each control not in bundle format 1 would do, for messages. */
+const UNENFORCED_WHAT: Partial<Record<ControlId, string>> = {
+  reverseShell: "reverse shells (a shell or interpreter with a network socket as stdin/stdout/stderr)",
+  stratum: "connections to mining-pool (stratum) ports",
+  outbound: "outbound connections by CIDR and port",
+  listen: "listening on ports",
+  readOnly: "writes to read-only paths",
+  audited: "file-integrity events for audited paths",
+  privilege: "setuid/setgid executables and setuid/setgid/capset calls",
+};
+
+/**
+ * Compiles a policy, or refuses it.
+ * @throws PolicyCompileError when the policy cannot be compiled as written, or asks explicitly
+ *   for a control this enforcer cannot enforce and `allowUnenforced` is not set
+ */
+export function compilePolicy(policy: Policy, options: CompileOptions): BundleSpec {
+  const outcome = planPolicy(policy, options);
+  const refused = outcome.findings.filter(
+    (f) => f.kind === "invalid" || (f.kind === "unenforced" && f.explicit && options.allowUnenforced !== true),
+  );
+  if (refused.length > 0) {
+    throw new PolicyCompileError(
+      `Cannot compile policy ${policy.metadata.name}:\n${refused.map((f) => `${f.path.join(".")}: ${withRemedy(f)}`).join("\n")}`,
+      refused,
+    );
+  }
+  return outcome.spec;
+}
+
+/**
+ * Compiles a policy and returns every finding instead of throwing on unenforced controls. Pure.
+ * `invalid` findings mean the spec must not be used.
+ */
+export function planPolicy(policy: Policy, options: CompileOptions): CompileOutcome {
+  const r = resolvePolicy(policy);
+  const findings: CompileFinding[] = [];
+  const eff = (mode: PolicyMode): EffectiveMode => effectiveMode(mode, { buildTime: options.buildTime });
+
+  const controls: BundleSpec["controls"] = { drift: "off", fileless: "off", loader: "off", blocklist: "off", allowlist: "off" };
+  const enforceAfter: BundleSpec["enforceAfter"] = {};
+  const set = (name: keyof BundleSpec["controls"], m: EffectiveMode): void => {
+    controls[name] = m.mode as ControlMode;
+    if (m.enforceAfter !== undefined) enforceAfter[name] = m.enforceAfter;
+  };
+
+  // Drift.
+  const drift = eff(r.drift.mode);
+  set("drift", drift);
+  const manifest = dedupeManifest(options.manifest ?? []);
+  if (drift.mode !== "off" && r.drift.source === "manifest" && manifest.length === 0) {
+    findings.push({
+      kind: "invalid",
+      reason: "needs-manifest",
+      path: CONTROL_PATHS.drift,
+      explicit: r.explicit.drift,
+      message: "drift with source manifest needs the image's executables, and none were given",
+      remedy: "compile with --manifest-dir DIR (inlay embed passes the image), or set source: manifest-free",
+    });
+  }
+  if (drift.mode !== "off" && r.drift.pathStrict) {
+    findings.push({
+      kind: "unenforced",
+      reason: "not-supported",
+      path: [...CONTROL_PATHS.drift, "pathStrict"],
+      explicit: true,
+      message:
+        "pathStrict: true is not supported by this enforcer version yet: drift matches executables by content only, " +
+        "so an identical copy under a new path will NOT count as drift",
+      remedy: "set pathStrict: false, or pass --allow-unenforced to build anyway",
+    });
+  }
+
+  set("fileless", eff(r.fileless.mode));
+  set("loader", eff(r.loader.mode));
+
+  // Allow list.
+  const allow = eff(r.allow.mode);
+  set("allowlist", allow);
+  if (allow.mode !== "off" && r.allow.names.length + r.allow.paths.length + r.allow.sha256.length === 0) {
+    findings.push({
+      kind: "invalid",
+      reason: "empty-allow-list",
+      path: CONTROL_PATHS.allow,
+      explicit: r.explicit.allow,
+      message: `mode ${allow.mode} with no names, paths or sha256 would ${allow.mode === "enforce" ? "deny" : "report"} every exec`,
+      remedy: "list what may run (inlay policy suggest helps), or set mode: off",
+    });
+  }
+
+  const blockList = compileBlockList(r, eff, options.minerList ?? shippedMinerList(), findings);
+  set("blocklist", blockList.mode);
+
+  // Controls of later bundle formats: never dropped silently.
+  for (const id of ["reverseShell", "stratum", "outbound", "listen", "readOnly", "audited", "privilege"] as const) {
+    const m = eff(r[id].mode);
+    if (m.mode === "off") continue;
+    // A defaulted file control with no paths has nothing to act on: no finding.
+    if ((id === "readOnly" || id === "audited") && !r.explicit[id] && r[id].paths.length === 0) continue;
+    const modeText = describeMode(r[id].mode);
+    findings.push({
+      kind: "unenforced",
+      reason: "not-supported",
+      mode: modeText,
+      path: CONTROL_PATHS[id],
+      explicit: r.explicit[id],
+      ...(r.explicit[id] ? { remedy: "set mode: off, or pass --allow-unenforced to build anyway" } : {}),
+      message: r.explicit[id]
+        ? `mode ${modeText} is not supported by this enforcer version yet: ${UNENFORCED_WHAT[id]} will NOT be ${m.mode === "enforce" || m.enforceAfter !== undefined ? "blocked or " : ""}reported`
+        : `default mode ${modeText} is not enforced by this enforcer version yet: ${UNENFORCED_WHAT[id]} will not be ${m.mode === "enforce" || m.enforceAfter !== undefined ? "blocked or " : ""}reported`,
+    });
+  }
+
+  const spec: BundleSpec = {
+    failMode: r.failMode,
+    activation: r.activation.mode,
+    dormancy: { env: [...r.activation.dormantWhen.env], paths: [...r.activation.dormantWhen.paths] },
+    controls,
+    enforceAfter,
+    driftSource: r.drift.source === "manifest-free" ? "ctime" : "manifest",
+    reportExecs: r.reportExecs,
+    blockList: blockList.list,
+    allowList: { names: dedupe(r.allow.names), pathGlobs: dedupe(r.allow.paths), sha256: dedupe(r.allow.sha256) },
+    manifest: drift.mode !== "off" && r.drift.source === "manifest" ? manifest : [],
+  };
+  return { spec, findings };
+}
+
+/** A finding's message followed by its remedy, when it has one. */
+export function withRemedy(f: CompileFinding): string {
+  return f.remedy === undefined ? f.message : `${f.message}; ${f.remedy}`;
+}
+
+/** `enforce`, `audit`, or `audit, enforce from 2026-12-31T00:00:00Z`. */
+export function describeMode(mode: PolicyMode): string {
+  if (typeof mode === "string") return mode;
+  return "after" in mode.enforce
+    ? `audit until ${mode.enforce.after}, then enforce`
+    : `audit for ${mode.enforce.afterDaysFromBuild} days after the build, then enforce`;
+}
+
+interface Contributor {
+  id: ControlId;
+  mode: EffectiveMode;
+  list: ExecutableList;
+}
+
+/**
+ * Bundle format 1 has one mode for the whole block list, but three controls feed it (the block
+ * list, package managers, miners by name and hash). The strongest mode among those with entries
+ * wins; entries of a control in a different mode cannot be expressed and become findings.
+ */
+function compileBlockList(
+  r: ResolvedPolicy,
+  eff: (m: PolicyMode) => EffectiveMode,
+  miners: MinerList,
+  findings: CompileFinding[],
+): { mode: EffectiveMode; list: ExecutableList } {
+  const exceptions = new Set(r.packageManagers.except);
+  const contributors: Contributor[] = [
+    { id: "block", mode: eff(r.block.mode), list: { names: r.block.names, pathGlobs: r.block.paths, sha256: r.block.sha256 } },
+    {
+      id: "packageManagers",
+      mode: eff(r.packageManagers.mode),
+      list: { names: PACKAGE_MANAGER_NAMES.filter((n) => !exceptions.has(n)), pathGlobs: [], sha256: [] },
+    },
+    {
+      id: "miners",
+      mode: eff(r.miners.mode),
+      list: {
+        names: [...(r.miners.shippedList ? miners.names : []), ...r.miners.names],
+        pathGlobs: [],
+        sha256: [...(r.miners.shippedList ? miners.sha256 : []), ...r.miners.sha256],
+      },
+    },
+  ];
+  const active = contributors.filter(
+    (c) => c.mode.mode !== "off" && c.list.names.length + c.list.pathGlobs.length + c.list.sha256.length > 0,
+  );
+  if (active.length === 0) return { mode: eff(r.block.mode), list: { names: [], pathGlobs: [], sha256: [] } };
+  const strongest = active.reduce((a, b) => (strength(b.mode) > strength(a.mode) ? b : a));
+  const list: ExecutableList = { names: [], pathGlobs: [], sha256: [] };
+  for (const c of active) {
+    if (sameMode(c.mode, strongest.mode)) {
+      list.names.push(...c.list.names);
+      list.pathGlobs.push(...c.list.pathGlobs);
+      list.sha256.push(...c.list.sha256);
+      continue;
+    }
+    findings.push({
+      kind: "unenforced",
+      reason: "block-list-mode",
+      path: CONTROL_PATHS[c.id],
+      explicit: r.explicit[c.id],
+      message:
+        `${r.explicit[c.id] ? "mode" : "default mode"} ${describeMode(modeOf(r, c.id))} cannot be compiled next to ${CONTROL_PATHS[strongest.id].join(".")} ` +
+        `(${describeMode(modeOf(r, strongest.id))}): bundle format 1 has one mode for every block-list entry, so its ` +
+        `${c.list.names.length + c.list.sha256.length + c.list.pathGlobs.length} entries are left out`,
+      remedy: r.explicit[c.id] ? "give both the same mode, or pass --allow-unenforced to build without them" : "give both the same mode to include them",
+    });
+  }
+  return { mode: strongest.mode, list: { names: dedupe(list.names), pathGlobs: dedupe(list.pathGlobs), sha256: dedupe(list.sha256) } };
+}
+
+function modeOf(r: ResolvedPolicy, id: ControlId): PolicyMode {
+  return (r[id as keyof ResolvedPolicy] as { mode: PolicyMode }).mode;
+}
+
+/** enforce > audit-then-enforce (earlier switch is stronger) > audit > off. */
+function strength(m: EffectiveMode): number {
+  if (m.mode === "enforce") return Number.MAX_SAFE_INTEGER;
+  if (m.mode === "audit" && m.enforceAfter !== undefined) return Number.MAX_SAFE_INTEGER - 1 - m.enforceAfter;
+  return m.mode === "audit" ? 1 : 0;
+}
+
+function sameMode(a: EffectiveMode, b: EffectiveMode): boolean {
+  return a.mode === b.mode && a.enforceAfter === b.enforceAfter;
+}
+
+function dedupe(xs: readonly string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function dedupeManifest(entries: readonly ManifestEntry[]): ManifestEntry[] {
+  const seen = new Set<string>();
+  const out: ManifestEntry[] = [];
+  for (const e of entries) {
+    const k = `${e.sha256} ${e.path}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push({ sha256: e.sha256, path: e.path });
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+/**
+ * The policy used when none is given, as a commented document (`inlay policy default`). It says
+ * explicitly what {@link resolvePolicy} fills in for an empty `spec`; the controls this enforcer
+ * version cannot enforce yet are shown commented out, so the printed file compiles as it is.
+ * @module
+ */
+import { parsePolicy, type LoadedPolicy } from "./load-policy.js";
+
+export const DEFAULT_POLICY_YAML = `# The default inlay runtime policy: used when no policy is given.
+# Drift is enforced, fileless and loader execution are blocked, reverse shells and miners are
+# blocked, everything else is audited. See docs/policy.md for every field.
+apiVersion: inlay.dev/v1
+kind: RuntimePolicy
+metadata:
+  name: default
+  description: Drift enforced, fileless and loader blocked, miners and reverse shells blocked, the rest audited
+spec:
+  failMode: closed            # refuse to start the workload when protection is unavailable
+  activation:
+    mode: always              # or serverless: stay dormant outside Fargate, ACI and Cloud Run
+    dormantWhen:              # a host enforcer is present: get out of its way
+      env: [INLAY_HOST_ENFORCER]
+      paths: [/run/inlay-host.sock]
+  reportExecs: false          # true: report every allowed exec (input for inlay policy suggest)
+  executables:
+    drift:
+      mode: enforce           # only executables whose content was in the image may run
+      source: manifest
+      pathStrict: false
+    fileless:
+      mode: enforce           # no exec from memfd or deleted files
+    loader:
+      mode: enforce           # no direct exec of the dynamic loader (ld.so /tmp/x)
+    allow:
+      mode: "off"             # no allow list: drift and the block list decide
+    block:
+      mode: audit             # report the names, paths and hashes listed here
+      names: []
+      paths: []
+      sha256: []
+  miners:
+    mode: enforce             # known miner executables (src/policy/data/miners.json) are blocked
+    shippedList: true
+    # stratum:                # connections to mining-pool ports: not enforced by this enforcer yet
+    #   mode: enforce
+  # packageManagers:         # default audit; bundle format 1 has one mode for all block-list
+  #   mode: audit             # entries, so it cannot sit next to the enforced miners. Set both
+  #                           # to enforce to block apt, dpkg, apk, yum, dnf, rpm, pip, npm...
+  # Not enforced by this enforcer version yet (uncommenting them needs --allow-unenforced):
+  # reverseShell:
+  #   mode: enforce
+  # network:
+  #   outbound: {mode: audit, default: audit}
+  #   listen: {mode: audit, default: audit}
+  # files:
+  #   readOnly: {mode: audit, paths: []}
+  #   audited: {mode: audit, paths: [/etc/passwd, /etc/shadow, /etc/group, /etc/sudoers, /etc/sudoers.d/*, /root/.ssh/*]}
+  # privilege:
+  #   mode: audit
+`;
+
+/** The default policy, parsed. */
+export function defaultPolicy(): LoadedPolicy {
+  return parsePolicy(DEFAULT_POLICY_YAML, { file: "(default policy)" });
+}

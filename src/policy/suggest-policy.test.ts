@@ -1,0 +1,72 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { compilePolicy } from "./compile-policy.js";
+import { parsePolicy } from "./load-policy.js";
+import { escapeGlob, EventsFileError, suggestPolicy } from "./suggest-policy.js";
+
+const FIXTURE = new URL("../../../test/fixtures/policy/learn-run.ndjson", import.meta.url);
+
+test("suggest turns a learn-mode run into an allow list with the events each rule came from", async () => {
+  const text = await readFile(FIXTURE, "utf8");
+  const s = suggestPolicy(text, { file: "learn-run.ndjson" });
+  assert.equal(s.events, 11);
+  assert.equal(s.executables, 4);
+  const { policy, source } = parsePolicy(s.yaml, { file: "suggested.yaml" });
+  const allow = policy.spec.executables!.allow!;
+  assert.equal(allow.mode, "audit");
+  // Sorted; the script and its interpreter both ran; `[` is escaped for fnmatch.
+  assert.deepEqual(allow.paths, ["/app/run.sh", "/bin/busybox", "/usr/bin/\\[", "/usr/bin/node"]);
+  // Each rule is preceded by where it came from.
+  const lines = s.yaml.split("\n");
+  const node = lines.indexOf('        - "/usr/bin/node"');
+  assert.equal(
+    lines[node - 1],
+    `        # seen 2 times (process.exec); first at line 3 (2026-11-28T22:40:02.000Z), sha256 ${"a".repeat(64)}`,
+  );
+  const bracket = lines.indexOf('        - "/usr/bin/\\\\["');
+  assert.match(lines[bracket - 1]!, /^ {8}# seen 1 time \(exec\.not-allowed alert\); first at line 6 /);
+  // Flagged activity is listed for review, never allowed.
+  assert.match(s.yaml, /^#   \/tmp\/x: exec\.drift alert \(drift\.manifest\) at line 7: executed file is not in the image manifest$/m);
+  assert.match(s.yaml, /^#   \/memfd:x \(deleted\): exec\.fileless alert/m);
+  assert.ok(!allow.paths!.includes("/tmp/x"));
+  // Network events, handled generically by kind.
+  assert.deepEqual(policy.spec.network?.outbound?.allow, [{ cidr: "10.1.2.3/32", ports: [5432] }]);
+  assert.deepEqual(policy.spec.network?.listen?.allowPorts, [8080]);
+  assert.match(s.yaml, /^# Ignored event kinds: file\.write \(1\)$/m);
+  assert.match(s.yaml, /^# 1 line that is not an event \(workload output\) was skipped\.$/m);
+  assert.ok(source.has(["spec", "executables", "allow", "paths", 3]));
+  // The suggestion compiles (the network part needs --allow-unenforced, like any network rule today).
+  const spec = compilePolicy(policy, { buildTime: new Date(), manifest: [{ sha256: "a".repeat(64), path: "/usr/bin/node" }], allowUnenforced: true });
+  assert.deepEqual(spec.allowList.pathGlobs, allow.paths);
+  assert.equal(spec.controls.allowlist, "audit");
+});
+
+test("suggest --mode enforce and a name", async () => {
+  const s = suggestPolicy(await readFile(FIXTURE, "utf8"), { file: "f", mode: "enforce", name: "api" });
+  const { policy } = parsePolicy(s.yaml, { file: "s.yaml" });
+  assert.equal(policy.spec.executables!.allow!.mode, "enforce");
+  assert.equal(policy.metadata.name, "api");
+});
+
+test("a malformed event line is an error naming the file and line", () => {
+  const good = '{"schema":1,"id":"6f1c0e2a9d3b4c5e8f7a6b5c4d3e2f10-1","time":"2026-11-28T22:40:01.123Z","kind":"process.exec","severity":"info","action":"allow","mode":"audit","rule":"","reason":"r","process":{"pid":2,"ppid":1,"uid":0,"exe":"/bin/sh","argv":["sh"],"argv_truncated":false},"enforcer":{"version":"0.1.0","pid":1,"instance":"6f1c0e2a9d3b4c5e8f7a6b5c4d3e2f10"},"bundle":"none"}';
+  assert.equal(suggestPolicy(`${good}\n`, { file: "e.ndjson" }).executables, 1);
+  assert.throws(
+    () => suggestPolicy(`${good}\n{"schema":1,"id":"x"}\n`, { file: "e.ndjson" }),
+    (err: unknown) => err instanceof EventsFileError && err.line === 2 && /^Cannot read events e\.ndjson:2: not a valid event: id: /.test(err.message),
+  );
+  assert.throws(() => suggestPolicy(`{"schema":1,\n`, { file: "e.ndjson" }), /^EventsFileError: Cannot read events e\.ndjson:1: not a valid event: Expected double-quoted property name/);
+});
+
+test("no exec activity is an error that says how to record some", () => {
+  assert.throws(
+    () => suggestPolicy("hello\n", { file: "e.ndjson" }),
+    /Cannot suggest a policy from e\.ndjson: it holds no process\.exec or exec\.not-allowed events \(0 events read\); run the workload with spec\.reportExecs: true/,
+  );
+});
+
+test("escapeGlob escapes fnmatch metacharacters only", () => {
+  assert.equal(escapeGlob("/usr/bin/node"), "/usr/bin/node");
+  assert.equal(escapeGlob("/a*b?c[d]\\e"), "/a\\*b\\?c\\[d]\\\\e");
+});

@@ -1,0 +1,105 @@
+// Attacks from inside the workload against the exec checks and against the enforcer itself,
+// each with a negative control showing the same attack succeeds in audit mode or without the
+// enforcer. Host and three podman setups.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { chmod, copyFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ALL_TARGETS, BUILD_DIR, bundleText, eventsOf, explain, makeTargets, pct, type Target } from "../helpers/enforcer.js";
+
+interface RaceSummary { forbidden: number; allowed: number; killed: number; refused: number; other: number }
+
+function parseRace(stdout: string): RaceSummary {
+  const m = /ran-forbidden=(\d+) ran-allowed=(\d+) killed=(\d+) refused=(\d+) other=(\d+)/.exec(stdout);
+  assert.ok(m, `exec-race printed no summary: ${stdout}`);
+  const [forbidden, allowed, killed, refused, other] = m.slice(1).map(Number) as [number, number, number, number, number];
+  return { forbidden, allowed, killed, refused, other };
+}
+
+function lines(stdout: string): Record<string, string> {
+  return Object.fromEntries(stdout.trim().split("\n").map((l) => l.split("=") as [string, string]));
+}
+
+for (const kind of ALL_TARGETS) {
+  describe(`enforcer against adversarial workloads (${kind})`, () => {
+    let t: Target;
+    let cleanup: () => Promise<void>;
+    let forbidden: string;
+    let allowed: string;
+    before(async () => {
+      const made = await makeTargets([kind]);
+      t = made.targets[0]!;
+      cleanup = made.dispose;
+      allowed = `${t.scratch}/allowed`;
+      forbidden = `${t.scratch}/forbidden`;
+      for (const p of [allowed, forbidden]) {
+        await copyFile(join(BUILD_DIR, "tests", "pid1"), t.hostPath(p));
+        await chmod(t.hostPath(p), 0o755);
+      }
+    });
+    after(async () => cleanup());
+
+    test("a thread rewriting the exec path after the entry check never gets the forbidden file run", async () => {
+      const enforce = await t.writeBundle(bundleText(["control blocklist enforce", `block-path ${pct(forbidden)}`]));
+      const total = { forbidden: 0, killed: 0, refused: 0, allowed: 0 };
+      // keep going until the exec-stop check has demonstrably caught a swapped path
+      for (let round = 0; round < 5 && total.killed === 0; round++) {
+        const r = await t.run([t.enforcer, "--bundle", enforce, "--", `${t.progs}/exec-race`, allowed, forbidden, "150"], { timeoutMs: 240_000 });
+        assert.equal(r.code, 0, explain(r));
+        const s = parseRace(r.stdout);
+        assert.equal(s.forbidden, 0, `the forbidden file ran: ${explain(r)}`);
+        for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
+        if (s.killed > 0) {
+          const late = eventsOf(r, "exec.blocked").filter((e) => (e.detail as { stage?: string }).stage === "exec");
+          assert.ok(late.length > 0, `a killed exec left no exec-stage event: ${explain(r)}`);
+          assert.ok(late.every((e) => e.action === "deny" && e.process!.exe === forbidden));
+        }
+      }
+      assert.ok(total.killed > 0, `the race never got past the entry check: ${JSON.stringify(total)}`);
+      assert.ok(total.allowed + total.refused > 0);
+      // negative control: in audit mode the same race runs the forbidden file
+      const audit = await t.writeBundle(bundleText(["control blocklist audit", `block-path ${pct(forbidden)}`]));
+      const a = await t.run([t.enforcer, "--bundle", audit, "--", `${t.progs}/exec-race`, allowed, forbidden, "150"], { timeoutMs: 240_000 });
+      assert.ok(parseRace(a.stdout).forbidden > 0, explain(a));
+    });
+
+    test("clone(CLONE_UNTRACED) is refused, so nothing escapes the tracer", async () => {
+      const b = await t.writeBundle(bundleText(["control blocklist enforce", `block-path ${pct(forbidden)}`]));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/escape`, "untraced-clone", forbidden]);
+      assert.equal(r.code, 0, explain(r));
+      assert.equal(lines(r.stdout).clone, "EPERM", explain(r));
+      // negative control: without the enforcer the untraced clone runs the file
+      const plain = await t.run([`${t.progs}/escape`, "untraced-clone", forbidden]);
+      assert.deepEqual(lines(plain.stdout), { clone: "OK", "child-exit": "42" }, explain(plain));
+    });
+
+    test("the workload can neither trace, signal, write nor disable the enforcer", async () => {
+      const b = await t.writeBundle(bundleText(["control drift off"]));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/escape`, "attack", "parent"]);
+      assert.equal(r.code, 0, explain(r));
+      const got = lines(r.stdout);
+      assert.equal(got.ptrace, "EPERM", explain(r));
+      assert.equal(got.kill, "EPERM");
+      assert.equal(got.process_vm_writev, "EPERM");
+      assert.notEqual(got.proc_mem, "OK");
+      assert.equal(got.seccomp_listener, "EPERM");
+      assert.equal(got.io_uring_setup, "ENOSYS");
+      assert.equal(got.clone3, "ENOSYS");
+      assert.equal(eventsOf(r, "enforcer.exit").length, 1, "the enforcer survived to report the exit");
+      // negative control: the same attacks on an ordinary process (a sibling) succeed
+      const plain = await t.run(["/bin/sh", "-c", `sleep 3 </dev/null >/dev/null 2>&1 & exec ${t.progs}/escape attack $!`]);
+      const p = lines(plain.stdout);
+      assert.equal(p.ptrace, "OK", explain(plain));
+      assert.equal(p.kill, "OK");
+    });
+
+    test("execveat(AT_EMPTY_PATH) on a blocked file is judged like execve", async () => {
+      const b = await t.writeBundle(bundleText(["control blocklist enforce", "control fileless enforce", `block-path ${pct(forbidden)}`]));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/exec-via`, "execveat", forbidden, "exit", "5"]);
+      assert.equal(r.code, 113, explain(r));
+      assert.deepEqual(r.events.filter((e) => e.kind.startsWith("exec.")).map((e) => e.rule), ["blocklist.path"]);
+      const ok = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/exec-via`, "execveat", allowed, "exit", "5"]);
+      assert.equal(ok.code, 5, explain(ok));
+    });
+  });
+}

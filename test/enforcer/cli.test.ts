@@ -1,0 +1,91 @@
+// The enforcer's command line: options, the default bundle next to the binary, --check-bundle
+// and the configuration exit code 124.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { chmod, copyFile, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { BUILD_DIR, bundleText, eventsOf, explain, makeTargets, type Target } from "../helpers/enforcer.js";
+import { makeTempDir } from "../helpers/temp-dir.js";
+
+describe("enforcer command line (host)", () => {
+  let t: Target;
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    const made = await makeTargets(["host"]);
+    t = made.targets[0]!;
+    cleanup = made.dispose;
+  });
+  after(async () => cleanup());
+
+  test("--version and --help print to stdout and exit 0", async () => {
+    const pkg = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    const v = await t.run([t.enforcer, "--version"]);
+    assert.equal(v.code, 0);
+    assert.equal(v.stdout, `inlay-enforcer ${pkg.version}\n`);
+    const h = await t.run([t.enforcer, "--help"]);
+    assert.equal(h.code, 0);
+    for (const opt of ["--bundle", "--events", "--fail-open", "--pgroup", "--check-bundle", "124", "125", "126", "127"]) assert.ok(h.stdout.includes(opt), opt);
+  });
+
+  test("--check-bundle prints the bundle id (sha256 of the file) or the error with its line", async () => {
+    const text = bundleText(["control drift enforce", "exe " + "a".repeat(64) + " /bin/x"]);
+    const good = await t.writeBundle(text);
+    const r = await t.run([t.enforcer, "--check-bundle", good]);
+    assert.equal(r.code, 0, explain(r));
+    assert.equal(r.stdout, `sha256:${createHash("sha256").update(text).digest("hex")}\n`);
+    const bad = await t.writeBundle("inlay-bundle 1\ncontrol drift sometimes\nend\n");
+    const e = await t.run([t.enforcer, "--check-bundle", bad]);
+    assert.equal(e.code, 124, explain(e));
+    assert.match(e.stderr, /line 2/);
+  });
+
+  test("bad configuration exits 124 with a message and never runs the workload", async () => {
+    const b = await t.writeBundle(bundleText(["control drift off"]));
+    const cases: [string[], RegExp][] = [
+      [[t.enforcer, "--bogus", "--", "/bin/true"], /unknown option --bogus/],
+      [[t.enforcer, "--bundle", b], /no program to run/],
+      [[t.enforcer, "--bundle"], /--bundle needs a value/],
+      [[t.enforcer, "--bundle", `${t.scratch}/missing`, "--", "/bin/sh", "-c", "echo ran"], /missing/],
+      [[t.enforcer, "--bundle", b, "--events", "carrier-pigeon", "--", "/bin/sh", "-c", "echo ran"], /event sink/],
+      [[t.enforcer, "--bundle", b, "--events", "fd:x", "--", "/bin/sh", "-c", "echo ran"], /fd:N/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await t.run(argv);
+      assert.equal(r.code, 124, explain(r));
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, "");
+    }
+  });
+
+  test("the default bundle is 'bundle' next to the binary; without it the enforcer refuses (124)", async () => {
+    const dir = await makeTempDir("inlay-enf-bin-");
+    try {
+      const exe = join(dir.path, "inlay-enforcer");
+      await copyFile(join(BUILD_DIR, "inlay-enforcer"), exe);
+      await chmod(exe, 0o755);
+      const missing = await t.run([exe, "--", "/bin/sh", "-c", "echo ran"]);
+      assert.equal(missing.code, 124, explain(missing));
+      assert.match(missing.stderr, new RegExp(`no bundle at ${dir.path}/bundle`));
+      assert.equal(missing.stdout, "");
+      await writeFile(join(dir.path, "bundle"), bundleText(["report-execs on"]));
+      const ok = await t.run([exe, "--", "/bin/sh", "-c", "echo ran"]);
+      assert.equal(ok.code, 0, explain(ok));
+      assert.equal(ok.stdout, "ran\n");
+      assert.ok(eventsOf(ok, "process.exec").length >= 1);
+    } finally {
+      await dir.dispose();
+    }
+  });
+
+  test("--events file:PATH and stdout put the events there", async () => {
+    const b = await t.writeBundle(bundleText(["control drift off"]));
+    const r = await t.run([t.enforcer, "--bundle", b, "--events", `file:${t.scratch}/ev.ndjson`, "--", "/bin/true"]);
+    assert.equal(r.code, 0, explain(r));
+    assert.deepEqual(r.events, []);
+    const lines = (await readFile(`${t.scratch}/ev.ndjson`, "utf8")).trim().split("\n");
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { kind: string }).kind), ["enforcer.start", "enforcer.exit"]);
+    const s = await t.run([t.enforcer, "--bundle", b, "--events", "stdout", "--", "/bin/true"]);
+    assert.match(s.stdout, /"kind":"enforcer.start"/);
+  });
+});

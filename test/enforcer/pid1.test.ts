@@ -1,0 +1,125 @@
+// PID-1 duties of the real enforcer, ported from tini's and dumb-init's suites: exit codes,
+// signal deaths, signal forwarding, process groups, zombie reaping, exec failures, descriptor
+// leaks. Runs on the host and as PID 1 of a podman container in three configurations.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { ALL_TARGETS, bundleText, eventsOf, explain, makeTargets, type Target } from "../helpers/enforcer.js";
+import { extractEvents } from "../../src/events/event-schema.js";
+
+for (const kind of ALL_TARGETS) {
+  describe(`enforcer PID-1 duties (${kind})`, () => {
+    let t: Target;
+    let bundle: string;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      const made = await makeTargets([kind]);
+      t = made.targets[0]!;
+      cleanup = made.dispose;
+      // every control off: these tests are about the supervisor, not the policy
+      bundle = await t.writeBundle(bundleText(["control drift off"]));
+    });
+    after(async () => cleanup());
+
+    const enf = (...argv: string[]) => [t.enforcer, "--bundle", bundle, "--", ...argv];
+
+    test("passes the workload's exit status through, and reports start and exit", async () => {
+      const codes = kind === "host" ? Array.from({ length: 256 }, (_, i) => i) : [0, 1, 2, 100, 127, 128, 255];
+      for (const code of codes) {
+        const r = await t.run(enf(`${t.progs}/pid1`, "exit", String(code)));
+        assert.equal(r.code, code, explain(r));
+        const start = eventsOf(r, "enforcer.start");
+        assert.equal(start.length, 1, explain(r));
+        assert.ok(typeof start[0]!.detail?.workload_pid === "number");
+        assert.deepEqual(eventsOf(r, "enforcer.exit").map((e) => e.detail), [{ status: code }]);
+      }
+    });
+
+    test("exits with 128+N when signal N kills the workload", async () => {
+      for (const sig of [9, 15, 10]) {
+        const r = await t.run(enf(`${t.progs}/pid1`, "kill-self", String(sig)));
+        assert.equal(r.code, 128 + sig, explain(r));
+        assert.deepEqual(eventsOf(r, "enforcer.exit").map((e) => e.detail), [{ signal: sig }]);
+      }
+    });
+
+    test("forwards TERM, USR1, USR2, HUP and INT to the workload", async () => {
+      const nums: Record<string, number> = { SIGTERM: 15, SIGUSR1: 10, SIGUSR2: 12, SIGHUP: 1, SIGINT: 2 };
+      for (const [sig, num] of Object.entries(nums)) {
+        const run = t.start(enf(`${t.progs}/pid1`, "wait-signal"));
+        await run.waitFor("ready");
+        await run.signal(sig as NodeJS.Signals);
+        const r = await run.result;
+        assert.equal(r.code, num, `${sig}: ${explain(r)}`);
+      }
+    });
+
+    test("-g forwards to the whole process group; without it only the workload gets the signal", async () => {
+      const withGroup = t.start([t.enforcer, "--bundle", bundle, "-g", "--", `${t.progs}/pid1`, "pgroup"]);
+      await withGroup.waitFor("ready");
+      await withGroup.signal("SIGTERM");
+      const r1 = await withGroup.result;
+      assert.equal(r1.code, 0, explain(r1));
+      // negative control: the grandchild never sees the TERM
+      const without = t.start(enf(`${t.progs}/pid1`, "pgroup"));
+      await without.waitFor("ready");
+      await without.signal("SIGTERM");
+      const r2 = await without.result;
+      assert.equal(r2.code, 3, explain(r2));
+    });
+
+    test("reaps orphaned zombies", async () => {
+      const r = await t.run(enf(`${t.progs}/pid1`, "zombies", "5"));
+      assert.equal(r.code, 0, explain(r));
+      assert.match(r.stdout, /^zombies=0$/m, explain(r));
+    });
+
+    if (kind !== "host") {
+      test("negative control: the same program as PID 1 without the enforcer leaves zombies", async () => {
+        const r = await t.run([`${t.progs}/pid1`, "zombies", "5"]);
+        assert.equal(r.code, 0, explain(r));
+        assert.match(r.stdout, /^zombies=5$/m, explain(r));
+      });
+    }
+
+    test("exits 127 when the program is not found and 126 when it is not executable", async () => {
+      const r1 = await t.run(enf("no-such-program"));
+      assert.equal(r1.code, 127, explain(r1));
+      assert.match(r1.stderr, /cannot execute no-such-program: not found on PATH/);
+      await writeFile(t.hostPath(`${t.scratch}/not-exec`), "#!/bin/sh\n", { mode: 0o644 });
+      const r2 = await t.run(enf(`${t.scratch}/not-exec`));
+      assert.equal(r2.code, 126, explain(r2));
+      assert.match(r2.stderr, /cannot execute .*not-exec: Permission denied/);
+      const r3 = await t.run(enf("not-exec"), { env: { PATH: `/nowhere:${t.scratch}` } });
+      assert.equal(r3.code, 126, explain(r3));
+    });
+
+    test("leaks no descriptor into the workload and restores its signal mask", async () => {
+      const r = await t.run([t.enforcer, "--bundle", bundle, "--events", `file:${t.scratch}/events-fd`, "--", `${t.progs}/pid1`, "fds"]);
+      assert.equal(r.code, 0, explain(r));
+      const fds = r.stdout.trim().split("\n").map((l) => Number(l.split(" ")[1]));
+      assert.deepEqual(fds.filter((fd) => fd > 2), [], explain(r));
+      const m = await t.run(enf(`${t.progs}/pid1`, "sigmask"));
+      assert.match(m.stdout, /^blocked=0+$/m, explain(m));
+    });
+
+    if (kind === "host") {
+      test("closes descriptors it inherits and keeps --events fd:N out of the workload", async () => {
+        const child = spawn(t.enforcer, ["--bundle", bundle, "--events", "fd:4", "--", `${t.progs}/pid1`, "fds"], {
+          stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
+        });
+        let out = "";
+        let events = "";
+        child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+        (child.stdio[4] as NodeJS.ReadableStream).setEncoding("utf8").on("data", (d: string) => (events += d));
+        const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+        assert.equal(code, 0);
+        const fds = out.trim().split("\n").map((l) => Number(l.split(" ")[1]));
+        assert.deepEqual(fds.filter((fd) => fd > 2), [], out);
+        const ev = extractEvents(events).events;
+        assert.deepEqual(ev.map((e) => e.kind), ["enforcer.start", "enforcer.exit"]);
+      });
+    }
+  });
+}
