@@ -198,8 +198,9 @@ wire, pre-built so the client costs little); a batch counts when its acknowledge
 the commit, arrives. ${fmt(results[0]!.events)} events per backend. SQLite runs with WAL and \`synchronous=FULL\`,
 PostgreSQL 15 with \`fsync=on\`, both on the same disk. Floors measured in the same run: the store
 layer alone (same batches, no HTTP, gzip or validation) and, for SQLite, a prepared INSERT in
-1,000-row transactions; and the per-line validation alone (\`JSON.parse\` + the zod event schema),
-which bounds one console process. "load" is the 1-minute load average during the run. Goal: ≥ 50,000 events/s on SQLite. The machine is shared with other work,
+1,000-row transactions; and the per-line validation alone (\`JSON.parse\` + the zod event schema,
+which the console runs in a worker thread beside the inserts). "load" is the 1-minute load average
+during the run. Goal: ≥ 50,000 events/s on SQLite. The machine is shared with other work,
 so expect noise of tens of percent.
 
 | backend | end to end | batch latency p50 / p99 | store layer alone | prepared INSERT (native) | end to end / native | validation alone | load |

@@ -11,6 +11,10 @@ import { httpCall, jsonCall } from "../helpers/http-call.js";
 import { SimulatedEnforcer } from "../helpers/simulated-enforcer.js";
 import { BACKENDS, BOOTSTRAP_SECRET, startFixture, type ConsoleFixture } from "./console-fixture.js";
 
+/** A minimal runtime policy (docs/policy.md) with drift in `mode`. */
+const policyDoc = (mode: string) =>
+  `apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata:\n  name: web\nspec:\n  executables:\n    drift:\n      mode: ${mode}\n`;
+
 for (const backend of BACKENDS) {
   describe(`console on ${backend}`, () => {
     let f: ConsoleFixture;
@@ -196,14 +200,17 @@ for (const backend of BACKENDS) {
       assert.match(bakedTag, /^"[0-9a-f]{32}"$/);
       assert.equal((await fetchPolicy(bakedTag)).status, 304);
 
-      const v1 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: "control drift enforce\n" });
+      const bad = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: policyDoc("enforce").replace("mode: enforce", "mode: sometimes") });
+      assert.equal(bad.status, 400);
+      assert.match(bad.json().error.message, /web\.yaml:\d+:\d+: spec\.executables\.drift\.mode/, "the policy parser names file, line, column and field");
+      const v1 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: policyDoc("enforce") });
       assert.equal(v1.status, 201);
       assert.equal(v1.json().version, 1);
-      const v2 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: "control drift audit\n" });
+      const v2 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: policyDoc("audit") });
       assert.equal(v2.json().version, 2);
       const versions = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor);
       assert.deepEqual(versions.json().items.map((v: { version: number }) => v.version), [2, 1]);
-      assert.equal((await jsonCall(`${f.url}/api/v1/policies/web/versions/1`, editor)).json().document, "control drift enforce\n");
+      assert.equal((await jsonCall(`${f.url}/api/v1/policies/web/versions/1`, editor)).json().document, policyDoc("enforce"));
 
       const pin = await jsonCall(`${f.url}/api/v1/groups/${g.id}/policy`, editor, "PUT", { policy: "web", version: 1, override: false });
       assert.equal(pin.status, 200);
@@ -215,7 +222,7 @@ for (const backend of BACKENDS) {
       const latest = await fetchPolicy();
       assert.equal(latest.json().override, true);
       assert.equal(latest.json().policy.version, 2, "version null follows the newest");
-      assert.equal(latest.json().policy.document, "control drift audit\n");
+      assert.equal(latest.json().policy.document, policyDoc("audit"));
       const hb = await e.heartbeat();
       assert.equal(hb.etag, latest.headers.etag, "the heartbeat announces the ETag of the policy to apply");
 
@@ -238,7 +245,7 @@ for (const backend of BACKENDS) {
       const own = await jsonCall(`${f.url}/api/v1/tokens`, editor, "POST", { name: "ci", role: "viewer" });
       assert.equal(own.status, 201);
       const ciToken = own.json().token as string;
-      assert.equal((await jsonCall(`${f.url}/api/v1/policies/x/versions`, ciToken, "POST", { document: "d" })).status, 403, "a viewer token of an editor acts as viewer");
+      assert.equal((await jsonCall(`${f.url}/api/v1/policies/x/versions`, ciToken, "POST", { document: policyDoc("audit") })).status, 403, "a viewer token of an editor acts as viewer");
       assert.equal((await jsonCall(`${f.url}/api/v1/workloads`, ciToken)).status, 200);
       assert.equal((await jsonCall(`${f.url}/api/v1/tokens/${own.json().id}`, editor, "DELETE")).status, 204);
       assert.equal((await jsonCall(`${f.url}/api/v1/workloads`, ciToken)).status, 401, "revoked tokens stop working");
@@ -246,7 +253,7 @@ for (const backend of BACKENDS) {
       const me = (await jsonCall(`${f.url}/api/v1/me`, editor)).json() as { user_id: string; username: string };
       const ed = { id: me.user_id, username: me.username };
       assert.equal((await jsonCall(`${f.url}/api/v1/users/${ed.id}`, f.adminToken, "PATCH", { role: "viewer" })).status, 204);
-      assert.equal((await jsonCall(`${f.url}/api/v1/policies/y/versions`, editor, "POST", { document: "d" })).status, 403, "a downgraded user's session loses the role at once");
+      assert.equal((await jsonCall(`${f.url}/api/v1/policies/y/versions`, editor, "POST", { document: policyDoc("audit") })).status, 403, "a downgraded user's session loses the role at once");
       assert.equal((await jsonCall(`${f.url}/api/v1/users/${ed.id}`, f.adminToken, "PATCH", { disabled: true })).status, 204);
       assert.equal((await jsonCall(`${f.url}/api/v1/workloads`, editor)).status, 401, "a disabled user's tokens stop working");
       assert.equal((await jsonCall(`${f.url}/api/v1/login`, null, "POST", { username: ed.username, password: "user-password-1" })).status, 401);

@@ -143,7 +143,17 @@ function sqliteHeartbeatWriter(db: Kysely<ConsoleDatabase>, sqlite: SqliteDataba
     for (const [id, st] of entries) update.run(st.seen, st.tier, st.mode, st.policy_in_force, st.dropped_total, id, st.seen);
   });
   return async (entries: HeartbeatEntries) => {
-    await db.connection().execute(async () => run(entries));
+    await db.connection().execute(async () => {
+      // better-sqlite3 is synchronous: an fsync here stalls every request. Heartbeats need no
+      // durability, so this one transaction commits without it (WAL stays consistent; the next
+      // FULL commit, e.g. an event batch, syncs these frames too). Event batches keep FULL.
+      sqlite.pragma("synchronous = NORMAL");
+      try {
+        run(entries);
+      } finally {
+        sqlite.pragma("synchronous = FULL");
+      }
+    });
   };
 }
 
