@@ -156,8 +156,9 @@ Command: \`npx tsc -p tsconfig.json && node dist/bench/console-heartbeat.js\` â€
 ${ENFORCERS} simulated enforcers (one keep-alive connection each, plain HTTP on loopback) send a
 heartbeat every 30 s, spread evenly (${(ENFORCERS / 30).toFixed(0)} requests/s), for ${ROUNDS} rounds, against
 \`inlay console\` running as its own process; the client runs on the same 2 cores. Each heartbeat
-authenticates the credential (SHA-256 lookup), updates the workload row (committed: SQLite
-\`synchronous=FULL\`, PostgreSQL \`fsync=on\`) and resolves the group's policy ETag. Latency is
+authenticates the credential (SHA-256 lookup), queues the workload's state for the once-a-second
+group commit (one transaction for all, no fsync on SQLite, \`fsync=on\` PostgreSQL) and answers
+the group's policy ETag (resolved at most once a second per group). Latency is
 counted from the scheduled send time (open loop). Floor, same run, schedule and connections: a
 bare Node HTTP server in its own process answering \`{}\` (what any HTTP service costs here).
 Registration uses one enrolment token for all, so it runs into that token's rate limit
