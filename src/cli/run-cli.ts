@@ -5,6 +5,7 @@ import { register as registerBundle } from "./commands/bundle.js";
 import { register as registerPolicy } from "./commands/policy.js";
 import { register as registerEmbed } from "./commands/embed.js";
 import { register as registerScan } from "./commands/scan.js";
+import { register as registerConsole } from "./commands/console.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerPolicy(program);
   registerEmbed(program);
   registerScan(program);
+  registerConsole(program);
   return program;
 }
 
