@@ -3,6 +3,7 @@ import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
 import { register as registerBundle } from "./commands/bundle.js";
 import { register as registerPolicy } from "./commands/policy.js";
+import { register as registerConsole } from "./commands/console.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerBundle(program);
   registerPolicy(program);
+  registerConsole(program);
   return program;
 }
 
