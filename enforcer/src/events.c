@@ -56,6 +56,20 @@ static char bundle_id[72] = "none";
 static int self_pid;
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static char sync_buf[EVENTS_SLOT_SIZE];
+static _Atomic(events_tap_fn) tap_fn;
+
+void events_set_tap(events_tap_fn tap)
+{
+	atomic_store(&tap_fn, tap);
+}
+
+/* Hands a line to the second consumer, if any (contract in events.h). */
+static void tap_line(const char *buf, size_t len)
+{
+	events_tap_fn t = atomic_load(&tap_fn);
+	if (t && len)
+		t(buf, len);
+}
 
 /* The instance id: 128 random bits. getrandom can be missing (ENOSYS) or interrupted; an id only
  * needs to be unique, so fall back to /dev/urandom, then to time and pid. */
@@ -271,8 +285,10 @@ static void emit_dropped(char *buf, size_t cap, uint64_t count, int wait_ms)
 	size_t len = events_format(&ev, atomic_fetch_add(&next_seq, 1), now_ms(), buf, cap);
 	/* The dropped events are already in lost_total; if this report cannot be written either,
 	 * events_shutdown still returns the count. */
-	if (len)
+	if (len) {
 		(void)write_line(buf, len, wait_ms);
+		tap_line(buf, len);
+	}
 }
 
 /* Writes every READY slot from tail on; stops at the first slot still being formatted. */
@@ -287,6 +303,7 @@ static void drain_ring(int wait_ms)
 			return;
 		if (s->len == 0 || write_line(s->buf, s->len, wait_ms) != 0)
 			atomic_fetch_add(&lost_total, 1);
+		tap_line(s->buf, s->len);
 		atomic_store_explicit(&s->state, SLOT_FREE, memory_order_relaxed);
 		atomic_store_explicit(&ring_tail, t + 1, memory_order_release);
 	}
@@ -419,6 +436,7 @@ static void emit_sync(const struct event *ev)
 	size_t len = events_format(ev, atomic_fetch_add(&next_seq, 1), now_ms(), sync_buf, sizeof sync_buf);
 	if (!len || write_line(sync_buf, len, 1000) != 0)
 		atomic_fetch_add(&lost_total, 1);
+	tap_line(sync_buf, len);
 	pthread_mutex_unlock(&sync_lock);
 }
 
