@@ -14,6 +14,7 @@ export const KNOWN_EVENT_KINDS = [
   "enforcer.degraded",
   "enforcer.dormant",
   "enforcer.dropped",
+  "enforcer.console",
   "exec.drift",
   "exec.blocked",
   "exec.not-allowed",

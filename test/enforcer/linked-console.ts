@@ -76,8 +76,14 @@ export class LinkedConsole {
     this.proc = undefined;
   }
 
-  async revokeToken(): Promise<void> {
-    await this.call(`/api/v1/groups/${this.group.id}/enrolment-tokens/${this.group.tokenId}`, "DELETE");
+  /** A further enrolment token of the group. */
+  async newToken(): Promise<{ id: string; token: string }> {
+    const t = await this.call(`/api/v1/groups/${this.group.id}/enrolment-tokens`, "POST");
+    return { id: t.id, token: t.token };
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    await this.call(`/api/v1/groups/${this.group.id}/enrolment-tokens/${id}`, "DELETE");
   }
 
   /** Every stored event, oldest first (all pages). */

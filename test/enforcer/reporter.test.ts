@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { BUILD_DIR, bundleText, eventsOf, explain, makeTargets, manifestLines, pct, type RunResult, type Target } from "../helpers/enforcer.js";
 import { makeDevCertificate } from "../../src/console/dev-cert.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
+import { startMetadataServer } from "./metadata-server.js";
 import { LinkedConsole, type StoredEvent } from "./linked-console.js";
 
 const EACCES_EXIT = 113; // exec-via exits 100 + errno when its exec is refused
@@ -192,11 +193,12 @@ describe("enforcer reporter (podman, TLS console)", () => {
   });
 
   test("a revoked enrolment token is refused; the enforcer says so and keeps protecting", async () => {
+    const doomed = await linked.newToken();
     const b = await t.writeBundle(bundleText(["control drift enforce", ...manifest, ...consoleLines(linked)]));
-    const ok = await t.run([t.enforcer, "--bundle", b, "--", "/bin/true"], { env: { INLAY_ENROL_TOKEN: linked.group.token }, podmanArgs: NET });
+    const ok = await t.run([t.enforcer, "--bundle", b, "--", "/bin/true"], { env: { INLAY_ENROL_TOKEN: doomed.token }, podmanArgs: NET });
     assert.equal(eventsOf(ok, "enforcer.console")[0]?.detail?.problem, "none", `positive control: ${explain(ok)}`);
-    await linked.revokeToken();
-    const r = await t.run([t.enforcer, "--bundle", b, "--", ...drift()], { env: { INLAY_ENROL_TOKEN: linked.group.token }, podmanArgs: NET });
+    await linked.revokeToken(doomed.id);
+    const r = await t.run([t.enforcer, "--bundle", b, "--", ...drift()], { env: { INLAY_ENROL_TOKEN: doomed.token }, podmanArgs: NET });
     assert.equal(r.code, EACCES_EXIT, `still protected: ${explain(r)}`);
     const link = eventsOf(r, "enforcer.console");
     assert.equal(link.length, 1, explain(r));
@@ -234,6 +236,58 @@ describe("enforcer reporter (podman, TLS console)", () => {
       }
     } finally {
       await down.dispose();
+    }
+  });
+
+  test("platform metadata from ECS task metadata v4, the Cloud Run metadata server and the Kubernetes downward API reaches the inventory", async () => {
+    const meta = await startMetadataServer();
+    try {
+      const digest = `sha256:${"d6".repeat(32)}`;
+      const run = async (env: Record<string, string>) => {
+        const b = await t.writeBundle(bundleText(consoleLines(linked)));
+        const r = await t.run([t.enforcer, "--bundle", b, "--", "/bin/true"], { env: { INLAY_ENROL_TOKEN: linked.group.token, ...env }, podmanArgs: NET });
+        assert.equal(r.code, 0, explain(r));
+        const w = (await linked.workloads()).filter((x) => x.instance === instanceOf(r));
+        assert.equal(w.length, 1, explain(r));
+        return w[0]!;
+      };
+
+      const ecs = await run({ ECS_CONTAINER_METADATA_URI_V4: `${meta.url}/v4/0f1e2d3c-api`, AWS_EXECUTION_ENV: "AWS_ECS_FARGATE" });
+      assert.deepEqual(ecs.location, {
+        cloud: "aws", account: "111122223333", region: "eu-west-1", cluster: "prod", service: "api-service",
+        task: "arn:aws:ecs:eu-west-1:111122223333:task/prod/158d1c8083dd49d6b527399fd6414f5c", container: "api",
+      });
+      assert.equal(ecs.platform.platform, "ecs-fargate");
+      assert.equal(ecs.platform.family, "api");
+      assert.equal(ecs.platform.revision, "26");
+      assert.equal(ecs.platform.availability_zone, "eu-west-1b");
+      assert.equal(ecs.platform.launch_type, "FARGATE");
+      assert.deepEqual(ecs.image, { name: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/api:1.4", digest });
+
+      const run_ = await run({ K_SERVICE: "checkout", K_REVISION: "checkout-00042-abc", K_CONFIGURATION: "checkout", GCE_METADATA_HOST: meta.host });
+      assert.equal(run_.location.cloud, "gcp");
+      assert.equal(run_.location.account, "shop-prod");
+      assert.equal(run_.location.region, "europe-west1");
+      assert.equal(run_.location.service, "checkout");
+      assert.equal(run_.location.task, "checkout-00042-abc");
+      assert.ok(meta.requests.some((q) => q.path === "/computeMetadata/v1/instance/region" && q.flavor === "Google"), "the metadata header is sent");
+
+      const k8s = await run({
+        KUBERNETES_SERVICE_HOST: "10.96.0.1", INLAY_POD_NAME: "api-7d9f-x2x", INLAY_POD_NAMESPACE: "shop", INLAY_NODE_NAME: "fargate-ip-10-0-1-2.eu-west-1.compute.internal",
+        INLAY_CLUSTER_NAME: "eks-prod",
+      });
+      assert.equal(k8s.platform.platform, "eks-fargate");
+      assert.equal(k8s.location.cloud, "aws");
+      assert.equal(k8s.location.task, "api-7d9f-x2x");
+      assert.equal(k8s.location.cluster, "eks-prod");
+      assert.equal(k8s.platform.namespace, "shop");
+
+      // Negative control: a metadata endpoint that answers 500 leaves the fields empty and says why.
+      const broken = await run({ ECS_CONTAINER_METADATA_URI_V4: `${meta.url}/broken` });
+      assert.equal(broken.location.task, "");
+      assert.match(broken.platform.metadata_error ?? "", /answered 500/);
+    } finally {
+      await meta.close();
     }
   });
 });
