@@ -63,7 +63,8 @@ static struct {
 	bool want_policy;
 } R = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-static char queue[REPORTER_QUEUE_BYTES];
+static char *queue;      /* REPORTER_QUEUE_BYTES, or INLAY_REPORTER_BUFFER_BYTES; allocated once at start */
+static size_t queue_cap;
 /* Thread-private buffers: the batch being sent, request heads and bodies, answers. */
 static char sendbuf[SEND_MAX];
 static char gzbuf[SEND_MAX + SEND_MAX / 8 + 64]; /* fixed Huffman grows incompressible data by < 1/8 */
@@ -91,7 +92,7 @@ static int64_t mono_ms(void)
 static void tap(const char *line, size_t len)
 {
 	pthread_mutex_lock(&R.mu);
-	if (len > sizeof queue - R.qlen) {
+	if (len > queue_cap - R.qlen) {
 		R.dropped_total++;
 		R.dropped_unreported++;
 	} else {
@@ -614,6 +615,23 @@ int reporter_start(const struct bundle *b, char *err, size_t errlen)
 	pthread_cond_destroy(&R.cv);
 	pthread_cond_init(&R.cv, &ca);
 	pthread_condattr_destroy(&ca);
+	queue_cap = REPORTER_QUEUE_BYTES;
+	const char *qenv = getenv("INLAY_REPORTER_BUFFER_BYTES");
+	if (qenv && qenv[0]) {
+		char *end;
+		unsigned long long v = strtoull(qenv, &end, 10);
+		if (*end || v < REPORTER_QUEUE_MIN || v > REPORTER_QUEUE_MAX) {
+			snprintf(err, errlen, "INLAY_REPORTER_BUFFER_BYTES=%.32s: use a byte count from %u to %u", qenv,
+				 REPORTER_QUEUE_MIN, REPORTER_QUEUE_MAX);
+			return -1;
+		}
+		queue_cap = (size_t)v;
+	}
+	queue = malloc(queue_cap); /* pages are touched only as lines arrive */
+	if (!queue) {
+		snprintf(err, errlen, "cannot allocate the %zu-byte console buffer", queue_cap);
+		return -1;
+	}
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) /* tolerated: any seed jitters */
 		seed = (uint64_t)mono_ms() * 0x9e3779b97f4a7c15u;

@@ -13,14 +13,17 @@
 
 #include "bundle.h"
 
-/* Bytes of event lines held for the console; beyond that, new lines are dropped and counted. */
+/* Bytes of event lines held for the console; beyond that, new lines are dropped and counted.
+ * The environment variable INLAY_REPORTER_BUFFER_BYTES sets another size within the bounds. */
 #define REPORTER_QUEUE_BYTES (2u * 1024u * 1024u)
+#define REPORTER_QUEUE_MIN (64u * 1024u)
+#define REPORTER_QUEUE_MAX (256u * 1024u * 1024u)
 
 /* Reads the console settings of b (and INLAY_ENROL_TOKEN, which it removes from the environment
  * so the workload does not inherit the secret), loads the pinned CA and starts the thread. The
  * thread gathers platform metadata but does not register before reporter_set_tier.
  * Returns 1 when b has no console (nothing started), 0 when started, -1 with err on a
- * configuration error (unreadable or invalid CA). Call after events_init. */
+ * configuration error (unreadable or invalid CA, bad INLAY_REPORTER_BUFFER_BYTES). Call after events_init. */
 int reporter_start(const struct bundle *b, char *err, size_t errlen);
 
 /* "full", "degraded" or "dormant": what the enforcer does for this workload. The first call lets

@@ -172,6 +172,36 @@ describe("enforcer reporter (podman, TLS console)", () => {
     }
   });
 
+  test("a full buffer drops the newest events and counts them; the count reaches the console when the link returns", async () => {
+    const late = await LinkedConsole.create();
+    try {
+      await late.kill();
+      const ca = `${t.scratch}/drop-ca.pem`;
+      await writeFile(t.hostPath(ca), late.ca);
+      const b = await t.writeBundle(bundleText(["report-execs on", ...manifest, ...consoleLines(late, ca)]));
+      const burst = `i=0; while [ $i -lt 200 ]; do ${t.progs}/exec-via plain /bin/true; i=$((i+1)); done; echo burst-done; sleep 14`;
+      const run = t.start([t.enforcer, "--bundle", b, "--", "/bin/sh", "-c", burst], {
+        env: { INLAY_ENROL_TOKEN: late.group.token, INLAY_REPORTER_BUFFER_BYTES: "65536" },
+        podmanArgs: NET,
+      });
+      await run.waitFor("burst-done");
+      await late.start();
+      const r = await run.result;
+      assert.equal(r.code, 0, explain(r));
+      const stored = storedIds(await late.events(), instanceOf(r));
+      assert.equal(new Set(stored).size, stored.length, "nothing stored twice");
+      const missing = r.events.filter((e) => !stored.includes(e.id));
+      const reports = eventsOf(r, "enforcer.dropped").filter((e) => e.detail?.sink === "console");
+      const reported = reports.reduce((n, e) => n + Number(e.detail?.dropped), 0);
+      assert.ok(missing.length > 0, "a 64 KiB buffer cannot hold the burst");
+      assert.equal(reported, missing.length, `every lost event is counted: ${reported} reported, ${missing.length} missing`);
+      assert.ok(reports.every((e) => stored.includes(e.id)), "the drop report itself reached the console");
+      assert.ok(stored.length * 600 > 65536 / 2, `the buffer was used: ${stored.length} stored`);
+    } finally {
+      await late.dispose();
+    }
+  });
+
   test("console killed and restarted mid-stream: no acknowledged event is lost and none is stored twice", async () => {
     const b = await t.writeBundle(bundleText(["report-execs on", ...manifest, ...consoleLines(linked)]));
     const loop = `i=0; while [ $i -lt 60 ]; do ${t.progs}/exec-via plain /bin/echo tick >/dev/null; i=$((i+1)); sleep 0.1; done; echo done`;
