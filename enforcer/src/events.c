@@ -57,6 +57,19 @@ static int self_pid;
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static char sync_buf[EVENTS_SLOT_SIZE];
 static _Atomic(events_tap_fn) tap_fn;
+static char platform_json[EVENTS_PLATFORM_MAX + 1];
+static atomic_bool platform_ready;
+static atomic_flag platform_claimed = ATOMIC_FLAG_INIT;
+
+int events_set_platform(const char *json_object)
+{
+	size_t n = strlen(json_object);
+	if (n > EVENTS_PLATFORM_MAX || atomic_flag_test_and_set(&platform_claimed))
+		return -1;
+	memcpy(platform_json, json_object, n + 1);
+	atomic_store_explicit(&platform_ready, true, memory_order_release);
+	return 0;
+}
 
 void events_set_tap(events_tap_fn tap)
 {
@@ -217,6 +230,10 @@ size_t events_format(const struct event *ev, uint64_t seq, int64_t ms, char *buf
 			json_raw_value(&j, ev->detail_json, n);
 		else
 			json_raw_value(&j, DETAIL_CUT, strlen(DETAIL_CUT));
+	}
+	if (atomic_load_explicit(&platform_ready, memory_order_acquire)) {
+		json_key(&j, "platform");
+		json_raw_value(&j, platform_json, strlen(platform_json));
 	}
 	json_key(&j, "enforcer");
 	json_begin_object(&j);

@@ -52,6 +52,8 @@ export const eventSchema = z
     reason: z.string(),
     process: processSchema.optional(),
     detail: z.record(z.string(), z.unknown()).optional(),
+    /** Where the workload runs (docs/events.md), once the reporter gathered it. */
+    platform: z.record(z.string().regex(/^[a-z_]{1,31}$/), z.string().max(256)).optional(),
     enforcer: z
       .object({
         version: z.string().min(1),

@@ -279,7 +279,7 @@ describe("enforcer reporter (podman, TLS console)", () => {
         assert.equal(r.code, 0, explain(r));
         const w = (await linked.workloads()).filter((x) => x.instance === instanceOf(r));
         assert.equal(w.length, 1, explain(r));
-        return w[0]!;
+        return Object.assign(w[0]!, { run: r });
       };
 
       const ecs = await run({ ECS_CONTAINER_METADATA_URI_V4: `${meta.url}/v4/0f1e2d3c-api`, AWS_EXECUTION_ENV: "AWS_ECS_FARGATE" });
@@ -293,6 +293,11 @@ describe("enforcer reporter (podman, TLS console)", () => {
       assert.equal(ecs.platform.availability_zone, "eu-west-1b");
       assert.equal(ecs.platform.launch_type, "FARGATE");
       assert.deepEqual(ecs.image, { name: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/api:1.4", digest });
+      // Events formatted after the metadata was gathered carry the location (the registration event always is).
+      const onEvent = eventsOf(ecs.run, "enforcer.console")[0]?.platform;
+      assert.deepEqual(onEvent, { platform: "ecs-fargate", ...ecs.location }, explain(ecs.run));
+      const storedLink = (await linked.events()).find((e) => e.event.id === eventsOf(ecs.run, "enforcer.console")[0]!.id);
+      assert.deepEqual((storedLink?.event as { platform?: unknown } | undefined)?.platform, onEvent, "stored with the event");
 
       const run_ = await run({ K_SERVICE: "checkout", K_REVISION: "checkout-00042-abc", K_CONFIGURATION: "checkout", GCE_METADATA_HOST: meta.host });
       assert.equal(run_.location.cloud, "gcp");
