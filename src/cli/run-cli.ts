@@ -4,6 +4,8 @@ import { INLAY_VERSION } from "../version.js";
 import { register as registerBundle } from "./commands/bundle.js";
 import { register as registerPolicy } from "./commands/policy.js";
 import { register as registerConsole } from "./commands/console.js";
+import { register as registerEmbed } from "./commands/embed.js";
+import { register as registerScan } from "./commands/scan.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerPolicy(program);
   registerConsole(program);
+  registerEmbed(program);
+  registerScan(program);
   return program;
 }
 
