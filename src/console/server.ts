@@ -8,11 +8,14 @@ import { readFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { availableParallelism } from "node:os";
 import { getRequestListener } from "@hono/node-server";
 import { createConsoleApp, type ErrorLogger } from "./http/console-app.js";
 import type { ConsoleSettings } from "./http/route-spec.js";
 import { openDatabase, type OpenDatabase } from "./db/open-database.js";
 import { prepareBootstrap } from "./store/users.js";
+import { createHeartbeatRecorder } from "./store/enforcers.js";
+import { createValidationPool } from "./ingest/validation-pool.js";
 
 export interface ConsoleOptions {
   /** SQLite file path or postgres:// URL. */
@@ -23,6 +26,8 @@ export interface ConsoleOptions {
   /** Bootstrap secret chosen by the operator (INLAY_CONSOLE_BOOTSTRAP_TOKEN) instead of a generated one. */
   bootstrapSecret?: string;
   settings?: Partial<ConsoleSettings>;
+  /** Worker threads validating event batches (default: 1 when the machine has 2 or more cores). */
+  validationThreads?: number;
   logger?: ErrorLogger;
 }
 
@@ -57,7 +62,9 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const database = await openDatabase(options.database);
   try {
     const boot = await prepareBootstrap(database.db, options.bootstrapSecret);
-    const app = createConsoleApp(database.db, { settings: options.settings, logger: options.logger });
+    const heartbeats = createHeartbeatRecorder(database, { intervalMs: 1000, onError: (err) => options.logger?.error({ err }, "cannot record heartbeats") });
+    const validator = createValidationPool(options.validationThreads ?? (availableParallelism() > 1 ? 1 : 0));
+    const app = createConsoleApp(database, { settings: options.settings, logger: options.logger, heartbeats, validator });
     const listener = getRequestListener(app.fetch);
     const server: Server = tls === undefined ? createHttpServer(listener) : createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, listener);
     // Slow clients must not hold sockets forever; enforcers keep connections alive between calls.
@@ -81,6 +88,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await heartbeats.close();
+        await validator.close();
         await database.close();
       },
     };

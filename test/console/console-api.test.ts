@@ -11,6 +11,10 @@ import { httpCall, jsonCall } from "../helpers/http-call.js";
 import { SimulatedEnforcer } from "../helpers/simulated-enforcer.js";
 import { BACKENDS, BOOTSTRAP_SECRET, startFixture, type ConsoleFixture } from "./console-fixture.js";
 
+/** A minimal runtime policy (docs/policy.md) with drift in `mode`. */
+const policyDoc = (mode: string) =>
+  `apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata:\n  name: web\nspec:\n  executables:\n    drift:\n      mode: ${mode}\n`;
+
 for (const backend of BACKENDS) {
   describe(`console on ${backend}`, () => {
     let f: ConsoleFixture;
@@ -196,14 +200,17 @@ for (const backend of BACKENDS) {
       assert.match(bakedTag, /^"[0-9a-f]{32}"$/);
       assert.equal((await fetchPolicy(bakedTag)).status, 304);
 
-      const v1 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: "control drift enforce\n" });
+      const bad = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: policyDoc("enforce").replace("mode: enforce", "mode: sometimes") });
+      assert.equal(bad.status, 400);
+      assert.match(bad.json().error.message, /web\.yaml:\d+:\d+: spec\.executables\.drift\.mode/, "the policy parser names file, line, column and field");
+      const v1 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: policyDoc("enforce") });
       assert.equal(v1.status, 201);
       assert.equal(v1.json().version, 1);
-      const v2 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: "control drift audit\n" });
+      const v2 = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor, "POST", { document: policyDoc("audit") });
       assert.equal(v2.json().version, 2);
       const versions = await jsonCall(`${f.url}/api/v1/policies/web/versions`, editor);
       assert.deepEqual(versions.json().items.map((v: { version: number }) => v.version), [2, 1]);
-      assert.equal((await jsonCall(`${f.url}/api/v1/policies/web/versions/1`, editor)).json().document, "control drift enforce\n");
+      assert.equal((await jsonCall(`${f.url}/api/v1/policies/web/versions/1`, editor)).json().document, policyDoc("enforce"));
 
       const pin = await jsonCall(`${f.url}/api/v1/groups/${g.id}/policy`, editor, "PUT", { policy: "web", version: 1, override: false });
       assert.equal(pin.status, 200);
@@ -215,7 +222,7 @@ for (const backend of BACKENDS) {
       const latest = await fetchPolicy();
       assert.equal(latest.json().override, true);
       assert.equal(latest.json().policy.version, 2, "version null follows the newest");
-      assert.equal(latest.json().policy.document, "control drift audit\n");
+      assert.equal(latest.json().policy.document, policyDoc("audit"));
       const hb = await e.heartbeat();
       assert.equal(hb.etag, latest.headers.etag, "the heartbeat announces the ETag of the policy to apply");
 
@@ -238,7 +245,7 @@ for (const backend of BACKENDS) {
       const own = await jsonCall(`${f.url}/api/v1/tokens`, editor, "POST", { name: "ci", role: "viewer" });
       assert.equal(own.status, 201);
       const ciToken = own.json().token as string;
-      assert.equal((await jsonCall(`${f.url}/api/v1/policies/x/versions`, ciToken, "POST", { document: "d" })).status, 403, "a viewer token of an editor acts as viewer");
+      assert.equal((await jsonCall(`${f.url}/api/v1/policies/x/versions`, ciToken, "POST", { document: policyDoc("audit") })).status, 403, "a viewer token of an editor acts as viewer");
       assert.equal((await jsonCall(`${f.url}/api/v1/workloads`, ciToken)).status, 200);
       assert.equal((await jsonCall(`${f.url}/api/v1/tokens/${own.json().id}`, editor, "DELETE")).status, 204);
       assert.equal((await jsonCall(`${f.url}/api/v1/workloads`, ciToken)).status, 401, "revoked tokens stop working");
@@ -246,7 +253,7 @@ for (const backend of BACKENDS) {
       const me = (await jsonCall(`${f.url}/api/v1/me`, editor)).json() as { user_id: string; username: string };
       const ed = { id: me.user_id, username: me.username };
       assert.equal((await jsonCall(`${f.url}/api/v1/users/${ed.id}`, f.adminToken, "PATCH", { role: "viewer" })).status, 204);
-      assert.equal((await jsonCall(`${f.url}/api/v1/policies/y/versions`, editor, "POST", { document: "d" })).status, 403, "a downgraded user's session loses the role at once");
+      assert.equal((await jsonCall(`${f.url}/api/v1/policies/y/versions`, editor, "POST", { document: policyDoc("audit") })).status, 403, "a downgraded user's session loses the role at once");
       assert.equal((await jsonCall(`${f.url}/api/v1/users/${ed.id}`, f.adminToken, "PATCH", { disabled: true })).status, 204);
       assert.equal((await jsonCall(`${f.url}/api/v1/workloads`, editor)).status, 401, "a disabled user's tokens stop working");
       assert.equal((await jsonCall(`${f.url}/api/v1/login`, null, "POST", { username: ed.username, password: "user-password-1" })).status, 401);
@@ -285,6 +292,9 @@ for (const backend of BACKENDS) {
       await e.register();
       const A = { authorization: `Bearer ${f.adminToken}` };
       const C = { authorization: `Bearer ${e.credential}` };
+      e.record();
+      const nulRule = e.pending.at(-1)!.line.replace('"rule":"drift.manifest"', '"rule":"a\\u0000b"');
+      assert.ok(nulRule.includes("a\\u0000b"));
       const cases: { name: string; path: string; method?: string; headers?: Record<string, string>; body?: string | Buffer; status: number; message: RegExp }[] = [
         { name: "invalid JSON", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: "{name:", status: 400, message: /not valid JSON/ },
         { name: "wrong field type", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: '{"name":5}', status: 400, message: /field name/ },
@@ -311,6 +321,9 @@ for (const backend of BACKENDS) {
         { name: "batch zip bomb", path: "/api/enforcer/v1/events", method: "POST", headers: { ...C, "content-type": "application/x-ndjson", "content-encoding": "gzip" }, body: gzipSync(Buffer.alloc(17 * 1024 * 1024, 0x20)), status: 413, message: /inflates/ },
         { name: "register wrong protocol", path: "/api/enforcer/v1/register", method: "POST", headers: { authorization: `Bearer ${g.token}`, "content-type": "application/json" }, body: JSON.stringify({ ...e.registration(), protocol: 2 }), status: 400, message: /field protocol/ },
         { name: "register control characters", path: "/api/enforcer/v1/register", method: "POST", headers: { authorization: `Bearer ${g.token}`, "content-type": "application/json" }, body: JSON.stringify({ ...e.registration(), platform: { cluster: "a\u0000b" } }), status: 400, message: /platform.cluster/ },
+        { name: "cursor beyond 2^53", path: "/api/v1/events?before=1e30", headers: A, status: 400, message: /field before/ },
+        { name: "NUL in a policy document", path: "/api/v1/policies/nul/versions", method: "POST", headers: { ...A, "content-type": "application/json" }, body: JSON.stringify({ document: "a\u0000b" }), status: 400, message: /NUL/ },
+        { name: "NUL in an event rule", path: "/api/enforcer/v1/events", method: "POST", headers: { ...C, "content-type": "application/x-ndjson" }, body: nulRule, status: 400, message: /NUL/ },
         { name: "heartbeat negative counter", path: "/api/enforcer/v1/heartbeat", method: "POST", headers: { ...C, "content-type": "application/json" }, body: JSON.stringify({ mode: "enforce", tier: "full", policy_in_force: "baked", dropped_total: -1 }), status: 400, message: /dropped_total/ },
       ];
       for (const c of cases) {

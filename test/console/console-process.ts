@@ -23,7 +23,10 @@ export async function spawnConsole(args: string[], env: Record<string, string> =
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Cannot start the console: no listening line within 20 s\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`Cannot start the console: no listening line within 20 s\n${out}`));
+    }, 20_000);
     const check = () => {
       const m = /listening on (\S+)/.exec(out);
       if (m !== null) {

@@ -59,16 +59,17 @@ export function register(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message, 1, { cause: err });
       }
-      process.stdout.write(`inlay console listening on ${running.url} (database ${redactDatabaseUrl(running.database.location)})\n`);
+      // One write, so whoever watches for the listening line also has the bootstrap lines.
+      let banner = `inlay console listening on ${running.url} (database ${redactDatabaseUrl(running.database.location)})\n`;
       if (running.bootstrapSecret !== null) {
-        process.stdout.write(
-          `first run: create the administrator within this console's life with\n` +
-            `  POST ${running.url}/api/v1/bootstrap {"secret":"${running.bootstrapSecret}","username":"admin","password":"…"}\n` +
-            `this secret is shown once; to replace it, restart with INLAY_CONSOLE_BOOTSTRAP_TOKEN set\n`,
-        );
+        banner +=
+          `first run: create the administrator with\n` +
+          `  POST ${running.url}/api/v1/bootstrap {"secret":"${running.bootstrapSecret}","username":"admin","password":"…"}\n` +
+          `this secret is shown once; to replace it, restart with INLAY_CONSOLE_BOOTSTRAP_TOKEN set\n`;
       } else if (running.bootstrapPending) {
-        process.stdout.write("first run: no administrator yet; use the bootstrap secret printed earlier or set INLAY_CONSOLE_BOOTSTRAP_TOKEN\n");
+        banner += "first run: no administrator yet; use the bootstrap secret printed earlier or set INLAY_CONSOLE_BOOTSTRAP_TOKEN\n";
       }
+      process.stdout.write(banner);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);

@@ -17,6 +17,8 @@ export type Engine = "sqlite" | "postgres";
 export interface OpenDatabase {
   db: Kysely<ConsoleDatabase>;
   engine: Engine;
+  /** The raw SQLite handle (SQLite only), for the ingest hot path; see store/events.ts. */
+  sqlite: SqliteDatabase.Database | null;
   /** Where it lives, with any password removed (safe to log). */
   location: string;
   close(): Promise<void>;
@@ -58,7 +60,7 @@ export async function openDatabase(location: string, options: { poolSize?: numbe
       await db.destroy();
       throw new Error(`Cannot open the console database ${safe}: ${(err as Error).message}`, { cause: err });
     }
-    return { db, engine: "postgres", location: safe, close: () => db.destroy() };
+    return { db, engine: "postgres", sqlite: null, location: safe, close: () => db.destroy() };
   }
   let sqlite: SqliteDatabase.Database;
   try {
@@ -80,5 +82,5 @@ export async function openDatabase(location: string, options: { poolSize?: numbe
     await db.destroy();
     throw new Error(`Cannot open the console database ${location}: ${(err as Error).message}`, { cause: err });
   }
-  return { db, engine: "sqlite", location, close: () => db.destroy() };
+  return { db, engine: "sqlite", sqlite, location, close: () => db.destroy() };
 }

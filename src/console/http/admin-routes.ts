@@ -35,6 +35,8 @@ import { addPolicyVersion, getPolicyVersion, listPolicies, listPolicyVersions } 
 import { getWorkload, listWorkloads, summariseInventory } from "../store/enforcers.js";
 import { queryEvents } from "../store/events.js";
 import { listAudit } from "../store/audit.js";
+import { parsePolicy } from "../../policy/load-policy.js";
+import { PolicyError } from "../../policy/policy-error.js";
 
 type UserCtx = RouteContext<UserPrincipal>;
 
@@ -322,11 +324,20 @@ export const adminRoutes: RouteSpec[] = [
     path: "/api/v1/policies/{name}/versions",
     auth: "editor",
     tag: "policies",
-    summary: "Store a new version of a policy (creating the policy on first use)",
+    summary: "Store a new version of a policy document (YAML or JSON, validated like inlay policy; creating the policy on first use)",
     body: s.policyVersionBody,
     responses: { 201: { description: "The version", schema: s.policyVersionSchema } },
     async handle(ctx) {
-      return ok(await addPolicyVersion(ctx.db, policyName(ctx), { document: ctx.body.document, actor: actorOf(ctx.principal) }), 201);
+      const name = policyName(ctx);
+      // The same parser as `inlay policy` and `inlay embed --policy`: a document the build would
+      // refuse is refused here, with file:line:col and the field.
+      try {
+        parsePolicy(ctx.body.document, { file: `${name}.yaml` });
+      } catch (err) {
+        if (err instanceof PolicyError) throw new ApiError("bad_request", err.message, { cause: err });
+        throw err;
+      }
+      return ok(await addPolicyVersion(ctx.db, name, { document: ctx.body.document, actor: actorOf(ctx.principal) }), 201);
     },
   },
   {

@@ -53,7 +53,7 @@ export const newEnrolmentTokenResponse = z.object({ id: uuid, token: z.string().
 export const rotateBody = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86400).default(0) }).strict();
 
 export const policyNameParam = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "lower-case letters, digits, '.', '_' or '-', at most 128");
-export const policyVersionBody = z.object({ document: z.string().min(1).max(256 * 1024) }).strict();
+export const policyVersionBody = z.object({ document: z.string().min(1).max(256 * 1024).regex(/^[^\u0000]*$/, "no NUL characters") }).strict();
 export const policyVersionSchema = z.object({ name: z.string(), version: z.number().int(), sha256: z.string(), created: iso, created_by: z.string() });
 export const policyDocumentSchema = policyVersionSchema.extend({ document: z.string() });
 export const policySummarySchema = z.object({ name: z.string(), latest_version: z.number().int() });
@@ -137,13 +137,13 @@ export const eventsQuery = z
     workload: uuid.optional(),
     rule: label(128).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    before: z.coerce.number().int().min(1).optional().describe("Cursor: next_before of the previous page"),
+    before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe("Cursor: next_before of the previous page"),
   })
   .strict();
 export const storedEventSchema = z.object({ seq: z.number().int(), workload: uuid, received: iso, event: z.record(z.string(), z.unknown()) });
 export const eventPage = z.object({ items: z.array(storedEventSchema), next_before: z.number().int().nullable() });
 
-export const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.coerce.number().int().min(1).optional() }).strict();
+export const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional() }).strict();
 export const auditPage = z.object({
   items: z.array(z.object({ seq: z.number().int(), time: iso, actor: z.string(), action: z.string(), target: z.string(), detail: z.record(z.string(), z.unknown()) })),
 });

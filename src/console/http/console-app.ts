@@ -14,11 +14,14 @@ import { buildOpenApi } from "./openapi.js";
 import { readBodyLimited } from "./read-body.js";
 import { DEFAULT_SETTINGS, type ConsoleSettings, type Principal, type RouteSpec } from "./route-spec.js";
 import type { ConsoleDatabase } from "../db/tables.js";
+import type { OpenDatabase } from "../db/open-database.js";
+import { createEventWriter } from "../store/events.js";
+import { inlineValidator, type BatchValidator } from "../ingest/validation-pool.js";
 import { RateLimiter } from "../security/rate-limiter.js";
 import { hasTokenKind } from "../security/secrets.js";
 import { authenticateApiToken, roleAtLeast } from "../store/users.js";
 import { authenticateEnrolmentToken } from "../store/groups.js";
-import { authenticateEnforcer } from "../store/enforcers.js";
+import { authenticateEnforcer, createHeartbeatRecorder, type HeartbeatRecorder } from "../store/enforcers.js";
 import { INLAY_VERSION } from "../../version.js";
 
 /** Where unexpected errors are reported (a pino logger fits). */
@@ -127,12 +130,21 @@ function clientAddress(c: Context): string {
 }
 
 /**
- * Builds the console app over an open database.
+ * Builds the console app over an open database. Without `heartbeats`, each heartbeat is written
+ * before it is answered, and batches are validated inline; the server passes a group-committing
+ * recorder and a pool of validation threads, and closes both on shutdown.
  * @example
- * const app = createConsoleApp(db, {});
+ * const app = createConsoleApp(await openDatabase("console.sqlite"), {});
  * const res = await app.request("/healthz");
  */
-export function createConsoleApp(db: Kysely<ConsoleDatabase>, options: { settings?: Partial<ConsoleSettings>; logger?: ErrorLogger }): Hono {
+export function createConsoleApp(
+  database: OpenDatabase,
+  options: { settings?: Partial<ConsoleSettings>; logger?: ErrorLogger; heartbeats?: HeartbeatRecorder; validator?: BatchValidator },
+): Hono {
+  const db = database.db;
+  const events = createEventWriter(database);
+  const heartbeats = options.heartbeats ?? createHeartbeatRecorder(database, { intervalMs: 0 });
+  const validator = options.validator ?? inlineValidator;
   const settings: ConsoleSettings = { ...DEFAULT_SETTINGS, ...options.settings };
   const limiter = new RateLimiter(settings.rateLimit);
   const anonymousLimiter = new RateLimiter(settings.anonymousRateLimit);
@@ -148,7 +160,8 @@ export function createConsoleApp(db: Kysely<ConsoleDatabase>, options: { setting
   for (const spec of routes) {
     const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
     app.on(spec.method.toUpperCase(), honoPath, async (c) => {
-      const token = bearer(c);
+      // Public routes ignore credentials altogether (a stray header must not break them).
+      const token = spec.auth === "none" ? null : bearer(c);
       const wait =
         spec.auth === "none" && spec.method !== "get"
           ? anonymousLimiter.take(clientAddress(c))
@@ -162,7 +175,7 @@ export function createConsoleApp(db: Kysely<ConsoleDatabase>, options: { setting
       }
       const query = readQuery(c, spec);
       const body = await readBody(c, spec, settings);
-      const result = await spec.handle({ db, settings, principal, params, query, body, request: c.req.raw });
+      const result = await spec.handle({ db, events, heartbeats, validator, settings, principal, params, query, body, request: c.req.raw });
       const headers: Record<string, string> = { "Cache-Control": "no-store", ...result.headers };
       if (spec.path.startsWith("/api/enforcer/")) headers["Inlay-Protocol"] = "1";
       if (result.body === undefined) return c.body(null, result.status as 204, headers);

@@ -5,14 +5,12 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { ApiError, describeIssues } from "./api-error.js";
+import { ApiError } from "./api-error.js";
 import { gunzipLimited } from "./read-body.js";
 import * as s from "./api-schemas.js";
 import type { RouteContext, RouteResult, RouteSpec } from "./route-spec.js";
-import { eventSchema, type InlayEvent } from "../../events/event-schema.js";
-import { InstanceConflictError, recordHeartbeat, registerEnforcer, type EnforcerPrincipal } from "../store/enforcers.js";
+import { InstanceConflictError, registerEnforcer, type EnforcerPrincipal } from "../store/enforcers.js";
 import { resolveGroupPolicy } from "../store/groups.js";
-import { storeEvents } from "../store/events.js";
 
 const E = { description: "Error", schema: s.errorResponse };
 
@@ -21,6 +19,26 @@ async function policyFor(ctx: RouteContext<EnforcerPrincipal>) {
   const resolved = await resolveGroupPolicy(ctx.db, ctx.principal.groupId);
   const body = JSON.stringify(resolved);
   return { body, etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"` };
+}
+
+/**
+ * Heartbeats only announce the policy ETag (the enforcer then fetches the policy, uncached), so
+ * 5,000 enforcers need not resolve it 167 times a second: each replica reuses an answer for one
+ * second. A change reaches every enforcer within one heartbeat interval plus a second.
+ */
+const HEARTBEAT_ETAG_TTL_MS = 1000;
+const heartbeatEtags = new WeakMap<object, Map<string, { etag: string; at: number }>>();
+
+async function heartbeatEtag(ctx: RouteContext<EnforcerPrincipal>): Promise<string> {
+  let byGroup = heartbeatEtags.get(ctx.db);
+  if (byGroup === undefined) heartbeatEtags.set(ctx.db, (byGroup = new Map()));
+  const now = Date.now();
+  const hit = byGroup.get(ctx.principal.groupId);
+  if (hit !== undefined && now - hit.at < HEARTBEAT_ETAG_TTL_MS) return hit.etag;
+  const { etag } = await policyFor(ctx);
+  if (byGroup.size > 10_000) byGroup.clear();
+  byGroup.set(ctx.principal.groupId, { etag, at: now });
+  return etag;
 }
 
 function etagMatches(header: string | null, etag: string): boolean {
@@ -32,32 +50,6 @@ function etagMatches(header: string | null, etag: string): boolean {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** Validates every line of a batch; one bad line refuses the whole batch, naming the line and field. */
-function parseBatch(text: string, ctx: RouteContext<EnforcerPrincipal>): { event: InlayEvent; line: string }[] {
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  if (lines.length > ctx.settings.maxBatchEvents) {
-    throw new ApiError("payload_too_large", `Cannot accept the batch: ${lines.length} events is more than the ${ctx.settings.maxBatchEvents} allowed; send smaller batches`);
-  }
-  const out: { event: InlayEvent; line: string }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.endsWith("\r") ? lines[i]!.slice(0, -1) : lines[i]!;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (err) {
-      throw new ApiError("bad_request", `Cannot read event batch line ${i + 1}: not JSON (${(err as Error).message})`, { cause: err });
-    }
-    const r = eventSchema.safeParse(json);
-    if (!r.success) throw new ApiError("bad_request", `Cannot read event batch line ${i + 1}: ${describeIssues(r.error.issues)} (see docs/events.md)`);
-    if (r.data.enforcer.instance !== ctx.principal.instance) {
-      throw new ApiError("bad_request", `Cannot accept event batch line ${i + 1}: event ${r.data.id} comes from instance ${r.data.enforcer.instance}, but this credential belongs to instance ${ctx.principal.instance}`);
-    }
-    out.push({ event: r.data, line });
-  }
-  return out;
-}
 
 export const enforcerRoutes: RouteSpec[] = [
   {
@@ -97,9 +89,8 @@ export const enforcerRoutes: RouteSpec[] = [
     body: s.heartbeatBody,
     responses: { 200: { description: "Recorded", schema: s.heartbeatResponse }, 400: E, 401: E },
     async handle(ctx: RouteContext<EnforcerPrincipal>) {
-      await recordHeartbeat(ctx.db, ctx.principal.enforcerId, ctx.body);
-      const p = await policyFor(ctx);
-      return { status: 200, body: { heartbeat_seconds: ctx.settings.heartbeatSeconds, policy_etag: p.etag } };
+      await ctx.heartbeats.record(ctx.principal.enforcerId, ctx.body);
+      return { status: 200, body: { heartbeat_seconds: ctx.settings.heartbeatSeconds, policy_etag: await heartbeatEtag(ctx) } };
     },
   },
   {
@@ -122,9 +113,11 @@ export const enforcerRoutes: RouteSpec[] = [
       } catch (err) {
         throw new ApiError("bad_request", "Cannot read the batch: it is not valid UTF-8", { cause: err });
       }
-      const events = parseBatch(text, ctx);
+      const parsed = await ctx.validator.validate(text, { instance: ctx.principal.instance, maxEvents: ctx.settings.maxBatchEvents });
+      if (!parsed.ok) throw new ApiError(parsed.code, parsed.message);
+      const events = parsed.rows;
       if (events.length === 0) return { status: 200, body: { accepted: 0, duplicates: 0, last_id: null } };
-      const r = await storeEvents(ctx.db, ctx.principal.enforcerId, events);
+      const r = await ctx.events.store(ctx.principal.enforcerId, events);
       return { status: 200, body: { ...r, last_id: events.at(-1)!.event.id } };
     },
   },

@@ -7,7 +7,9 @@
 import type { Kysely } from "kysely";
 import type { z } from "zod";
 import type { ConsoleDatabase, Role } from "../db/tables.js";
-import type { EnforcerPrincipal } from "../store/enforcers.js";
+import type { EventWriter } from "../store/events.js";
+import type { BatchValidator } from "../ingest/validation-pool.js";
+import type { EnforcerPrincipal, HeartbeatRecorder } from "../store/enforcers.js";
 import type { UserPrincipal } from "../store/users.js";
 
 /** Who may call an operation: nobody in particular, an enrolling enforcer, an enrolled one, or a user role and above. */
@@ -47,6 +49,9 @@ export const DEFAULT_SETTINGS: ConsoleSettings = {
 
 export interface RouteContext<P extends Principal = Principal> {
   db: Kysely<ConsoleDatabase>;
+  events: EventWriter;
+  heartbeats: HeartbeatRecorder;
+  validator: BatchValidator;
   settings: ConsoleSettings;
   principal: P;
   params: Record<string, string>;

@@ -6,7 +6,9 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import type SqliteDatabase from "better-sqlite3";
 import { sql, type Kysely } from "kysely";
+import type { OpenDatabase } from "../db/open-database.js";
 import type { ConsoleDatabase, EnforcersTable } from "../db/tables.js";
 import { generateToken, hashToken } from "../security/secrets.js";
 
@@ -80,17 +82,90 @@ export async function authenticateEnforcer(db: Kysely<ConsoleDatabase>, credenti
   return r === undefined ? null : { kind: "enforcer", enforcerId: r.id, groupId: r.group_id, instance: r.instance };
 }
 
-/** Records a heartbeat: liveness plus the state the enforcer reports. */
-export async function recordHeartbeat(
-  db: Kysely<ConsoleDatabase>,
-  enforcerId: string,
-  state: { tier: string; mode: string; policy_in_force: string; dropped_total: number },
-): Promise<void> {
-  await db
-    .updateTable("enforcers")
-    .set({ last_seen_ms: Date.now(), tier: state.tier, mode: state.mode, policy_in_force: state.policy_in_force, dropped_total: state.dropped_total })
-    .where("id", "=", enforcerId)
-    .execute();
+/** The state an enforcer reports with each heartbeat. */
+export interface HeartbeatState {
+  tier: string;
+  mode: string;
+  policy_in_force: string;
+  dropped_total: number;
+}
+
+/** Records heartbeats; see {@link createHeartbeatRecorder}. */
+export interface HeartbeatRecorder {
+  record(enforcerId: string, state: HeartbeatState): Promise<void>;
+  /** Writes everything still pending and stops the timer. */
+  close(): Promise<void>;
+}
+
+/**
+ * Records heartbeats with group commit: heartbeats are kept for at most `intervalMs` and written
+ * in one statement batch, so 5,000 enforcers cost one commit per interval instead of one fsync
+ * each. A heartbeat carries no data that must survive a crash (the next one repeats it), so it is
+ * answered before the write; the pending map is only a write buffer, never read from. An
+ * `intervalMs` of 0 writes each heartbeat before answering. The write is one synchronous
+ * transaction on SQLite (the connection is never held across awaits, which would queue every
+ * request behind it) and one UPDATE … FROM unnest() on PostgreSQL.
+ */
+export function createHeartbeatRecorder(database: OpenDatabase, options: { intervalMs: number; onError?: (err: unknown) => void }): HeartbeatRecorder {
+  const write = database.sqlite === null ? postgresHeartbeatWriter(database.db) : sqliteHeartbeatWriter(database.db, database.sqlite);
+  if (options.intervalMs <= 0) {
+    return { record: (id, st) => write([[id, { ...st, seen: Date.now() }]]), close: async () => undefined };
+  }
+  let pending = new Map<string, HeartbeatState & { seen: number }>();
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    if (pending.size === 0) return flushing;
+    const entries = [...pending];
+    pending = new Map();
+    flushing = flushing.then(() => write(entries)).catch((err) => options.onError?.(err));
+    return flushing;
+  };
+  const timer = setInterval(() => void flush(), options.intervalMs);
+  timer.unref();
+  return {
+    async record(id, st) {
+      pending.set(id, { ...st, seen: Date.now() });
+    },
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}
+
+type HeartbeatEntries = [string, HeartbeatState & { seen: number }][];
+
+function sqliteHeartbeatWriter(db: Kysely<ConsoleDatabase>, sqlite: SqliteDatabase.Database) {
+  const update = sqlite.prepare(
+    "update enforcers set last_seen_ms = ?, tier = ?, mode = ?, policy_in_force = ?, dropped_total = ? where id = ? and last_seen_ms <= ?",
+  );
+  const run = sqlite.transaction((entries: HeartbeatEntries) => {
+    for (const [id, st] of entries) update.run(st.seen, st.tier, st.mode, st.policy_in_force, st.dropped_total, id, st.seen);
+  });
+  return async (entries: HeartbeatEntries) => {
+    await db.connection().execute(async () => {
+      // better-sqlite3 is synchronous: an fsync here stalls every request. Heartbeats need no
+      // durability, so this one transaction commits without it (WAL stays consistent; the next
+      // FULL commit, e.g. an event batch, syncs these frames too). Event batches keep FULL.
+      sqlite.pragma("synchronous = NORMAL");
+      try {
+        run(entries);
+      } finally {
+        sqlite.pragma("synchronous = FULL");
+      }
+    });
+  };
+}
+
+function postgresHeartbeatWriter(db: Kysely<ConsoleDatabase>) {
+  return async (entries: HeartbeatEntries) => {
+    const col = <T>(f: (e: HeartbeatEntries[number]) => T) => entries.map(f);
+    await sql`
+      update enforcers as e set last_seen_ms = u.seen, tier = u.tier, mode = u.mode, policy_in_force = u.policy, dropped_total = u.dropped
+      from unnest(${col((x) => x[0])}::text[], ${col((x) => x[1].seen)}::bigint[], ${col((x) => x[1].tier)}::text[], ${col((x) => x[1].mode)}::text[],
+                  ${col((x) => x[1].policy_in_force)}::text[], ${col((x) => x[1].dropped_total)}::bigint[]) as u(id, seen, tier, mode, policy, dropped)
+      where e.id = u.id and e.last_seen_ms <= u.seen`.execute(db);
+  };
 }
 
 export const LOCATION_KEYS = ["cloud", "account", "region", "cluster", "service", "task"] as const;
