@@ -132,6 +132,29 @@ describe("enforcer reporter (podman, TLS console)", () => {
     }
   });
 
+  test("an unreadable or invalid console CA is a configuration error: the workload never starts (124)", async () => {
+    const garbage = `${t.scratch}/garbage-ca.pem`;
+    await writeFile(t.hostPath(garbage), "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
+    for (const [ca, words] of [
+      [`${t.scratch}/absent-ca.pem`, /console-ca \/scratch\/absent-ca\.pem: cannot open/],
+      [garbage, /certificate 1 of the console CA cannot be decoded/],
+    ] as const) {
+      const b = await t.writeBundle(bundleText(consoleLines(linked, ca)));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", "/bin/echo", "workload-ran"], { env: { INLAY_ENROL_TOKEN: linked.group.token }, podmanArgs: NET });
+      assert.equal(r.code, 124, explain(r));
+      assert.ok(!r.stdout.includes("workload-ran"), explain(r));
+      assert.match(r.stderr, /inlay-enforcer: cannot configure the console link: /);
+      assert.match(r.stderr, words);
+    }
+    const bad = await t.writeBundle(bundleText(consoleLines(linked)));
+    const r = await t.run([t.enforcer, "--bundle", bad, "--", "/bin/true"], {
+      env: { INLAY_ENROL_TOKEN: linked.group.token, INLAY_REPORTER_BUFFER_BYTES: "12" },
+      podmanArgs: NET,
+    });
+    assert.equal(r.code, 124, explain(r));
+    assert.match(r.stderr, /INLAY_REPORTER_BUFFER_BYTES=12: use a byte count from 65536 to 268435456/);
+  });
+
   test("a dormant enforcer registers once, briefly, before the workload runs without it", async () => {
     const b = await t.writeBundle(bundleText(["dormant-env INLAY_HOST_ENFORCER", ...consoleLines(linked)]));
     const r = await t.run([t.enforcer, "--bundle", b, "--", "/bin/sh", "-c", "echo workload-ran pid=$$"], {
