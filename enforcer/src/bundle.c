@@ -17,6 +17,7 @@
 
 #include "match.h"
 #include "pctenc.h"
+#include "http.h"
 #include "sha256.h"
 
 #define HEADER "inlay-bundle 1"
@@ -56,6 +57,9 @@ struct parser {
 	/* line on which each single-use directive was first seen (0: not yet) */
 	size_t seen_fail_mode, seen_activation, seen_drift_source, seen_report_execs;
 	size_t seen_control[CTL_COUNT], seen_enforce_after[CTL_COUNT];
+	/* console link directives */
+	size_t seen_console, seen_console_ca, seen_enrol_token, seen_plain_http, seen_wait_policy;
+	struct token console_url;   /* the encoded URL argument, for the whole-file rules */
 };
 
 __attribute__((format(printf, 2, 3))) static int fail(struct parser *ps, const char *fmt, ...)
@@ -244,6 +248,122 @@ bad:
 			"zeros, found \"%s\"", show(t, shown));
 }
 
+/* ---- Console link directives (docs/bundle-format.md, "Console link") ----
+ * Returns 1 when kw is not one of them, else 0 or -1 like parse_directive. */
+static int parse_console_directive(struct parser *ps, const struct token *tok, size_t ntok)
+{
+	struct bundle *b = ps->b;
+	const struct token *kw = &tok[0];
+	char scratch[BUNDLE_MAX_LINE + 1], shown[SHOW_CAP], uerr[320];
+	char *v;
+	int i;
+
+	if (tok_is(kw, "console")) {
+		struct http_url u;
+		if (want_args(ps, tok, ntok, 1, "URL") || once(ps, &ps->seen_console, "console") ||
+		    decode_value(ps, "console", 1, &tok[1], scratch, &v))
+			return -1;
+		if (http_url_parse(v, &u, uerr, sizeof uerr) != 0)
+			return fail(ps, "\"console\": %s", uerr);
+		ps->console_url = tok[1];
+		if (ps->store)
+			b->console_url = v;
+		return 0;
+	}
+	if (tok_is(kw, "console-ca")) {
+		if (want_args(ps, tok, ntok, 1, "PEM or PATH") || once(ps, &ps->seen_console_ca, "console-ca") ||
+		    decode_value(ps, "console-ca", 1, &tok[1], scratch, &v))
+			return -1;
+		if (v[0] != '/' && strncmp(v, "-----BEGIN CERTIFICATE-----", 27) != 0)
+			return fail(ps, "\"console-ca\" needs a percent-encoded PEM certificate (\"-----BEGIN CERTIFICATE-----...\") "
+					"or an absolute path to one, found \"%s\"", show_str(v, shown));
+		if (ps->store)
+			b->console_ca = v;
+		return 0;
+	}
+	if (tok_is(kw, "enrol-token")) {
+		if (want_args(ps, tok, ntok, 1, "TOKEN") || once(ps, &ps->seen_enrol_token, "enrol-token"))
+			return -1;
+		bool ok = tok[1].n <= 200;
+		for (size_t k = 0; ok && k < tok[1].n; k++) {
+			char c = tok[1].p[k];
+			ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+		}
+		if (!ok)
+			return fail(ps, "\"enrol-token\" must be 1-200 characters of [A-Za-z0-9_-], found \"%s\"",
+				    show(&tok[1], shown));
+		if (decode_value(ps, "enrol-token", 1, &tok[1], scratch, &v))
+			return -1;
+		if (ps->store)
+			b->enrol_token = v;
+		return 0;
+	}
+	if (tok_is(kw, "console-plain-http")) {
+		static const char *const onoff[] = { "off", "on" };
+		if (want_args(ps, tok, ntok, 1, "on|off") || once(ps, &ps->seen_plain_http, "console-plain-http") ||
+		    (i = choose(ps, "console-plain-http", &tok[1], onoff, 2, "\"on\" or \"off\"")) < 0)
+			return -1;
+		b->console_plain_http = i == 1;
+		return 0;
+	}
+	if (tok_is(kw, "wait-for-policy")) {
+		static const char *const modes[] = { "fail-closed", "fail-open" };
+		int64_t secs;
+		if (want_args(ps, tok, ntok, 2, "SECONDS fail-open|fail-closed") ||
+		    once(ps, &ps->seen_wait_policy, "wait-for-policy"))
+			return -1;
+		if (parse_epoch(ps, &tok[1], &secs) != 0)
+			return -1;
+		if (secs > 3600)
+			return fail(ps, "\"wait-for-policy\" waits at most 3600 seconds, found %lld", (long long)secs);
+		if ((i = choose(ps, "wait-for-policy", &tok[2], modes, 2, "\"fail-open\" or \"fail-closed\"")) < 0)
+			return -1;
+		b->wait_for_policy_s = (int)secs;
+		b->wait_fail_open = i == 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Cross-line rules of the console link, checked in both passes on the URL decoded again from
+ * its token (the count pass keeps no decoded strings). */
+static int check_console(struct parser *ps)
+{
+	const struct bundle *b = ps->b;
+	char url[BUNDLE_MAX_LINE + 1];
+	size_t ulen = 0, upos = 0;
+	size_t deps[4] = { ps->seen_console_ca, ps->seen_enrol_token, ps->seen_plain_http, ps->seen_wait_policy };
+	static const char *const names[4] = { "console-ca", "enrol-token", "console-plain-http", "wait-for-policy" };
+	if (!ps->seen_console) {
+		for (int k = 0; k < 4; k++) {
+			if (deps[k]) {
+				ps->lineno = deps[k];
+				return fail(ps, "\"%s\" needs a \"console URL\" line", names[k]);
+			}
+		}
+		return 0;
+	}
+	struct http_url u;
+	char uerr[320];
+	ps->lineno = ps->seen_console;
+	if (pct_decode(ps->console_url.p, ps->console_url.n, url, sizeof url, &ulen, &upos) != PCT_OK ||
+	    http_url_parse(url, &u, uerr, sizeof uerr) != 0)
+		return fail(ps, "\"console\": %s", uerr);
+	if (u.tls && !ps->seen_console_ca)
+		return fail(ps, "\"console https://...\" needs a \"console-ca\" line: the console's certificate is "
+				"verified against a pinned CA only");
+	if (u.tls && strspn(u.host, "0123456789.") == strlen(u.host))
+		return fail(ps, "\"console\": name the host by its DNS name, not an IP address (the certificate is "
+				"checked against DNS names)");
+	if (u.tls && strchr(u.host, ':'))
+		return fail(ps, "\"console\": name the host by its DNS name, not an IPv6 address (the certificate is "
+				"checked against DNS names)");
+	if (!u.tls && !b->console_plain_http && !http_host_is_loopback(u.host))
+		return fail(ps, "\"console http://%s...\" sends events unencrypted; use https with console-ca, or say "
+				"\"console-plain-http on\" explicitly", u.host);
+	return 0;
+}
+
 static int parse_directive(struct parser *ps, const struct token *tok, size_t ntok)
 {
 	struct bundle *b = ps->b;
@@ -359,6 +479,8 @@ static int parse_directive(struct parser *ps, const struct token *tok, size_t nt
 		ps->n.exe++;
 		return 0;
 	}
+	if ((i = parse_console_directive(ps, tok, ntok)) != 1)
+		return i;
 	return fail(ps, "unknown directive \"%s\"", show(kw, shown));
 }
 
@@ -382,7 +504,7 @@ static int check_whole(struct parser *ps)
 				"drift-source ctime",
 			    MODE_NAMES[b->mode[CTL_DRIFT]]);
 	}
-	return 0;
+	return check_console(ps);
 }
 
 /* One pass over the text. */

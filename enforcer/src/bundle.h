@@ -48,6 +48,13 @@ struct bundle {
 	struct exelist block, allow;
 	struct manifest_entry *manifest; /* sorted by sha (memcmp), duplicates kept */
 	size_t n_manifest;
+	/* Console link (docs/bundle-format.md, "Console link"); NULL / 0 when absent. */
+	const char *console_url;   /* http(s)://host[:port][/path], decoded */
+	const char *console_ca;    /* PEM text of the pinned CA(s), or an absolute path to a PEM file */
+	const char *enrol_token;   /* overridden by the environment variable INLAY_ENROL_TOKEN */
+	bool console_plain_http;   /* console-plain-http on: http:// to a non-loopback host allowed */
+	int wait_for_policy_s;     /* 0: the workload never waits for the console */
+	bool wait_fail_open;       /* wait-for-policy ... fail-open */
 	void *arena_;         /* private: owns every string and array above */
 };
 

@@ -56,6 +56,33 @@ static char bundle_id[72] = "none";
 static int self_pid;
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static char sync_buf[EVENTS_SLOT_SIZE];
+static _Atomic(events_tap_fn) tap_fn;
+static char platform_json[EVENTS_PLATFORM_MAX + 1];
+static atomic_bool platform_ready;
+static atomic_flag platform_claimed = ATOMIC_FLAG_INIT;
+
+int events_set_platform(const char *json_object)
+{
+	size_t n = strlen(json_object);
+	if (n > EVENTS_PLATFORM_MAX || atomic_flag_test_and_set(&platform_claimed))
+		return -1;
+	memcpy(platform_json, json_object, n + 1);
+	atomic_store_explicit(&platform_ready, true, memory_order_release);
+	return 0;
+}
+
+void events_set_tap(events_tap_fn tap)
+{
+	atomic_store(&tap_fn, tap);
+}
+
+/* Hands a line to the second consumer, if any (contract in events.h). */
+static void tap_line(const char *buf, size_t len)
+{
+	events_tap_fn t = atomic_load(&tap_fn);
+	if (t && len)
+		t(buf, len);
+}
 
 /* The instance id: 128 random bits. getrandom can be missing (ENOSYS) or interrupted; an id only
  * needs to be unique, so fall back to /dev/urandom, then to time and pid. */
@@ -204,6 +231,10 @@ size_t events_format(const struct event *ev, uint64_t seq, int64_t ms, char *buf
 		else
 			json_raw_value(&j, DETAIL_CUT, strlen(DETAIL_CUT));
 	}
+	if (atomic_load_explicit(&platform_ready, memory_order_acquire)) {
+		json_key(&j, "platform");
+		json_raw_value(&j, platform_json, strlen(platform_json));
+	}
 	json_key(&j, "enforcer");
 	json_begin_object(&j);
 	json_key(&j, "version");
@@ -271,8 +302,10 @@ static void emit_dropped(char *buf, size_t cap, uint64_t count, int wait_ms)
 	size_t len = events_format(&ev, atomic_fetch_add(&next_seq, 1), now_ms(), buf, cap);
 	/* The dropped events are already in lost_total; if this report cannot be written either,
 	 * events_shutdown still returns the count. */
-	if (len)
+	if (len) {
 		(void)write_line(buf, len, wait_ms);
+		tap_line(buf, len);
+	}
 }
 
 /* Writes every READY slot from tail on; stops at the first slot still being formatted. */
@@ -287,6 +320,7 @@ static void drain_ring(int wait_ms)
 			return;
 		if (s->len == 0 || write_line(s->buf, s->len, wait_ms) != 0)
 			atomic_fetch_add(&lost_total, 1);
+		tap_line(s->buf, s->len);
 		atomic_store_explicit(&s->state, SLOT_FREE, memory_order_relaxed);
 		atomic_store_explicit(&ring_tail, t + 1, memory_order_release);
 	}
@@ -419,6 +453,7 @@ static void emit_sync(const struct event *ev)
 	size_t len = events_format(ev, atomic_fetch_add(&next_seq, 1), now_ms(), sync_buf, sizeof sync_buf);
 	if (!len || write_line(sync_buf, len, 1000) != 0)
 		atomic_fetch_add(&lost_total, 1);
+	tap_line(sync_buf, len);
 	pthread_mutex_unlock(&sync_lock);
 }
 

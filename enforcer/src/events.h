@@ -63,6 +63,21 @@ void events_emit(const struct event *ev);
  * events lost in total (dropped on a full ring or refused by the sink). */
 uint64_t events_shutdown(int timeout_ms);
 
+/* Where the workload runs: a pre-rendered JSON object of strings (the reporter's platform
+ * metadata), written as `platform` on every event formatted after the call. At most
+ * EVENTS_PLATFORM_MAX bytes (longer: ignored, returns -1). Only the first call takes effect (the
+ * object is immutable once published, so formatters on other threads read it without a lock). */
+#define EVENTS_PLATFORM_MAX 1024
+int events_set_platform(const char *json_object);
+
+/* A second consumer of every event line (the reporter): tap(line, len) is called with each
+ * line, '\n' included, after it was offered to the sink, whether the sink took it or not. It
+ * runs on the writer thread (or on the emitting thread for synchronous lines, under the sync
+ * lock) and must be bounded and non-blocking: copy the line or count it as dropped, never wait
+ * for I/O. Must not call events_emit. Set it before events_init; NULL removes it. */
+typedef void (*events_tap_fn)(const char *line, size_t len);
+void events_set_tap(events_tap_fn tap);
+
 /* 32 lower-case hex chars chosen at events_init (or at the first synchronous event; "" before). */
 const char *events_instance(void);
 

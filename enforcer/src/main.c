@@ -28,6 +28,7 @@
 #include "fds.h"
 #include "filter.h"
 #include "json.h"
+#include "reporter.h"
 #include "spawn.h"
 #include "syscall_deny.h"
 #include "tracer.h"
@@ -35,6 +36,10 @@
 
 #define EXIT_CONFIG 124
 #define EXIT_UNPROTECTED 125
+/* How long a dormant enforcer may delay the workload to register; how long the last events may
+ * delay the container's exit when the console is slow or down. */
+#define REPORTER_DORMANT_WAIT_MS 2000
+#define REPORTER_EXIT_FLUSH_MS 3000
 
 static const char usage[] =
 	"usage: inlay-enforcer [options] [--] PROGRAM [ARGS...]\n"
@@ -209,6 +214,11 @@ int main(int argc, char **argv)
 	events_set_bundle_id(b.id);
 	if (events_init(o.events, err, sizeof err) < 0)
 		die_config("cannot open the event sink: ", err);
+	/* Console link (docs/enforcer.md, "Reporter"): its own thread, never on the workload's path. */
+	if (reporter_start(&b, err, sizeof err) < 0) {
+		events_shutdown(2000);
+		die_config("cannot configure the console link: ", err);
+	}
 
 	char path[PATH_MAX];
 	int rc = spawn_resolve(o.argv[0], path, sizeof path);
@@ -223,7 +233,9 @@ int main(int argc, char **argv)
 		emit_lifecycle("enforcer.dormant", "info",
 			       "a dormancy signal is present: the workload runs without this enforcer",
 			       detail_kv(detail, sizeof detail, "signal", dsignal, NULL, NULL));
+		reporter_set_tier("dormant");
 		events_shutdown(2000);
+		reporter_shutdown(REPORTER_DORMANT_WAIT_MS); /* registers once, bounded, so the inventory lists us */
 		close(sfd);
 		return spawn_exec_direct(path, o.argv, &orig_mask);
 	}
@@ -287,6 +299,20 @@ int main(int argc, char **argv)
 	}
 
 	verdict_init(&b, (int64_t)start.tv_sec * 1000000000 + start.tv_nsec);
+	reporter_set_tier(traced ? "full" : "degraded");
+	if (b.wait_for_policy_s > 0 && reporter_wait_ready(b.wait_for_policy_s * 1000) != 1) {
+		if (!b.wait_fail_open) {
+			fprintf(stderr, "inlay-enforcer: the console did not answer within %d s (wait-for-policy fail-closed); "
+				"not starting the workload\n", b.wait_for_policy_s);
+			spawn_abort(&sp);
+			events_shutdown(2000);
+			reporter_shutdown(1000);
+			return EXIT_UNPROTECTED;
+		}
+		emit_lifecycle("enforcer.console", "high",
+			       "the console did not answer within wait-for-policy; starting the workload with the baked policy (fail-open)",
+			       NULL);
+	}
 	if (spawn_release(&sp, traced) < 0) {
 		fprintf(stderr, "inlay-enforcer: cannot release the workload: %s\n", strerror(errno));
 		spawn_abort(&sp);
@@ -306,5 +332,6 @@ int main(int argc, char **argv)
 	emit_lifecycle("enforcer.exit", "info",
 		       res.signal ? "the workload was killed by a signal" : "the workload exited", detail);
 	events_shutdown(2000);
+	reporter_shutdown(REPORTER_EXIT_FLUSH_MS);
 	return res.exit_code;
 }

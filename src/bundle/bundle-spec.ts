@@ -25,6 +25,24 @@ export interface ExecutableList {
   sha256: string[];
 }
 
+/**
+ * The console link (docs/bundle-format.md, "Console link"). What belongs in an image: the
+ * console URL and its CA. The enrolment token is better given by the task definition
+ * (`INLAY_ENROL_TOKEN`, e.g. from a secret store), which overrides `enrolToken`.
+ */
+export interface ConsoleLink {
+  /** `https://host[:port][/path]`, or `http://` to loopback (or anywhere with `plainHttp`). */
+  url: string;
+  /** The pinned CA: PEM text (`-----BEGIN CERTIFICATE-----...`) or an absolute path in the image. */
+  ca?: string;
+  /** The enforcer group's enrolment token (`inlay_enr_...`). */
+  enrolToken?: string;
+  /** Allows `http://` to a host that is not loopback: events and tokens travel in clear. */
+  plainHttp?: boolean;
+  /** Hold the workload until the console answered, at most `seconds`; then start it (open) or refuse (closed). */
+  waitForPolicy?: { seconds: number; failMode: "open" | "closed" };
+}
+
 export interface BundleSpec {
   failMode: "closed" | "open";
   activation: "always" | "serverless";
@@ -42,4 +60,6 @@ export interface BundleSpec {
   blockList: ExecutableList;
   allowList: ExecutableList;
   manifest: ManifestEntry[];
+  /** Absent: the enforcer reports to its event sink only. */
+  console?: ConsoleLink;
 }

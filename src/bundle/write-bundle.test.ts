@@ -124,3 +124,17 @@ test("bad specs are rejected with the field named", () => {
   assert.doesNotThrow(() => writeBundle({ ...defaultBundleSpec(), driftSource: "ctime" }));
   assert.doesNotThrow(() => writeBundle({ ...defaultBundleSpec(), controls: { ...defaultBundleSpec().controls, drift: "off" } }));
 });
+
+test("console links are checked as the enforcer checks them", () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  rejects({ ...withManifest(), console: { url: "https://console.example" } }, "console.ca", /pinned CA/);
+  rejects({ ...withManifest(), console: { url: "https://10.0.0.1", ca: pem } }, "console.url", /DNS name/);
+  rejects({ ...withManifest(), console: { url: "http://console.example" } }, "console.plainHttp", /unencrypted/);
+  rejects({ ...withManifest(), console: { url: "ftp://console.example" } }, "console.url", /http\(s\)/);
+  rejects({ ...withManifest(), console: { url: "https://c.example/x?y", ca: pem } }, "console.url", /query/);
+  rejects({ ...withManifest(), console: { url: "http://localhost", ca: "ca.pem" } }, "console.ca", /absolute path/);
+  rejects({ ...withManifest(), console: { url: "http://localhost", enrolToken: "a/b" } }, "console.enrolToken", /A-Za-z0-9_-/);
+  rejects({ ...withManifest(), console: { url: "http://localhost", waitForPolicy: { seconds: 3601, failMode: "open" } } }, "console.waitForPolicy.seconds", /3600/);
+  const bytes = writeBundle({ ...withManifest(), console: { url: "http://console.internal", plainHttp: true } }).toString("utf8");
+  assert.match(bytes, /\nconsole http:\/\/console\.internal\nconsole-plain-http on\nend\n$/);
+});

@@ -73,6 +73,39 @@ export const enforceAfterSchema = z
   })
   .strict();
 
+const LOOPBACK = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
+
+/** The console link; the URL rules match enforcer/src/http.c and bundle.c. */
+export const consoleLinkSchema = z
+  .object({
+    url: z
+      .string()
+      .regex(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?(\/[\x21-\x7e]*)?$/, "must be http(s)://host[:port][/path] without user info, query or fragment")
+      .refine((u) => !/[?#@]/.test(u.slice(u.indexOf("//") + 2)), "must not have user info, a query or a fragment"),
+    ca: encodable
+      .refine((s) => s.startsWith("/") || s.startsWith("-----BEGIN CERTIFICATE-----"), 'must be PEM text ("-----BEGIN CERTIFICATE-----...") or an absolute path')
+      .optional(),
+    enrolToken: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be 1-200 characters of [A-Za-z0-9_-]").optional(),
+    plainHttp: z.boolean().optional(),
+    waitForPolicy: z
+      .object({ seconds: z.number().int("must be whole seconds").min(1).max(3600), failMode: z.enum(["open", "closed"]) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const m = /^(https?):\/\/(\[[^\]]*\]|[^/:]+)(?::(\d+))?/.exec(c.url);
+    if (!m) return;
+    const [, scheme, host, port] = m;
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) ctx.addIssue({ code: "custom", path: ["url"], message: "has a port outside 1-65535" });
+    if (scheme === "https") {
+      if (c.ca === undefined) ctx.addIssue({ code: "custom", path: ["ca"], message: "is required for https: the console's certificate is verified against a pinned CA only" });
+      if (/^[0-9.]+$/.test(host!) || host!.startsWith("[")) ctx.addIssue({ code: "custom", path: ["url"], message: "must name the host by its DNS name (the certificate is checked against DNS names)" });
+    } else if (c.plainHttp !== true && !LOOPBACK.test(host!)) {
+      ctx.addIssue({ code: "custom", path: ["plainHttp"], message: `must be true to send events unencrypted to ${host}; prefer https with a ca` });
+    }
+  });
+
 /** The zod form of {@link BundleSpec}, with the cross-field rules of the bundle format. */
 export const bundleSpecSchema = z
   .object({
@@ -86,6 +119,7 @@ export const bundleSpecSchema = z
     blockList: executableListSchema,
     allowList: executableListSchema,
     manifest: z.array(manifestEntrySchema),
+    console: consoleLinkSchema.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -195,6 +229,14 @@ export function writeBundle(spec: BundleSpec): Buffer {
   const manifest = new Map<string, string>();
   for (const e of s.manifest) manifest.set(e.path, e.sha256);
   for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
+  if (s.console) {
+    const c = s.console;
+    add(`console ${percentEncode(c.url)}`, "console.url");
+    if (c.ca !== undefined) add(`console-ca ${percentEncode(c.ca)}`, "console.ca");
+    if (c.enrolToken !== undefined) add(`enrol-token ${c.enrolToken}`, "console.enrolToken");
+    if (c.plainHttp === true) add("console-plain-http on", "console.plainHttp");
+    if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
+  }
   add("end", "end");
 
   for (const { text, field } of lines) {

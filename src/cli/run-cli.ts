@@ -3,9 +3,9 @@ import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
 import { register as registerBundle } from "./commands/bundle.js";
 import { register as registerPolicy } from "./commands/policy.js";
+import { register as registerConsole } from "./commands/console.js";
 import { register as registerEmbed } from "./commands/embed.js";
 import { register as registerScan } from "./commands/scan.js";
-import { register as registerConsole } from "./commands/console.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -19,9 +19,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerBundle(program);
   registerPolicy(program);
+  registerConsole(program);
   registerEmbed(program);
   registerScan(program);
-  registerConsole(program);
   return program;
 }
 

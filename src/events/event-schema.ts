@@ -15,6 +15,7 @@ export const KNOWN_EVENT_KINDS = [
   "enforcer.refused",
   "enforcer.dormant",
   "enforcer.dropped",
+  "enforcer.console",
   "exec.drift",
   "exec.blocked",
   "exec.not-allowed",
@@ -52,6 +53,8 @@ export const eventSchema = z
     reason: z.string(),
     process: processSchema.optional(),
     detail: z.record(z.string(), z.unknown()).optional(),
+    /** Where the workload runs (docs/events.md), once the reporter gathered it. */
+    platform: z.record(z.string().regex(/^[a-z_]{1,31}$/), z.string().max(256)).optional(),
     enforcer: z
       .object({
         version: z.string().min(1),

@@ -38,6 +38,17 @@ function expected(spec: BundleSpec, id: string) {
     manifest: [...manifest]
       .map(([path, sha256]) => ({ sha256, path }))
       .sort((a, b) => (a.sha256 === b.sha256 ? byBytes(a.path, b.path) : a.sha256 < b.sha256 ? -1 : 1)),
+    ...(spec.console
+      ? {
+          console: {
+            url: spec.console.url,
+            ...(spec.console.ca !== undefined ? { ca: spec.console.ca } : {}),
+            ...(spec.console.enrolToken !== undefined ? { enrolToken: spec.console.enrolToken } : {}),
+            ...(spec.console.plainHttp === true ? { plainHttp: true } : {}),
+            ...(spec.console.waitForPolicy ? { waitForPolicy: spec.console.waitForPolicy } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -84,7 +95,18 @@ function randomSpec(rand: () => number): BundleSpec {
   if (rand() < 0.3 && manifest.length && !manifest.some((e) => e.path === copy)) manifest.push({ ...manifest[0]!, path: copy });
   const driftSource = pick(["manifest", "ctime"] as const);
   if (controls.drift !== "off" && driftSource === "manifest" && manifest.length === 0) manifest.push({ sha256: hex(), path: "/bin/sh" });
+  const consoleLink = (): BundleSpec["console"] => {
+    const url = pick(["https://console.example", "https://c.example:8443/base", "http://127.0.0.1:8080", "http://10.1.2.3"]);
+    return {
+      url,
+      ...(url.startsWith("https") || rand() < 0.5 ? { ca: rand() < 0.5 ? `-----BEGIN CERTIFICATE-----\n${text(1)}\n-----END CERTIFICATE-----\n` : path() } : {}),
+      ...(rand() < 0.5 ? { enrolToken: `inlay_enr_${hex().slice(0, 20)}` } : {}),
+      ...(url.startsWith("http://10.") || rand() < 0.3 ? { plainHttp: true } : {}),
+      ...(rand() < 0.5 ? { waitForPolicy: { seconds: 1 + Math.floor(rand() * 3600), failMode: pick(["open", "closed"] as const) } } : {}),
+    };
+  };
   return {
+    ...(rand() < 0.3 ? { console: consoleLink() } : {}),
     failMode: pick(["closed", "open"] as const),
     activation: pick(["always", "serverless"] as const),
     dormancy: { env: many(() => `${text(1, ["="])}${rand() < 0.5 ? `=${text(0)}` : ""}`, 3), paths: many(path, 2) },

@@ -201,7 +201,9 @@ async function podmanTarget(kind: Exclude<TargetKind, "host">, podman: Podman): 
     const env = Object.entries({ PATH: "/bin", ...opts.env }).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
     return [
       "--root", join(podman.root, "storage"), "--runroot", join(podman.root, "run"),
-      "run", "--rm", "--network=none", ...(name ? ["--name", name] : []), ...config, ...env, ...(opts.podmanArgs ?? []),
+      // No network unless the test asks for one (e.g. --network=host to reach a loopback console).
+      "run", "--rm", ...((opts.podmanArgs ?? []).some((a) => a.startsWith("--network")) ? [] : ["--network=none"]),
+      ...(name ? ["--name", name] : []), ...config, ...env, ...(opts.podmanArgs ?? []),
       "--rootfs", rootfs.path, ...argv,
     ];
   };

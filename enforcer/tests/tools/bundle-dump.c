@@ -101,6 +101,34 @@ int main(int argc, char **argv)
 			json_end_object(&j);
 		}
 		json_end_array(&j);
+		if (b.console_url) {
+			json_key(&j, "console");
+			json_begin_object(&j);
+			json_key(&j, "url");
+			json_str(&j, b.console_url);
+			if (b.console_ca) {
+				json_key(&j, "ca");
+				json_str(&j, b.console_ca);
+			}
+			if (b.enrol_token) {
+				json_key(&j, "enrolToken");
+				json_str(&j, b.enrol_token);
+			}
+			if (b.console_plain_http) {
+				json_key(&j, "plainHttp");
+				json_bool(&j, true);
+			}
+			if (b.wait_for_policy_s) {
+				json_key(&j, "waitForPolicy");
+				json_begin_object(&j);
+				json_key(&j, "seconds");
+				json_int(&j, b.wait_for_policy_s);
+				json_key(&j, "failMode");
+				json_str(&j, b.wait_fail_open ? "open" : "closed");
+				json_end_object(&j);
+			}
+			json_end_object(&j);
+		}
 		json_end_object(&j);
 		if (!j.overflow) {
 			printf("%s\n", buf);
