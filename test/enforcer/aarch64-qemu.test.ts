@@ -30,7 +30,7 @@ $E --bundle /b0 -- /tests/pid1 kill-self 15 2>/dev/null; echo "T signal rc=$?"
 $E --bundle /bdrift -- /tests/exec-via plain /tmp/drifted exit 5 2>/tmp/e; echo "T drift rc=$? $(grep -o '"rule":"drift.manifest"' /tmp/e) $(grep -o '"stage":"entry"' /tmp/e)"
 $E --bundle /bdrift -- /tests/exec-via plain /tests/pid1 exit 5 2>/dev/null; echo "T allowed rc=$?"
 $E --bundle /bdrift -- /tests/exec-via memfd /tests/pid1 exit 5 2>/tmp/e; echo "T memfd rc=$? $(grep -o '"rule":"fileless.memfd"' /tmp/e)"
-$E --bundle /bblock -- /tests/exec-race /tmp/allowed /tmp/forbidden 200 2>/dev/null | sed 's/^/T race /'
+$E --bundle /bblock -- /tests/exec-race /tmp/allowed /tmp/forbidden 500 2>/dev/null | sed 's/^/T race /'
 $E --bundle /b0 -- /tests/escape attack parent 2>/dev/null | tr '\\n' ' ' | sed 's/^/T attack /'; echo
 $E --bundle /bblock -- /tests/escape untraced-clone /tmp/forbidden 2>/dev/null | tr '\\n' ' ' | sed 's/^/T untraced /'; echo
 /tests/escape untraced-clone /tmp/forbidden | tr '\\n' ' ' | sed 's/^/T untraced-plain /'; echo
@@ -103,7 +103,7 @@ async function buildInitramfs(pkgs: { kernel: string; busybox: string }): Promis
 function boot(kernel: string, initrd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const q = spawn("qemu-system-aarch64", [
-      "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-nographic", "-no-reboot",
+      "-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-m", "512", "-nographic", "-no-reboot",
       "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 panic=-1 quiet",
     ], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
