@@ -279,7 +279,9 @@ fetch's request clone, whose body is a \`tee()\` branch nobody reads, so every u
 stayed in memory until that layer's PUT finished: peak RSS 267 MiB when copying the 1 GiB image, 141 MiB
 without the clone (same machine, same minute). Reading the next layer while the current one is walked
 (two layers in flight) was tried and not kept: with both cores busy it did not lower wall time, and it
-added 10–20 MiB of peak RSS.
+added 10–20 MiB of peak RSS. The same-registry path is otherwise unchanged from the previous
+recorded run (15.5 s, 5.25× then): its lower wall time here comes from a lighter load on the shared cores,
+which is why only ratios from one run are compared.
 
 Why the time goal is out of reach on this machine: embed must do at least the work skopeo does (fetch
 and hash every blob) plus inflate, a second and third SHA-256 pass and the tar walk, with nothing skipped
