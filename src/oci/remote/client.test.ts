@@ -28,3 +28,33 @@ test("registryErrorText prefers the distribution error list", () => {
   assert.equal(registryErrorText('{"errors":[{"code":"DENIED","message":"no"}]}'), "DENIED: no");
   assert.equal(registryErrorText("plain"), "plain");
 });
+
+test("RegistryClient sends a streamed upload once and does not follow a redirect it could not replay", async () => {
+  const { createServer } = await import("node:http");
+  const { Readable } = await import("node:stream");
+  const seen: { method: string; url: string; bytes: number }[] = [];
+  const server = createServer((req, res) => {
+    let bytes = 0;
+    req.on("data", (c: Buffer) => (bytes += c.length));
+    req.on("end", () => {
+      seen.push({ method: req.method ?? "", url: req.url ?? "", bytes });
+      if (req.url === "/v2/a/blobs/uploads/1") res.writeHead(307, { location: "/v2/a/blobs/uploads/2" }).end();
+      else res.writeHead(201).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const c = new RegistryClient(`127.0.0.1:${port}`);
+    const body = Buffer.alloc(300_000, 7);
+    const ok = await c.request("/v2/a/blobs/uploads/ok", { method: "PUT", scopes: [], body: Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]) });
+    assert.equal(ok.status, 201);
+    await assert.rejects(c.request("/v2/a/blobs/uploads/1", { method: "PUT", scopes: [], body: Readable.from([body]) }), /Cannot reach registry 127\.0\.0\.1:\d+ \(PUT \/v2\/a\/blobs\/uploads\/1\): .*redirect/);
+    assert.deepEqual(seen, [
+      { method: "PUT", url: "/v2/a/blobs/uploads/ok", bytes: 300_000 },
+      { method: "PUT", url: "/v2/a/blobs/uploads/1", bytes: 300_000 },
+    ]);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

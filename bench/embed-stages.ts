@@ -1,0 +1,83 @@
+/**
+ * Where embed's CPU goes: the per-layer pipeline of `inlay embed` run over an OCI layout's blobs in
+ * cumulative stages, each in a fresh Node process (run by bench/embed-throughput.ts):
+ * read → + sha256 of the compressed blob → + inflate → + sha256 for the diff_id → + tar parsing →
+ * + the walker (hashing every file's content, building the tree). The difference between two stages
+ * is what the later one adds. Reads from local files, so the registry's HTTP cost is not included
+ * (the embed rows of the benchmark include it).
+ *
+ * Child: `node dist/bench/embed-stages.js LAYOUT_DIR STAGE` prints `{wallMs, cpuMs, userMs, sysMs, maxRssKiB}`.
+ * @module
+ */
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import type { Descriptor } from "../src/oci/v1/descriptor.js";
+import { uncompressedLayer } from "../src/oci/internal/decompress.js";
+import { verifyBlob } from "../src/oci/internal/verify.js";
+import { buildExecManifest } from "../src/scan/layer-walker.js";
+import { readTarEntries, skipBody } from "../src/scan/tar-entries.js";
+
+/** The stages in order; each includes the work of the ones before it. */
+export const STAGES = [
+  { id: "read", label: "read the compressed blobs" },
+  { id: "sha", label: "+ sha256 of each blob (its digest)" },
+  { id: "inflate", label: "+ gzip inflate (zlib, thread pool)" },
+  { id: "diffid", label: "+ sha256 of the tar (its diff_id)" },
+  { id: "tar", label: "+ tar parsing (headers; bodies skipped)" },
+  { id: "walk", label: "+ walker: sha256 of every file, tree of names" },
+] as const;
+
+export type StageId = (typeof STAGES)[number]["id"];
+
+type Layer = Descriptor & { diffId: string };
+
+async function layersOf(dir: string): Promise<Layer[]> {
+  const blob = (d: string): string => join(dir, "blobs/sha256", d.slice("sha256:".length));
+  const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as { manifests: { digest: string }[] };
+  const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), "utf8")) as { config: { digest: string }; layers: Descriptor[] };
+  const config = JSON.parse(await readFile(blob(manifest.config.digest), "utf8")) as { rootfs: { diff_ids: string[] } };
+  return manifest.layers.map((l, i) => ({ ...l, diffId: config.rootfs.diff_ids[i]! }));
+}
+
+async function drain(s: AsyncIterable<unknown>): Promise<void> {
+  for await (const c of s) void c;
+}
+
+async function runStage(dir: string, stage: StageId): Promise<void> {
+  const layers = await layersOf(dir);
+  const file = (l: Layer): Readable => createReadStream(join(dir, "blobs/sha256", l.digest.slice(7)), { highWaterMark: 64 * 1024 });
+  const verified = (l: Layer): Readable => verifyBlob(file(l), l);
+  const tar = (l: Layer): Readable => uncompressedLayer(verified(l), { compression: "gzip", diffId: l.diffId });
+  if (stage === "walk") {
+    await buildExecManifest((async function* () {
+      for (const l of layers) yield tar(l);
+    })());
+    return;
+  }
+  for (const l of layers) {
+    if (stage === "read") await drain(file(l));
+    else if (stage === "sha") await drain(verified(l));
+    else if (stage === "inflate") await drain(verified(l).pipe(createGunzip({ chunkSize: 256 * 1024 })));
+    else if (stage === "diffid") await drain(tar(l));
+    else for await (const e of readTarEntries(tar(l))) await skipBody(e);
+  }
+}
+
+async function child(dir: string, stage: StageId): Promise<void> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await runStage(dir, stage);
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(c0);
+  process.stdout.write(JSON.stringify({ wallMs, cpuMs: (c.user + c.system) / 1000, userMs: c.user / 1000, sysMs: c.system / 1000, maxRssKiB: process.resourceUsage().maxRSS }) + "\n");
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const stage = (process.argv[3] ?? "") as StageId;
+  if (!STAGES.some((s) => s.id === stage)) throw new Error(`Cannot run stage ${stage}: expected one of ${STAGES.map((s) => s.id).join(", ")}`);
+  await child(process.argv[2] ?? ".", stage);
+}
