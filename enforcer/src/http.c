@@ -1,5 +1,6 @@
 /* HTTP/1.1 for the reporter; contracts in http.h. */
 #include "http.h"
+#include "pctenc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -150,17 +151,6 @@ static int parse_decimal(const char *s, size_t n, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Walks a chunked body in buf[i..len). With out != NULL, copies the data to out (which may
  * overlap behind the read position) and sets *out_len. Returns complete/need-more/malformed. */
 static enum http_parse_result walk_chunks(char *buf, size_t len, size_t i, char *out, size_t *out_len)
@@ -172,10 +162,10 @@ static enum http_parse_result walk_chunks(char *buf, size_t len, size_t i, char 
 			return HTTP_NEED_MORE;
 		uint64_t size = 0;
 		size_t k = i, digits = 0;
-		while (k < e && hexval(buf[k]) >= 0) {
+		while (k < e && hex_value((unsigned char)buf[k]) >= 0) {
 			if (++digits > 15)
 				return HTTP_MALFORMED;
-			size = size << 4 | (uint64_t)hexval(buf[k++]);
+			size = size << 4 | (uint64_t)hex_value((unsigned char)buf[k++]);
 		}
 		if (digits == 0 || (k < e && buf[k] != ';' && buf[k] != '\r'))
 			return HTTP_MALFORMED;

@@ -1,7 +1,7 @@
 /* Strict percent-decoding; see pctenc.h for the accepted form. */
 #include "pctenc.h"
 
-static int hex_value(unsigned char c)
+int hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

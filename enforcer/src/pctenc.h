@@ -26,4 +26,7 @@ enum pct_error pct_decode(const char *in, size_t len, char *out, size_t outcap, 
 /* A short English description of an error code, e.g. "bad percent escape". Never NULL. */
 const char *pct_strerror(enum pct_error e);
 
+/* Value of one hex digit (either case), or -1 when c is not one. */
+int hex_value(unsigned char c);
+
 #endif
