@@ -63,8 +63,8 @@ void verdict_init(const struct bundle *b, int64_t start_realtime_ns)
 {
 	bundle = b;
 	start_ns = start_realtime_ns;
-	active = b->report_execs;
-	for (int c = 0; c < CTL_COUNT; c++)
+	active = b->report_execs || b->mode[CTL_REVSHELL] != INLAY_OFF || b->mode[CTL_PRIVILEGE] != INLAY_OFF;
+	for (int c = 0; c < CTL_EXEC_COUNT; c++)
 		if (b->mode[c] != INLAY_OFF)
 			active = true;
 }
@@ -237,7 +237,7 @@ static void evaluate(struct subject *s, bool script, bool advisory, struct findi
 static enum inlay_mode strictest_mode(void)
 {
 	enum inlay_mode worst = INLAY_OFF;
-	for (int c = 0; c < CTL_COUNT; c++) {
+	for (int c = 0; c < CTL_EXEC_COUNT; c++) {
 		enum inlay_mode m = mode_of((enum inlay_control)c);
 		if (m > worst)
 			worst = m;
