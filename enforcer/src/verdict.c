@@ -21,6 +21,7 @@
 #include "json.h"
 #include "match.h"
 #include "procfs.h"
+#include "rtctl.h"
 #include "sha256.h"
 
 static const struct bundle *bundle;
@@ -434,13 +435,14 @@ bool verdict_on_exec(pid_t pid)
 	evaluate(&exe, false, false, &fs);
 	if (view.script)
 		evaluate(&script, true, false, &fs);
+	bool rt_kill = rtctl_on_exec(pid, exe.path, (unsigned)exe.st.st_mode);
 	if (fs.n > 0)
 		emit_findings(&view, &fs);
 	else if (bundle->report_execs)
 		emit_one(&view, "process.exec", "info", "allow", "none", "", "executed file was allowed", NULL);
 	subject_close(&exe);
 	subject_close(&script);
-	return fs.deny;
+	return fs.deny || rt_kill;
 }
 
 int verdict_on_entry(pid_t tid, uint64_t nr, const uint64_t args[6])
