@@ -152,8 +152,10 @@ int main(int argc, char **argv)
 					race_stop = 1;
 					return 0;
 				}
-			} else if (errno != ECONNREFUSED && errno != EACCES) {
-				/* EACCES: the enforcer saw the blocked address at entry; try again */
+			} else if (errno == EACCES) {
+				/* the enforcer saw the blocked address at entry: let its event writer keep up */
+				usleep(1000);
+			} else if (errno != ECONNREFUSED) {
 				return fail("connect");
 			}
 			close(s);
