@@ -58,7 +58,7 @@ struct parser {
 	/* line on which each single-use directive was first seen (0: not yet) */
 	size_t seen_fail_mode, seen_activation, seen_drift_source, seen_report_execs;
 	size_t seen_control[CTL_COUNT], seen_enforce_after[CTL_COUNT];
-	size_t seen_net_default;
+	size_t seen_net_default, seen_listen_default;
 };
 
 static int parse_runtime_directive(struct parser *ps, const struct token *tok, size_t ntok);
@@ -746,13 +746,13 @@ bool path_under(const char *path, const char *prefix)
 /* Validates a net rule (cidr NULL for net-listen) and, in the store pass, writes it to *dst with
  * its text ("CIDR PORTS" or "PORTS") in the string area. */
 static int add_net_rule(struct parser *ps, const char *kw, const struct token *cidr, const struct token *ports,
-			bool block, struct net_rule *dst)
+			int action, struct net_rule *dst)
 {
 	char shown[SHOW_CAP];
 	const char *why;
 	struct net_rule r;
 	memset(&r, 0, sizeof r);
-	r.block = block;
+	r.action = (uint8_t)action;
 	if (cidr && netrule_parse_cidr(cidr->p, cidr->n, r.addr, &r.prefix, &why) != 0)
 		return fail(ps, "\"%s\" %s, found \"%s\"", kw, why, show(cidr, shown));
 	if (netrule_parse_ports(ports->p, ports->n, &r.port_lo, &r.port_hi, &why) != 0)
@@ -799,14 +799,14 @@ static int parse_runtime_directive(struct parser *ps, const struct token *tok, s
 	struct bundle *b = ps->b;
 	char shown[SHOW_CAP];
 	const struct token *kw = &tok[0];
-	static const char *const actions[] = { "allow", "block" };
+	static const char *const actions[] = { "allow", "audit", "block" };
 	static const char *const defaults[] = { "allow", "audit", "block" };
 	int i;
 
 	if (tok_is(kw, "net-connect")) {
-		if (want_args(ps, tok, ntok, 3, "allow|block CIDR PORTS") ||
-		    (i = choose(ps, "net-connect", &tok[1], actions, 2, "\"allow\" or \"block\"")) < 0 ||
-		    add_net_rule(ps, "net-connect", &tok[2], &tok[3], i == 1,
+		if (want_args(ps, tok, ntok, 3, "allow|audit|block CIDR PORTS") ||
+		    (i = choose(ps, "net-connect", &tok[1], actions, 3, "\"allow\", \"audit\" or \"block\"")) < 0 ||
+		    add_net_rule(ps, "net-connect", &tok[2], &tok[3], i,
 				 ps->store ? &b->rt.connect[ps->n.conn] : NULL) != 0)
 			return -1;
 		ps->n.conn++;
@@ -814,7 +814,7 @@ static int parse_runtime_directive(struct parser *ps, const struct token *tok, s
 	}
 	if (tok_is(kw, "net-listen")) {
 		if (want_args(ps, tok, ntok, 1, "PORTS") ||
-		    add_net_rule(ps, "net-listen", NULL, &tok[1], false, ps->store ? &b->rt.listen[ps->n.listen] : NULL))
+		    add_net_rule(ps, "net-listen", NULL, &tok[1], NET_ALLOW, ps->store ? &b->rt.listen[ps->n.listen] : NULL))
 			return -1;
 		ps->n.listen++;
 		return 0;
@@ -825,6 +825,15 @@ static int parse_runtime_directive(struct parser *ps, const struct token *tok, s
 			return -1;
 		b->rt.net_default = (enum net_default)i;
 		b->rt.net_default_set = true;
+		return 0;
+	}
+	if (tok_is(kw, "net-listen-default")) {
+		if (want_args(ps, tok, ntok, 1, "allow|audit|block") ||
+		    once(ps, &ps->seen_listen_default, "net-listen-default") ||
+		    (i = choose(ps, "net-listen-default", &tok[1], defaults, 3, "\"allow\", \"audit\" or \"block\"")) < 0)
+			return -1;
+		b->rt.listen_default = (enum net_default)i;
+		b->rt.listen_default_set = true;
 		return 0;
 	}
 	if (tok_is(kw, "file-readonly"))

@@ -45,12 +45,14 @@ struct manifest_entry {
 /* Runtime controls (network, files, reverse shell): lists as parsed, in file order. */
 enum net_default { NET_DEFAULT_ALLOW, NET_DEFAULT_AUDIT, NET_DEFAULT_BLOCK };
 struct bundle_runtime {
-	struct net_rule *connect;  /* net-connect: block rules win over allow rules */
+	struct net_rule *connect;  /* net-connect: block wins over audit, audit over allow */
 	size_t n_connect;
 	struct net_rule *listen;   /* net-listen: ports a socket may bind/listen on (addr unused) */
 	size_t n_listen;
 	enum net_default net_default; /* connects matched by no rule */
 	bool net_default_set;
+	enum net_default listen_default; /* binds/listens on ports not in `listen` */
+	bool listen_default_set;
 	char **readonly;           /* file-readonly: absolute path prefixes (component-wise) */
 	size_t n_readonly;
 	char **audited;            /* file-audit */

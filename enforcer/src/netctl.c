@@ -50,20 +50,18 @@ static int read_peer(pid_t tid, uint64_t addr, uint64_t len, uint8_t out[16], ui
 static enum verdict judge(const uint8_t a[16], uint16_t port, const char **rule_text)
 {
 	const struct bundle_runtime *rt = &rt_bundle->rt;
-	const struct net_rule *allow = NULL;
+	const struct net_rule *best = NULL;
 	for (size_t i = 0; i < rt->n_connect; i++) {
 		if (!netrule_match(&rt->connect[i], a, port))
 			continue;
-		if (rt->connect[i].block) {
-			*rule_text = rt->connect[i].text;
-			return V_BLOCK;
-		}
-		if (!allow)
-			allow = &rt->connect[i];
+		if (!best || rt->connect[i].action > best->action)
+			best = &rt->connect[i];
+		if (best->action == NET_BLOCK)
+			break;
 	}
-	if (allow) {
-		*rule_text = allow->text;
-		return V_ALLOW;
+	if (best) {
+		*rule_text = best->text;
+		return best->action == NET_BLOCK ? V_BLOCK : best->action == NET_AUDIT ? V_ALERT : V_ALLOW;
 	}
 	*rule_text = "default";
 	switch (rt->net_default) {
@@ -75,6 +73,12 @@ static enum verdict judge(const uint8_t a[16], uint16_t port, const char **rule_
 	default:
 		return V_ALLOW;
 	}
+}
+
+/* The mode a listen finding gets: net-listen-default audit only ever alerts. */
+static enum inlay_mode listen_mode(void)
+{
+	return rt_bundle->rt.listen_default == NET_DEFAULT_AUDIT ? INLAY_AUDIT : rt_mode(CTL_NETWORK);
 }
 
 static bool port_listed(uint16_t port)
@@ -122,16 +126,18 @@ static int judge_destination(pid_t tid, const char *call, const uint8_t a[16], u
 	char detail[512], reason[256], peer[80];
 	rt_format_peer(a, port, peer, sizeof peer);
 	detail_peer(detail, sizeof detail, call, a, port, text, NULL);
+	bool dflt = strcmp(text, "default") == 0;
 	if (v == V_ALERT) {
-		snprintf(reason, sizeof reason, "outbound connection to %s matches no rule (net-default audit)", peer);
-		rt_emit(tid, "network.connect", "low", INLAY_AUDIT, false, "network.default", reason,
+		snprintf(reason, sizeof reason, "outbound connection to %s %s", peer,
+			 dflt ? "matches no rule (net-default audit)" : "matches a net-connect audit rule");
+		rt_emit(tid, "network.connect", "low", INLAY_AUDIT, false, dflt ? "network.default" : "network.audit", reason,
 			detail[0] ? detail : NULL);
 		return 0;
 	}
 	bool deny = m == INLAY_ENFORCE;
 	snprintf(reason, sizeof reason, "outbound connection to %s matches %s", peer,
-		 strcmp(text, "default") == 0 ? "no rule and net-default is block" : "a net-connect block rule");
-	rt_emit(tid, "network.connect", "high", m, deny, strcmp(text, "default") == 0 ? "network.default" : "network.block",
+		 dflt ? "no rule and net-default is block" : "a net-connect block rule");
+	rt_emit(tid, "network.connect", "high", m, deny, dflt ? "network.default" : "network.block",
 		reason, detail[0] ? detail : NULL);
 	return deny ? EACCES : 0;
 }
@@ -159,7 +165,7 @@ static int entry_bind(pid_t tid, const uint64_t args[6], struct rt_pending *p)
 	p->port = port;
 	if (r != 1 || port == 0 || port_listed(port))
 		return 0;
-	enum inlay_mode m = rt_mode(CTL_NETWORK);
+	enum inlay_mode m = listen_mode();
 	bool deny = m == INLAY_ENFORCE;
 	char reason[160], detail[128];
 	snprintf(reason, sizeof reason, "binding port %u, which is not a net-listen port", (unsigned)port);
@@ -196,7 +202,7 @@ static int kernel_local_port(pid_t tid, int fd)
 static int entry_listen(pid_t tid, const uint64_t args[6])
 {
 	int port = kernel_local_port(tid, (int)args[0]);
-	enum inlay_mode m = rt_mode(CTL_NETWORK);
+	enum inlay_mode m = listen_mode();
 	bool deny = m == INLAY_ENFORCE;
 	char reason[160], detail[128];
 	if (port == -2) {
@@ -312,6 +318,8 @@ bool netctl_exit(const struct rt_pending *p, int64_t rval)
 	bool enforce = m == INLAY_ENFORCE;
 	char reason[320], detail[512];
 	if (p->kind == RT_BIND) {
+		m = listen_mode();
+		enforce = m == INLAY_ENFORCE;
 		if (rval != 0)
 			return false;
 		int port = kernel_local_port(p->tid, p->fd);

@@ -11,12 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum { NET_ALLOW, NET_AUDIT, NET_BLOCK };
+
 struct net_rule {
 	uint8_t addr[16];  /* prefix in IPv6 form, host bits zero */
 	uint8_t prefix;    /* 0..128 */
 	uint16_t port_lo;  /* inclusive range; 0-65535 for "*" */
 	uint16_t port_hi;
-	bool block;        /* net-connect block (false: allow); unused for net-listen */
+	uint8_t action;    /* net-connect: NET_ALLOW, NET_AUDIT or NET_BLOCK; unused for net-listen */
 	const char *text;  /* the rule as written ("10.0.0.0/8 3333-3334"), decoded; owned by the bundle */
 };
 

@@ -39,7 +39,7 @@ void rtctl_init(const struct bundle *b)
 	if (b->mode[CTL_NETWORK] != INLAY_OFF) {
 		if (b->rt.n_connect || (b->rt.net_default_set && b->rt.net_default != NET_DEFAULT_ALLOW))
 			traps |= TRAP_NET_CONNECT;
-		if (b->rt.n_listen)
+		if (b->rt.listen_default_set && b->rt.listen_default != NET_DEFAULT_ALLOW)
 			traps |= TRAP_NET_BIND;
 	}
 	if (b->mode[CTL_FILES] != INLAY_OFF && (b->rt.n_readonly || b->rt.n_audited))

@@ -13,9 +13,12 @@ export type ControlName = "drift" | "fileless" | "loader" | "blocklist" | "allow
 /** Runtime controls: optional in a spec (absent = off, and nothing is written for them). */
 export type RuntimeControlName = "network" | "files" | "reverse-shell" | "privilege";
 
-/** One outbound connect rule: `block` rules win over `allow` rules, whatever their order. */
+/**
+ * One outbound connect rule. `block` wins over `audit` (an alert, never blocked), `audit` over
+ * `allow`, whatever their order.
+ */
 export interface NetConnectRule {
-  action: "allow" | "block";
+  action: "allow" | "audit" | "block";
   /** `A.B.C.D/N` or `IPV6/N`, host bits zero. An IPv4 rule also matches IPv4-mapped IPv6 peers. */
   cidr: string;
   /** `*`, `PORT` or `LOW-HIGH` (1..65535). */
@@ -27,7 +30,9 @@ export interface NetworkSpec {
   connect: NetConnectRule[];
   /** Connects matched by no rule: `allow` silently, `audit` (alert, never blocked) or `block` (per the control's mode). */
   default: "allow" | "audit" | "block";
-  /** Ports (`*`, `PORT`, `LOW-HIGH`) a socket may bind to; empty = binding is not checked. */
+  /** Binds/listens on ports not in `listen`: `allow` (not checked), `audit` (alert) or `block` (per the control's mode). */
+  listenDefault: "allow" | "audit" | "block";
+  /** Ports (`*`, `PORT`, `LOW-HIGH`) a socket may bind to and listen on. */
   listen: string[];
 }
 

@@ -125,7 +125,7 @@ export const networkSpecSchema = z
     connect: z.array(
       z
         .object({
-          action: z.enum(["allow", "block"]),
+          action: z.enum(["allow", "audit", "block"]),
           cidr: z.string().superRefine((c, ctx) => {
             const problem = cidrProblem(c);
             if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -135,6 +135,7 @@ export const networkSpecSchema = z
         .strict(),
     ),
     default: z.enum(["allow", "audit", "block"]),
+    listenDefault: z.enum(["allow", "audit", "block"]),
     listen: z.array(portsSchema),
   })
   .strict();
@@ -298,6 +299,7 @@ export function writeBundle(spec: BundleSpec): Buffer {
   }
   if (s.network) {
     add(`net-default ${s.network.default}`, "network.default");
+    add(`net-listen-default ${s.network.listenDefault}`, "network.listenDefault");
     const rules = sortedUnique(s.network.connect.map((r) => `net-connect ${r.action} ${r.cidr} ${r.ports}`));
     for (const line of rules) add(line, "network.connect");
     for (const ports of sortedUnique(s.network.listen)) add(`net-listen ${ports}`, "network.listen");

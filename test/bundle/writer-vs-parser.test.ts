@@ -34,6 +34,7 @@ function expected(spec: BundleSpec, id: string) {
         return { action, cidr, ports };
       }),
       default: spec.network.default,
+      listenDefault: spec.network.listenDefault,
       listen: sortedUnique(spec.network.listen),
     };
   }
@@ -100,8 +101,9 @@ function randomSpec(rand: () => number): BundleSpec {
   const PORTS = ["*", "1", "3333", "14444-14446", "65535", "80-443"];
   const network = rand() < 0.5
     ? {
-        connect: many(() => ({ action: pick(["allow", "block"] as const), cidr: pick(CIDRS), ports: pick(PORTS) }), 5),
+        connect: many(() => ({ action: pick(["allow", "audit", "block"] as const), cidr: pick(CIDRS), ports: pick(PORTS) }), 5),
         default: pick(["allow", "audit", "block"] as const),
+        listenDefault: pick(["allow", "audit", "block"] as const),
         listen: many(() => pick(PORTS), 3),
       }
     : undefined;

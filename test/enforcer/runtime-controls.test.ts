@@ -129,7 +129,7 @@ for (const kind of ALL_TARGETS) {
 
     test("network: bind to a port that is not a net-listen port fails with EACCES", async () => {
       const [allowed, other] = [String(await freePort()), String(await freePort())];
-      const listen = (m: string) => [`control network ${m}`, `net-listen ${allowed}`];
+      const listen = (m: string) => [`control network ${m}`, "net-listen-default block", `net-listen ${allowed}`];
       await control(listen, net("bind", other), { enforce: EACCES, ok: 0 }, "network.listen", "network.listen");
       const b = await t.writeBundle(bundleText(listen("enforce")));
       const ok = await t.run([t.enforcer, "--bundle", b, "--", ...net("bind", allowed)]);

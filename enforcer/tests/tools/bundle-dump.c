@@ -40,7 +40,7 @@ static void exe_list(struct json *j, const char *key, const struct exelist *l)
 static void runtime_fields(struct json *j, const struct bundle_runtime *rt)
 {
 	static const char *const defaults[] = { "allow", "audit", "block" };
-	if (rt->net_default_set || rt->n_connect || rt->n_listen) {
+	if (rt->net_default_set || rt->n_connect || rt->n_listen || rt->listen_default_set) {
 		json_key(j, "network");
 		json_begin_object(j);
 		json_key(j, "connect");
@@ -51,7 +51,7 @@ static void runtime_fields(struct json *j, const struct bundle_runtime *rt)
 			snprintf(cidr, sizeof cidr, "%.*s", (int)(sp - rt->connect[i].text), rt->connect[i].text);
 			json_begin_object(j);
 			json_key(j, "action");
-			json_str(j, rt->connect[i].block ? "block" : "allow");
+			json_str(j, defaults[rt->connect[i].action]);
 			json_key(j, "cidr");
 			json_str(j, cidr);
 			json_key(j, "ports");
@@ -61,6 +61,8 @@ static void runtime_fields(struct json *j, const struct bundle_runtime *rt)
 		json_end_array(j);
 		json_key(j, "default");
 		json_str(j, defaults[rt->net_default]);
+		json_key(j, "listenDefault");
+		json_str(j, defaults[rt->listen_default]);
 		json_key(j, "listen");
 		json_begin_array(j);
 		for (size_t i = 0; i < rt->n_listen; i++)
