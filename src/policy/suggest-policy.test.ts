@@ -36,8 +36,9 @@ test("suggest turns a learn-mode run into an allow list with the events each rul
   assert.match(s.yaml, /^# Ignored event kinds: file\.write \(1\)$/m);
   assert.match(s.yaml, /^# 1 line that is not an event \(workload output\) was skipped\.$/m);
   assert.ok(source.has(["spec", "executables", "allow", "paths", 3]));
-  // The suggestion compiles (the network part needs --allow-unenforced, like any network rule today).
-  const spec = compilePolicy(policy, { buildTime: new Date(), manifest: [{ sha256: "a".repeat(64), path: "/usr/bin/node" }], allowUnenforced: true });
+  // The suggestion compiles as it is, network part included.
+  const spec = compilePolicy(policy, { buildTime: new Date(), manifest: [{ sha256: "a".repeat(64), path: "/usr/bin/node" }] });
+  assert.ok(spec.network!.connect.some((r) => r.action === "allow" && r.cidr === "10.1.2.3/32" && r.ports === "5432"));
   assert.deepEqual(spec.allowList.pathGlobs, allow.paths);
   assert.equal(spec.controls.allowlist, "audit");
 });

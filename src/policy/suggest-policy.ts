@@ -107,8 +107,10 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
     } else if (ev.kind.startsWith("exec.") && p !== undefined) {
       review.push(`${p.exe}: ${ev.kind} ${ev.action} (${ev.rule}) at line ${lineNo}: ${ev.reason}`);
     } else if (/^(net|network)\./.test(ev.kind) && ev.detail !== undefined) {
-      const port = pickNumber(ev.detail, ["port", "remote_port", "dport", "local_port"]);
-      const addr = pickString(ev.detail, ["address", "addr", "ip", "remote_address", "daddr"]);
+      // The enforcer's network.connect events say `destination`: "A.B.C.D:PORT" or "[IPV6]:PORT".
+      const dest = /^\[?([0-9A-Fa-f:.]+)\]?:(\d{1,5})$/.exec(pickString(ev.detail, ["destination"]) ?? "");
+      const port = dest ? Number(dest[2]) : pickNumber(ev.detail, ["port", "remote_port", "dport", "local_port"]);
+      const addr = dest ? dest[1] : pickString(ev.detail, ["address", "addr", "ip", "remote_address", "daddr"]);
       if (/listen|bind/.test(ev.kind) && port !== undefined) countEndpoint(listen, String(port), ev.kind, lineNo);
       else if (addr !== undefined && port !== undefined) countEndpoint(outbound, `${addr} ${port}`, ev.kind, lineNo);
       else ignoredKinds.set(ev.kind, (ignoredKinds.get(ev.kind) ?? 0) + 1);
@@ -151,7 +153,7 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
     );
   }
   if (outbound.size > 0 || listen.size > 0) {
-    out.push("  # Network rules: not enforced by this enforcer version yet (compile needs --allow-unenforced).", "  network:");
+    out.push("  # Network rules: every destination and listening port seen; anything else is reported.", "  network:");
     if (outbound.size > 0) {
       out.push("    outbound:", "      mode: audit", "      default: audit", "      allow:");
       for (const [key, e] of [...outbound.entries()].sort()) {
