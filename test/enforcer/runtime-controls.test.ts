@@ -266,6 +266,39 @@ for (const kind of ALL_TARGETS) {
       assert.match(plain.stdout, /bash=5/, explain(plain));
     });
 
+    test("a compiled policy blocks miners and package managers by name and stratum ports end to end", async () => {
+      const { compilePolicy } = await import("../../src/policy/compile-policy.js");
+      const { parsePolicy } = await import("../../src/policy/load-policy.js");
+      const { writeBundle: render } = await import("../../src/bundle/write-bundle.js");
+      const { copyFile } = await import("node:fs/promises");
+      const port = await freePort();
+      const yaml = `apiVersion: inlay.dev/v1
+kind: RuntimePolicy
+metadata: {name: e2e}
+spec:
+  executables: {drift: {mode: "off"}}
+  miners: {mode: enforce, stratum: {mode: enforce, ports: [${port}]}}
+  packageManagers: {mode: enforce}
+  network: {outbound: {mode: "off"}, listen: {mode: "off"}}
+`;
+      const spec = compilePolicy(parsePolicy(yaml, { file: "e2e.yaml" }).policy, { buildTime: new Date() });
+      const bundle = await t.writeBundle(render(spec).toString("utf8"));
+      for (const name of ["xmrig", "apt-get", "pip3"]) {
+        await copyFile(`${t.hostPath(t.progs)}/pid1`, t.hostPath(`${t.scratch}/${name}`));
+        await chmod(t.hostPath(`${t.scratch}/${name}`), 0o755);
+        const r = await t.run([t.enforcer, "--bundle", bundle, "--", `${t.progs}/exec-via`, "plain", `${t.scratch}/${name}`, "exit", "5"]);
+        assert.equal(r.code, EACCES, explain(r));
+        assertEvent(r, "exec.blocked", "blocklist.name", "deny");
+        const plain = await t.run([`${t.progs}/exec-via`, "plain", `${t.scratch}/${name}`, "exit", "5"]);
+        assert.equal(plain.code, 5, explain(plain));
+      }
+      const r = await t.run([t.enforcer, "--bundle", bundle, "--", ...net("connect", "127.0.0.1", String(port))]);
+      assert.equal(r.code, EACCES, explain(r));
+      assertEvent(r, "network.connect", "network.block", "deny");
+      const ok = await t.run([t.enforcer, "--bundle", bundle, "--", ...net("connect", "127.0.0.1", "0")]);
+      assert.equal(ok.code, 0, explain(ok));
+    });
+
     if (kind === "host" || kind === "podman-default") {
       test("privilege: setuid/setgid calls fail with EPERM in enforce mode", async () => {
         const priv = (m: string) => [`control privilege ${m}`];
