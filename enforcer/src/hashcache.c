@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sha256.h"
@@ -86,6 +87,12 @@ int hashcache_hash_fd(int fd, const struct stat *st, uint8_t sha[32])
 		errno = ESTALE;
 		return -1;
 	}
-	put(&before, sha);
+	/* Timestamps are coarse (one tick): a file changed in the current tick could change again
+	 * in the same tick, same size, same timestamps, and hit a stale entry. Cache only content
+	 * whose last change is in a past tick; every later change then gets a newer ctime. */
+	struct timespec now;
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &now) == 0 &&
+	    before.ctime_ns < (int64_t)now.tv_sec * 1000000000 + now.tv_nsec)
+		put(&before, sha);
 	return 0;
 }

@@ -4,7 +4,9 @@
  * across copy-up, so an inode number can name new content (memo §2.5). Any write changes mtime
  * or ctime, so a changed file never hits a stale entry. The table is fixed-size (.bss, no
  * allocation) and set-associative: when a set is full the oldest entry is replaced, so the cache
- * can never be "full" and an eviction only costs a re-hash. Used by the tracer thread only. */
+ * can never be "full" and an eviction only costs a re-hash. Content changed in the current clock
+ * tick is hashed but not cached (timestamps have tick granularity; see hashcache_hash_fd). Used
+ * by the tracer thread only. */
 #ifndef INLAY_HASHCACHE_H
 #define INLAY_HASHCACHE_H
 

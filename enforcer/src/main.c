@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "bundle.h"
 #include "dormancy.h"
 #include "events.h"
@@ -35,14 +36,6 @@
 
 #define EXIT_CONFIG 124
 #define EXIT_UNPROTECTED 125
-
-struct options {
-	const char *bundle;
-	const char *events;
-	bool fail_open;
-	bool pgroup;
-	char **argv; /* the workload's argv, NULL-terminated */
-};
 
 static const char usage[] =
 	"usage: inlay-enforcer [options] [--] PROGRAM [ARGS...]\n"
@@ -68,17 +61,14 @@ static _Noreturn void die_config(const char *a, const char *b)
 	exit(EXIT_CONFIG);
 }
 
-static const char *option_value(int argc, char **argv, int *i, const char *name)
+/* Set-up that is not the user's configuration failed: the workload cannot be protected. */
+static _Noreturn void die_unprotected(const char *a, const char *b)
 {
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (*i + 1 >= argc)
-		die_config(name, " needs a value (see --help)");
-	return argv[++*i];
+	fprintf(stderr, "inlay-enforcer: %s%s\n", a, b);
+	exit(EXIT_UNPROTECTED);
 }
 
-static void check_bundle(const char *path)
+static _Noreturn void check_bundle(const char *path)
 {
 	struct bundle b;
 	char err[512];
@@ -92,38 +82,23 @@ static void check_bundle(const char *path)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	memset(o, 0, sizeof *o);
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (strcmp(a, "--bundle") == 0 || strncmp(a, "--bundle=", 9) == 0)
-			o->bundle = option_value(argc, argv, &i, "--bundle");
-		else if (strcmp(a, "--events") == 0 || strncmp(a, "--events=", 9) == 0)
-			o->events = option_value(argc, argv, &i, "--events");
-		else if (strcmp(a, "--check-bundle") == 0 || strncmp(a, "--check-bundle=", 15) == 0)
-			check_bundle(option_value(argc, argv, &i, "--check-bundle"));
-		else if (strcmp(a, "--fail-open") == 0)
-			o->fail_open = true;
-		else if (strcmp(a, "-g") == 0 || strcmp(a, "--pgroup") == 0)
-			o->pgroup = true;
-		else if (strcmp(a, "--version") == 0) {
-			printf("inlay-enforcer %s\n", INLAY_VERSION);
-			exit(0);
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage, stdout);
-			exit(0);
-		} else
-			die_config("unknown option ", a);
+	char err[512];
+	switch (argv_parse_options(argc, argv, o, err, sizeof err)) {
+	case ARGV_RUN:
+		return;
+	case ARGV_VERSION:
+		printf("inlay-enforcer %s\n", INLAY_VERSION);
+		exit(fflush(stdout) == 0 ? 0 : EXIT_CONFIG);
+	case ARGV_HELP:
+		fputs(usage, stdout);
+		exit(fflush(stdout) == 0 ? 0 : EXIT_CONFIG);
+	case ARGV_CHECK:
+		check_bundle(o->check_bundle);
+		break;
+	case ARGV_ERROR:
+	default:
+		die_config(err, NULL);
 	}
-	if (i >= argc)
-		die_config("no program to run (usage: inlay-enforcer [options] -- PROGRAM [ARGS...])", NULL);
-	o->argv = argv + i;
 }
 
 /* The sink's descriptor when it is "fd:N", so closing inherited descriptors keeps it. */
@@ -190,7 +165,7 @@ static const char *detail_kv(char *buf, size_t cap, const char *k1, const char *
 
 /* Blocks every signal but the synchronous faults (they must kill us: a crashed enforcer fails
  * closed) and SIGTTIN/SIGTTOU, which are ignored so that terminal job control can never stop
- * PID 1. Everything blocked is read from the returned signalfd and forwarded. */
+ * PID 1. Everything blocked is read from a signalfd by the event loop and forwarded. */
 static int setup_signals(sigset_t *set, sigset_t *orig)
 {
 	sigfillset(set);
@@ -213,7 +188,7 @@ int main(int argc, char **argv)
 	 *    process-directed signal can ever take its default action on it. */
 	sigset_t blocked, orig_mask;
 	if (setup_signals(&blocked, &orig_mask) < 0)
-		die_config("cannot set up signal handling: ", strerror(errno));
+		die_unprotected("cannot set up signal handling: ", strerror(errno));
 	/* File timestamps come from the coarse clock (one tick, up to 10 ms, behind CLOCK_REALTIME):
 	 * take the start from the same clock, so a file written in the enforcer's first tick is
 	 * never older than its start (drift-source ctime compares with >=). */
@@ -223,10 +198,10 @@ int main(int argc, char **argv)
 	/* 2. Nothing inherited reaches the workload. */
 	int keep = events_fd(o.events);
 	if (fds_close_inherited(keep) < 0)
-		die_config("cannot close inherited descriptors: ", strerror(errno));
+		die_unprotected("cannot close inherited descriptors: ", strerror(errno));
 	int sfd = signalfd(-1, &blocked, SFD_CLOEXEC);
 	if (sfd < 0)
-		die_config("cannot create the signalfd: ", strerror(errno));
+		die_unprotected("cannot create the signalfd: ", strerror(errno));
 
 	/* 3. Policy and reporting. */
 	struct bundle b;
@@ -299,6 +274,11 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"inlay-enforcer: cannot protect the workload: %s; not starting it (fail-mode closed; "
 				"use --fail-open or 'fail-mode open' to run it unprotected)\n", cause);
+			/* The event stream is where operators look (CloudWatch, the console), so the refusal
+			 * is reported there too, not only on stderr. */
+			emit_lifecycle("enforcer.refused", "critical",
+				       "protection is unavailable and fail-mode is closed: the workload was not started",
+				       detail_kv(detail, sizeof detail, "cause", cause, NULL, NULL));
 			spawn_abort(&sp);
 			events_shutdown(2000);
 			return EXIT_UNPROTECTED;

@@ -1,6 +1,8 @@
 /* Tracee memory and /proc readers (see procfs.h for the contracts). */
 #include "procfs.h"
 
+#include "argv.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -238,21 +240,6 @@ ssize_t procfs_read_execfn(pid_t pid, char *buf, size_t cap)
 	return -1;
 }
 
-static void split_args(char *buf, size_t len, const char **argv, size_t max_args, size_t *argc,
-		       int *truncated)
-{
-	size_t n = 0, i = 0;
-	while (i < len) {
-		if (n == max_args) {
-			*truncated = 1;
-			break;
-		}
-		argv[n++] = buf + i;
-		i += strnlen(buf + i, len - i) + 1;
-	}
-	*argc = n;
-}
-
 int procfs_read_cmdline(pid_t pid, char *buf, size_t cap, const char **argv, size_t max_args,
 			size_t *argc, int *truncated)
 {
@@ -282,8 +269,7 @@ int procfs_read_cmdline(pid_t pid, char *buf, size_t cap, const char **argv, siz
 			*truncated = 1;
 	}
 	close(fd);
-	buf[len] = '\0';
-	split_args(buf, len, argv, max_args, argc, truncated);
+	argv_split(buf, len, argv, max_args, argc, truncated);
 	return 0;
 }
 

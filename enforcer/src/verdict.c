@@ -190,8 +190,13 @@ static void evaluate(struct subject *s, bool script, bool advisory, struct findi
 		const struct exelist *l = &bundle->block;
 		const uint8_t *sha = l->n_sha ? subject_sha(s) : NULL;
 		const char *which = NULL;
+		/* The caller's name for the file counts for the basename rules only (the applet
+		 * symlink /bin/nc of busybox): its directories may be relative to a chroot. */
+		struct exelist names_only = *l;
+		names_only.n_globs = 0;
+		names_only.n_sha = 0;
 		if (exelist_match(l, s->path, sha, &which) ||
-		    (s->alias && exelist_match(l, s->alias, NULL, &which))) {
+		    (s->alias && exelist_match(&names_only, s->alias, NULL, &which))) {
 			struct finding *f = add(fs, "exec.blocked", "high", list_rule("blocklist", which), m);
 			snprintf(f->reason, sizeof f->reason, "%s matches a block list entry by %s", what, which);
 		} else if (l->n_sha && !sha && !advisory) {
@@ -329,22 +334,43 @@ static void emit_findings(const struct proc_view *v, const struct findings *fs)
 	}
 }
 
+/* Names that mean something else for the enforcer than for the caller: "self" in /proc is
+ * whoever opens it. Rewritten to the caller's /proc/PID entries (busybox re-executes itself
+ * as /proc/self/exe; fexecve and scripts run from an fd use /dev/fd/N). */
+static int rewrite_self(char *buf, size_t cap, pid_t pid, const char *name)
+{
+	static const char *const std[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, std[i]) == 0)
+			return snprintf(buf, cap, "/proc/%d/fd/%d", (int)pid, i);
+	if (strncmp(name, "/dev/fd/", 8) == 0)
+		return snprintf(buf, cap, "/proc/%d/fd/%s", (int)pid, name + 8);
+	if (strncmp(name, "/proc/self/", 11) == 0)
+		return snprintf(buf, cap, "/proc/%d/%s", (int)pid, name + 11);
+	if (strncmp(name, "/proc/thread-self/", 18) == 0)
+		return snprintf(buf, cap, "/proc/%d/task/%d/%s", (int)pid, (int)pid, name + 18);
+	return 0;
+}
+
 /* Opens what `name` (as the tracee pid would resolve it) names, without following it into a
  * device or FIFO: an O_PATH fd, kept only for a regular file. Relative names resolve against
- * the tracee's cwd or dirfd through /proc; absolute names against our root, which is the
- * workload's unless it chroots (then the advisory check may miss, the exec check does not). */
+ * the tracee's cwd or dirfd, absolute names against its root, all through /proc/PID. An
+ * absolute symlink met on the way resolves against our root, and a symlink into /proc/self
+ * names ours (the advisory check may then miss or refuse wrongly; the exec check is exact). */
 static int open_as_named(pid_t pid, int dirfd, const char *name, bool empty_path, bool nofollow,
 			 struct stat *st)
 {
 	char buf[PATH_MAX + 64];
 	int n;
+	bool via_root = false;
 	if (empty_path && name[0] == '\0')
 		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%d", (int)pid, dirfd);
-	else if (strncmp(name, "/dev/fd/", 8) == 0) /* fexecve and scripts run from an fd */
-		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%s", (int)pid, name + 8);
-	else if (name[0] == '/')
-		n = snprintf(buf, sizeof buf, "%s", name);
-	else if (dirfd == AT_FDCWD)
+	else if ((n = rewrite_self(buf, sizeof buf, pid, name)) != 0)
+		;
+	else if (name[0] == '/') { /* through the tracee's root, which a chroot may have moved */
+		n = snprintf(buf, sizeof buf, "/proc/%d/root%s", (int)pid, name);
+		via_root = true;
+	} else if (dirfd == AT_FDCWD)
 		n = snprintf(buf, sizeof buf, "/proc/%d/cwd/%s", (int)pid, name);
 	else
 		n = snprintf(buf, sizeof buf, "/proc/%d/fd/%d/%s", (int)pid, dirfd, name);
@@ -353,12 +379,21 @@ static int open_as_named(pid_t pid, int dirfd, const char *name, bool empty_path
 		return -1;
 	}
 	int fd = open_cloexec(buf, O_PATH | (nofollow ? O_NOFOLLOW : 0));
+	/* /proc/PID/root needs ptrace access to a tracee that switched uid: fall back to our root,
+	 * which is the workload's unless it chroots (the exec stop is exact either way). */
+	if (fd < 0 && via_root && (errno == EACCES || errno == EPERM))
+		fd = open_cloexec(name, O_PATH | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		int saved = S_ISREG(st->st_mode) ? errno : EACCES;
+	if (fstat(fd, st) < 0) {
+		int saved = errno;
 		close(fd);
 		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		errno = EACCES; /* the kernel refuses to execute anything else */
 		return -1;
 	}
 	return fd;
@@ -387,6 +422,11 @@ bool verdict_on_exec(pid_t pid)
 	struct proc_view view = { .stage = "exec", .pid = pid, .exe = &exe };
 
 	exe.fd = procfs_open_as_tracee(pid, "exe", O_RDONLY);
+	if (exe.fd < 0 && (errno == ENOENT || errno == ESRCH)) {
+		/* The stopped tracee was SIGKILLed meanwhile (nothing else removes /proc/PID or its exe
+		 * before it runs). Kill again, harmlessly, and report nothing about a dead process. */
+		return true;
+	}
 	if (exe.fd < 0 || fstat(exe.fd, &exe.st) < 0) {
 		int err = errno;
 		enum inlay_mode m = strictest_mode();

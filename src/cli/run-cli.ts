@@ -3,6 +3,8 @@ import { CliError } from "./cli-error.js";
 import { INLAY_VERSION } from "../version.js";
 import { register as registerBundle } from "./commands/bundle.js";
 import { register as registerPolicy } from "./commands/policy.js";
+import { register as registerEmbed } from "./commands/embed.js";
+import { register as registerScan } from "./commands/scan.js";
 
 /**
  * Builds the command tree. Each subcommand lives in `src/cli/commands/<name>.ts` and registers
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerBundle(program);
   registerPolicy(program);
+  registerEmbed(program);
+  registerScan(program);
   return program;
 }
 

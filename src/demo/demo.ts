@@ -53,7 +53,11 @@ async function buildBaseImage(work: string, ref: string): Promise<void> {
   await run("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:app`, `docker://${ref}`]);
 }
 
-const attack = 'echo "app: started as usual"; cp /bin/busybox /tmp/dropped && /tmp/dropped echo "attacker: dropped binary ran"; echo "app: exit code of the attack was $?"';
+// The "attacker" drops a binary that was not in the image: a busybox with one extra byte, so
+// its content is new (an identical copy of an image file is not drift by content).
+const attack =
+  'echo "app: started as usual"; cp /bin/busybox /tmp/busybox && echo >> /tmp/busybox && ' +
+  '/tmp/busybox echo "attacker: dropped binary ran"; echo "app: exit code of the attack was $?"';
 
 async function main(): Promise<void> {
   const work = await makeTempDir("inlay-demo-");
@@ -70,7 +74,9 @@ async function main(): Promise<void> {
     const result = await run("node", [cli, "embed", `docker://${base}`, `docker://${embedded}`, "--json"]);
     show(result.trim());
 
-    say("Running the embedded image with podman (runc); the workload copies busybox to /tmp and runs it");
+    say("Running the embedded image with podman (runc); the workload drops a new binary in /tmp and runs it");
+    await podman.ok(["pull", "-q", embedded]);
+    await podman.ok(["pull", "-q", base]);
     const r = await podman.run(["run", "--rm", "--network=none", embedded, "sh", "-c", attack]);
     const { events, other } = extractEvents(`${r.stdout}\n${r.stderr}`);
     show(other.join("\n"));

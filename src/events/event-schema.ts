@@ -12,6 +12,7 @@ export const KNOWN_EVENT_KINDS = [
   "enforcer.start",
   "enforcer.exit",
   "enforcer.degraded",
+  "enforcer.refused",
   "enforcer.dormant",
   "enforcer.dropped",
   "exec.drift",

@@ -20,8 +20,9 @@
  * - a directory over a directory changes attributes only; any other entry replaces what was there,
  *   subtree included; a later duplicate entry wins, as on disk;
  * - a hard link gets the content of its target as of that point, including a target from a lower
- *   layer (then the target is copied up first, as overlayfs does); the link's mode, owner and
- *   xattrs apply to the shared inode; a link to a symlink is a symlink with the same target;
+ *   layer (then the target is copied up first, as overlayfs does); its xattrs apply to the shared
+ *   inode; a link whose mode or owner differs from its target's is refused (runtimes disagree on
+ *   which applies); a link to a symlink is a symlink with the same target;
  * - devices and FIFOs occupy their name but are never executables.
  * @module
  */
@@ -165,16 +166,18 @@ class RootModel {
     if (base === undefined) return skipBody(entry); // the root itself: runtimes ignore it
     // AUFS metadata at the root (`.wh..wh.plnk/...`, `.wh..wh.aufs`) is skipped, as runtimes do.
     if ((parts[0] ?? base).startsWith(WHITEOUT_META) && !(parts.length === 0 && base === OPAQUE)) return skipBody(entry);
-    const parent = this.#resolveDir(parts, layer, true)!;
-
     if (base === OPAQUE) {
-      pruneLower(parent, layer);
+      const dir = this.#resolveDir(parts, layer, "whiteout");
+      if (dir !== null) pruneLower(dir, layer);
       return skipBody(entry);
     }
     if (base.startsWith(WHITEOUT_META)) throw new EntryError(`reserved whiteout name ${base}`);
     if (base.startsWith(WHITEOUT)) {
       const hidden = base.slice(WHITEOUT.length);
       if (hidden === "" || hidden === "." || hidden === "..") throw new EntryError(`invalid whiteout name ${base}`);
+      // A whiteout below a missing directory or a file has nothing to hide.
+      const parent = this.#resolveDir(parts, layer, "whiteout");
+      if (parent === null) return skipBody(entry);
       const victim = parent.children.get(hidden);
       if (victim !== undefined) {
         if (victim.layer !== layer) parent.children.delete(hidden);
@@ -183,6 +186,7 @@ class RootModel {
       return skipBody(entry);
     }
 
+    const parent = this.#resolveDir(parts, layer, "create")!;
     const existing = parent.children.get(base);
     if (entry.type === "directory") {
       if (existing?.t === "dir") existing.layer = layer;
@@ -228,7 +232,7 @@ class RootModel {
     const parts = splitName(linkname, "the hard link target");
     const base = parts.pop();
     if (base === undefined) throw new EntryError("hard link to the root directory");
-    const dir = this.#resolveDir(parts, layer, false);
+    const dir = this.#resolveDir(parts, layer, "lookup");
     const target = dir?.children.get(base);
     if (target === undefined) throw new EntryError(`hard link target ${JSON.stringify(linkname)} does not exist`);
     switch (target.t) {
@@ -239,6 +243,14 @@ class RootModel {
       case "special":
         return { t: "special", layer };
       case "file": {
+        const t = target.inode;
+        if (entry.mode !== t.mode || entry.uid !== t.uid || entry.gid !== t.gid) {
+          // Tar writers give a link the mode and owner of its inode. When they differ, runtimes
+          // disagree: some chmod the shared inode, some do not, and chown drops setuid on the way.
+          throw new EntryError(
+            `hard link declares mode ${octal(entry.mode)} owner ${entry.uid}:${entry.gid} but its target ${JSON.stringify(linkname)} has mode ${octal(t.mode)} owner ${t.uid}:${t.gid}; runtimes disagree on which applies`,
+          );
+        }
         if (target.inode.layer !== layer) {
           // Copy-up: the target's name gets a private copy in this layer, shared with the new name;
           // other names of the lower inode keep the lower one.
@@ -247,9 +259,6 @@ class RootModel {
           target.layer = layer;
         }
         const inode = target.inode;
-        inode.mode = entry.mode;
-        inode.uid = entry.uid;
-        inode.gid = entry.gid;
         if (entry.xattrs.size > 0) {
           inode.xattrs ??= new Map();
           for (const [k, v] of entry.xattrs) inode.xattrs.set(k, v);
@@ -260,11 +269,14 @@ class RootModel {
   }
 
   /**
-   * Resolves directory components inside the root, following symlinks chroot-style. With `create`,
-   * missing directories are made (stamped with `layer`) and every directory on the way is marked as
-   * present in this layer; without it, a missing component gives `null`.
+   * Resolves directory components inside the root, following symlinks chroot-style.
+   * - `create` (an entry's parent): missing directories are made; a file on the way is an error.
+   * - `lookup` (a hard link's target): a missing component gives `null`; a file is an error.
+   * - `whiteout`: a missing component or a file gives `null` (nothing there to hide).
+   * `create` and `whiteout` mark every directory on the way as present in `layer`'s upper directory.
    */
-  #resolveDir(parts: string[], layer: number, create: boolean): DirNode | null {
+  #resolveDir(parts: string[], layer: number, how: "create" | "lookup" | "whiteout"): DirNode | null {
+    const create = how === "create";
     const stack: DirNode[] = [this.#root];
     const todo = [...parts].reverse();
     let hops = 0;
@@ -290,10 +302,11 @@ class RootModel {
         if (child.target.startsWith("/")) stack.length = 1;
         for (const p of child.target.split("/").reverse()) todo.push(p);
       } else {
+        if (how === "whiteout") return null;
         throw new EntryError(`a parent component (${part}) is not a directory`);
       }
     }
-    if (create) for (const d of stack) d.layer = layer;
+    if (how !== "lookup") for (const d of stack) d.layer = layer;
     return stack[stack.length - 1]!;
   }
 
@@ -319,6 +332,10 @@ class RootModel {
     }
     return finishManifest(entries, symlinks);
   }
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
 }
 
 /** Removes everything under `dir` that no entry of `layer` put there (opaque directory semantics). */

@@ -33,6 +33,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * Not recorded: the `security.capability` attribute (Node has no xattr API), so entries from this
  * scanner never carry `capabilities`.
  *
+ * Meant for a tree nobody else changes during the scan (a build output). Swaps are detected where
+ * Node allows it (each directory and file is re-checked against its `lstat`), but Node has no
+ * `openat`-style walk, so a tree rewritten concurrently by an adversary is out of scope.
+ *
  * @param dir the root of the tree
  * @returns the manifest, sorted
  * @throws {Error} "Cannot scan directory ..." naming the path when a name is not valid UTF-8, a
@@ -54,12 +58,16 @@ export async function scanDirectory(dir: string): Promise<ExecManifest> {
   const entries: ExecEntry[] = [];
   const symlinks: ExecSymlink[] = [];
   // Explicit stack instead of recursion: deep trees cannot exhaust the call stack.
-  const pending: { disk: string; image: string }[] = [{ disk: root, image: "" }];
+  const rootStat = await lstat(root);
+  const pending: { disk: string; image: string; dev: number; ino: number }[] = [{ disk: root, image: "", dev: rootStat.dev, ino: rootStat.ino }];
   while (pending.length > 0) {
-    const { disk, image } = pending.pop()!;
+    const { disk, image, dev, ino } = pending.pop()!;
     let names: Buffer[];
     try {
       names = await readdir(disk, { encoding: "buffer" });
+      // readdir follows a symlink; make sure the name still is the directory lstat saw.
+      const again = await lstat(disk);
+      if (!again.isDirectory() || again.dev !== dev || again.ino !== ino) throw new Error("directory changed while scanning");
     } catch (err) {
       throw new Error(`Cannot scan directory ${root}: reading ${image || "/"} failed: ${(err as Error).message}`, { cause: err });
     }
@@ -76,7 +84,7 @@ export async function scanDirectory(dir: string): Promise<ExecManifest> {
         throw new Error(`Cannot scan directory ${root}: ${imagePath}: ${err.message}`, { cause: err });
       });
       if (st.isDirectory()) {
-        pending.push({ disk: diskPath, image: imagePath });
+        pending.push({ disk: diskPath, image: imagePath, dev: st.dev, ino: st.ino });
       } else if (st.isSymbolicLink()) {
         const target = await readlink(diskPath).catch((err: Error) => {
           throw new Error(`Cannot scan directory ${root}: ${imagePath}: ${err.message}`, { cause: err });

@@ -14,8 +14,9 @@
  *   see different files;
  * - the old NUL typeflag with a trailing `/` is a directory (typeflag `0` stays a regular file);
  * - an entry after an end-of-archive zero block is refused (Go stops or fails there);
- * - sparse files, unknown entry types, STAR-format headers and names that are not valid UTF-8 are
- *   refused.
+ * - numeric fields in any but the plain form (tar-stream and Go read `"\0 12"` as 0 and 10), negative
+ *   base-256 numbers (which tar-stream misreads, e.g. -1 as 0), sparse files, unknown
+ *   entry types, STAR-format headers and names that are not valid UTF-8 are refused.
  *
  * The corrections hook three internal methods of tar-stream's extractor; `package.json` pins
  * tar-stream exactly, and {@link readTarEntries} refuses to run if those methods are missing.
@@ -65,7 +66,24 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Hooked extractor state shared with the entry loop. */
 interface ReaderState {
   zeroBlocks: number;
+  /** First numeric header field (of any header, long headers included) that readers may parse differently. */
+  malformed: string | null;
 }
+
+const NUMERIC_FIELDS = [
+  ["mode", 100, 8],
+  ["uid", 108, 8],
+  ["gid", 116, 8],
+  ["size", 124, 12],
+] as const;
+
+/**
+ * Octal fields both readers parse alike: optional leading spaces, octal digits, then only spaces or
+ * NULs. Anything else (a NUL before the digits, a digit after a space) is read differently by
+ * tar-stream (which stops early) and Go (which trims both ends first), and a different `size`
+ * moves every later header.
+ */
+const PLAIN_OCTAL = /^ *[0-7]*[ \0]*$/;
 
 /** Internal members of tar-stream 3.2.x's Extract that the corrections rely on. */
 interface ExtractInternals {
@@ -105,19 +123,22 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry,
   let lastOffset = 0;
   try {
     for await (const raw of extract) {
-      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; byteOffset?: number };
+      const header = raw.header as typeof raw.header & { pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; negativeField?: string; byteOffset?: number };
       const offset = Math.max(0, (header.byteOffset ?? 512) - 512);
       lastOffset = offset;
       const entry = checkEntry(header, raw as unknown as AsyncIterable<Buffer>, offset, state);
       entry.body = guardBody(entry, raw as unknown as AsyncIterable<Buffer>, () => ({ source: sourceError, extract: extractError }));
       yield entry;
     }
+    if (state.malformed !== null) {
+      throw new TarFormatError(`Cannot read tar stream after byte ${lastOffset}: a header has a malformed ${state.malformed} field`, lastOffset);
+    }
   } catch (err) {
     if (err instanceof TarFormatError) throw err;
     if (sourceError !== null) {
       throw new Error(`Cannot read tar stream: its source failed after byte ${lastOffset}: ${(sourceError as Error)?.message ?? String(sourceError)}`, { cause: sourceError });
     }
-    const reason = (err as Error)?.message ?? String(err);
+    const reason = state.malformed !== null ? `a header has a malformed ${state.malformed} field` : ((err as Error)?.message ?? String(err));
     throw new TarFormatError(`Cannot read tar stream after byte ${lastOffset}: ${reason}`, lastOffset, undefined, { cause: err });
   } finally {
     if (!extract.destroyed) extract.destroy();
@@ -154,7 +175,7 @@ export async function skipBody(entry: TarEntry): Promise<void> {
 }
 
 function checkEntry(
-  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean },
+  header: { name: string; linkname?: string | null | undefined; type?: string | null; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string | Buffer> | null; rawTypeflag?: number; star?: boolean; negativeField?: string },
   body: TarEntry["body"],
   offset: number,
   state: ReaderState,
@@ -162,6 +183,8 @@ function checkEntry(
   const name = header.name;
   const bad = (reason: string): TarFormatError => new TarFormatError(`Cannot read tar entry ${JSON.stringify(name)} at byte ${offset}: ${reason}`, offset, name);
   if (state.zeroBlocks > 0) throw bad("it follows an end-of-archive zero block (runtimes stop reading there)");
+  if (state.malformed !== null) throw bad(`a header at or before it has a malformed ${state.malformed} field`);
+  if (header.negativeField !== undefined) throw bad(`negative ${header.negativeField} field`);
   if (header.star === true) throw bad("STAR-format headers are not supported (readers disagree on their name prefix)");
   let type = header.type ?? null;
   const flag = header.rawTypeflag ?? 0;
@@ -209,7 +232,7 @@ function hookExtract(ex: ExtractInternals): ReaderState {
       throw new Error(`Cannot create tar reader: tar-stream lacks the internal ${method} this reader corrects; keep tar-stream pinned at 3.2.x`);
     }
   }
-  const state: ReaderState = { zeroBlocks: 0 };
+  const state: ReaderState = { zeroBlocks: 0, malformed: null };
   const consumeHeader = ex._consumeHeader;
   const decodeLongHeader = ex._decodeLongHeader;
   const applyLongHeaders = ex._applyLongHeaders;
@@ -233,6 +256,12 @@ function hookExtract(ex: ExtractInternals): ReaderState {
         else {
           const b = block as Buffer;
           this._header.rawTypeflag = b[156];
+          // tar-stream misreads negative base-256 numbers (all 0xff reads as -0, i.e. 0); Go refuses them.
+          const negative = NUMERIC_FIELDS.find(([, at]) => b[at] === 0xff);
+          if (negative) this._header.negativeField = negative[0];
+          for (const [field, at, len] of NUMERIC_FIELDS) {
+            if ((b[at]! & 0x80) === 0 && !PLAIN_OCTAL.test(b.toString("latin1", at, at + len))) state.malformed ??= field;
+          }
           // Go reads STAR headers with a shorter name prefix; tar-stream does not know the format.
           this._header.star = b.toString("latin1", 257, 263) === "ustar\0" && b.toString("latin1", 508, 512) === "tar\0";
         }

@@ -3,7 +3,7 @@
 // enforcer. Host and three podman setups.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { chmod, copyFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ALL_TARGETS, BUILD_DIR, bundleText, eventsOf, explain, makeTargets, pct, type Target } from "../helpers/enforcer.js";
 
@@ -85,13 +85,48 @@ for (const kind of ALL_TARGETS) {
       assert.equal(got.seccomp_listener, "EPERM");
       assert.equal(got.io_uring_setup, "ENOSYS");
       assert.equal(got.clone3, "ENOSYS");
+      if (process.arch === "x64") assert.equal(got.ia32_getpid, "ENOSYS", "a foreign syscall ABI is refused");
       assert.equal(eventsOf(r, "enforcer.exit").length, 1, "the enforcer survived to report the exit");
       // negative control: the same attacks on an ordinary process (a sibling) succeed
       const plain = await t.run(["/bin/sh", "-c", `sleep 3 </dev/null >/dev/null 2>&1 & exec ${t.progs}/escape attack $!`]);
       const p = lines(plain.stdout);
       assert.equal(p.ptrace, "OK", explain(plain));
       assert.equal(p.kill, "OK");
+      if (process.arch === "x64" && kind === "host") assert.equal(p.ia32_getpid, "OK", "this kernel has the ia32 entry");
     });
+
+    test("an exec from a secondary thread (the tid becomes the pid) is judged", async () => {
+      const enforce = await t.writeBundle(bundleText(["control blocklist enforce", `block-path ${pct(forbidden)}`]));
+      const r = await t.run([t.enforcer, "--bundle", enforce, "--", `${t.progs}/exec-via`, "thread", forbidden, "exe-marker"]);
+      assert.equal(r.code, 113, explain(r));
+      assert.equal(eventsOf(r, "exec.blocked")[0]?.action, "deny", explain(r));
+      // audit: it runs, and the exec-stage alert names the process by its (unchanged) pid
+      const audit = await t.writeBundle(bundleText(["control blocklist audit", `block-path ${pct(forbidden)}`]));
+      const a = await t.run([t.enforcer, "--bundle", audit, "--", `${t.progs}/exec-via`, "thread", forbidden, "exe-marker"]);
+      assert.equal(a.code, 42, explain(a));
+      const alert = eventsOf(a, "exec.blocked");
+      assert.equal(alert.length, 1, explain(a));
+      assert.equal(alert[0]!.process!.pid, eventsOf(a, "enforcer.start")[0]!.detail!.workload_pid);
+      assert.equal(alert[0]!.process!.exe, forbidden);
+    });
+
+    if (kind === "host" || kind === "podman-default") {
+      test("in a chroot, the entry check resolves paths in the workload's root", async () => {
+        // jail/<forbidden path> is a copy the block list does not name: the kernel reports it as
+        // <scratch>/jail<forbidden>. Resolving the path in the enforcer's root instead would
+        // refuse the exec for the blocked file outside the jail.
+        const jail = `${t.scratch}/jail`;
+        await mkdir(t.hostPath(`${jail}${t.scratch}`), { recursive: true });
+        await copyFile(join(BUILD_DIR, "tests", "pid1"), t.hostPath(`${jail}${forbidden}`));
+        await chmod(t.hostPath(`${jail}${forbidden}`), 0o755);
+        const chroot = kind === "host" ? "/usr/sbin/chroot" : "/bin/chroot";
+        const b = await t.writeBundle(bundleText(["control blocklist enforce", `block-path ${pct(forbidden)}`, "report-execs on"]));
+        const r = await t.run([t.enforcer, "--bundle", b, "--", chroot, jail, forbidden, "exit", "7"]);
+        assert.equal(r.code, 7, explain(r));
+        assert.deepEqual(eventsOf(r, "exec.blocked"), []);
+        assert.ok(eventsOf(r, "process.exec").some((e) => e.process!.exe === `${jail}${forbidden}`), explain(r));
+      });
+    }
 
     test("execveat(AT_EMPTY_PATH) on a blocked file is judged like execve", async () => {
       const b = await t.writeBundle(bundleText(["control blocklist enforce", "control fileless enforce", `block-path ${pct(forbidden)}`]));

@@ -46,6 +46,10 @@ for (const kind of ALL_TARGETS) {
       await copyFile(join(BUILD_DIR, "tests", "pid1"), t.hostPath(`${t.scratch}/blockme`));
       await chmod(t.hostPath(`${t.scratch}/blockme`), 0o755);
       await writeFile(t.hostPath(`${t.scratch}/script.sh`), "#!/bin/sh\nexit 6\n", { mode: 0o755 });
+      // same size as pid1, one byte different: only the hash tells them apart
+      const same = Buffer.from(pid1);
+      same[same.length - 1] = same[same.length - 1]! ^ 0xff;
+      await writeFile(t.hostPath(`${t.scratch}/same-size`), same, { mode: 0o644 });
     });
     after(async () => cleanup());
 
@@ -103,6 +107,25 @@ for (const kind of ALL_TARGETS) {
       assert.equal(scripted.length, 1, explain(r));
       assert.equal(scripted[0]!.process!.script, `${t.scratch}/script.sh`);
       assert.equal(scripted[0]!.process!.script_sha256, await sha256File(t.hostPath(`${t.scratch}/script.sh`)));
+    });
+
+    test("a file rewritten in place after an allowed exec is judged again (no stale cached hash)", async () => {
+      const mut = `${t.scratch}/mut-${kind}`;
+      const script = `cp ${t.progs}/pid1 ${mut} && ${t.progs}/exec-via plain ${mut} exit 0 && cat ${t.scratch}/same-size > ${mut} && ${t.progs}/exec-via plain ${mut} exit 5`;
+      const b = await t.writeBundle(bundleText(["control drift enforce", ...manifest]));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", "/bin/sh", "-c", script]);
+      assert.equal(r.code, EACCES_EXIT, explain(r));
+      const drift = eventsOf(r, "exec.drift");
+      assert.equal(drift.length, 1, explain(r));
+      assert.equal(drift[0]!.process!.sha256, await sha256File(t.hostPath(`${t.scratch}/same-size`)));
+    });
+
+    test("a program re-executing itself through /proc/self/exe is judged as itself", async () => {
+      // busybox runs applets this way; "self" must mean the caller, not the enforcer
+      const b = await t.writeBundle(bundleText(["control drift enforce", ...manifest]));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/exec-via`, "plain", "/proc/self/exe"]);
+      assert.equal(r.code, 2, explain(r)); // exec-via again, now without arguments: usage, exit 2
+      assert.deepEqual(r.events.filter((e) => e.kind.startsWith("exec.")), [], explain(r));
     });
 
     test("enforce-after switches an audit control to enforce at its time", async () => {

@@ -51,7 +51,11 @@ for (const kind of ["podman-default", "podman-user"] as const) {
         assert.equal(r.code, 125, explain(r));
         assert.equal(r.stdout, "", "the workload never ran");
         assert.match(r.stderr, new RegExp(`cannot protect the workload: ${denied} unavailable`));
-        assert.deepEqual(r.events, []);
+        const refused = eventsOf(r, "enforcer.refused");
+        assert.equal(refused.length, 1, explain(r));
+        assert.equal(refused[0]!.severity, "critical");
+        assert.match(String((refused[0]!.detail as { cause: string }).cause), new RegExp(`^${denied} unavailable`));
+        assert.deepEqual(r.events.filter((e) => e.kind !== "enforcer.refused"), [], "no claim of protection, no exit event");
       });
 
       test(`without ${denied}: fail-open (bundle or option) runs it unprotected with a critical event`, async () => {

@@ -69,6 +69,20 @@ for (const kind of ALL_TARGETS) {
       assert.equal(r2.code, 3, explain(r2));
     });
 
+    test("a stopped workload stays stopped (group-stop) until SIGCONT is forwarded; SIGSTOP is not swallowed", async () => {
+      const run = t.start(enf("/bin/sh", "-c", "echo stopping; kill -STOP $$; echo resumed; exit 4"));
+      await run.waitFor("stopping");
+      await new Promise((r) => setTimeout(r, 700));
+      let ended = false;
+      void run.result.then(() => (ended = true));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(ended, false, "the workload kept running although it stopped itself");
+      await run.signal("SIGCONT");
+      const r = await run.result;
+      assert.equal(r.code, 4, explain(r));
+      assert.equal(r.stdout, "stopping\nresumed\n");
+    });
+
     test("reaps orphaned zombies", async () => {
       const r = await t.run(enf(`${t.progs}/pid1`, "zombies", "5"));
       assert.equal(r.code, 0, explain(r));
@@ -105,6 +119,30 @@ for (const kind of ALL_TARGETS) {
     });
 
     if (kind === "host") {
+      test("on a terminal the workload gets its own foreground process group, and Ctrl-C reaches it (130)", async () => {
+        const viaScript = (cmd: string, input?: string): Promise<{ code: number; out: string }> =>
+          new Promise((resolve) => {
+            const child = spawn("script", ["-qec", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+            let out = "";
+            child.stdout.setEncoding("utf8").on("data", (d: string) => {
+              out += d;
+              if (input && out.includes("ready")) {
+                child.stdin.write(input);
+                input = undefined;
+              }
+            });
+            child.on("close", (code) => resolve({ code: code ?? -1, out }));
+            if (!input) child.stdin.end();
+          });
+        const fg = await viaScript(`${t.enforcer} --bundle ${bundle} --events file:${t.scratch}/tty-events -- ${t.progs}/pid1 tty`);
+        assert.match(fg.out, /foreground=yes\r?$/m, fg.out);
+        // negative control: a job in its own background process group is not the foreground
+        const bg = await viaScript(`/bin/sh -c 'set -m; ${t.progs}/pid1 tty & wait'`);
+        assert.match(bg.out, /foreground=no\r?$/m, bg.out);
+        const ctrlC = await viaScript(`${t.enforcer} --bundle ${bundle} --events file:${t.scratch}/tty-events -- /bin/sh -c 'echo ready; exec sleep 20'`, "\x03");
+        assert.equal(ctrlC.code, 130, ctrlC.out);
+      });
+
       test("closes descriptors it inherits and keeps --events fd:N out of the workload", async () => {
         const child = spawn(t.enforcer, ["--bundle", bundle, "--events", "fd:4", "--", `${t.progs}/pid1`, "fds"], {
           stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],

@@ -170,7 +170,7 @@ async function hostTarget(): Promise<Target> {
   };
 }
 
-const BUSYBOX_APPLETS = ["sh", "true", "false", "cat", "cp", "chmod", "echo", "ln", "ls", "mkdir", "rm", "sleep", "kill", "touch", "env"];
+const BUSYBOX_APPLETS = ["sh", "true", "false", "cat", "cp", "chmod", "echo", "ln", "ls", "mkdir", "rm", "sleep", "kill", "touch", "env", "chroot"];
 
 /** Builds the container root: static busybox, the enforcer, the test programs, a 1777 scratch. */
 async function buildRootfs(root: string): Promise<void> {
@@ -248,16 +248,20 @@ export async function makeTargets(kinds: readonly TargetKind[] = ALL_TARGETS): P
 }
 
 /**
- * The image manifest a test bundle lists: every test program, plus the shell the workload uses
- * (busybox in the container, the host's resolved /bin/sh).
+ * The image manifest a test bundle lists: every test program, plus the shell and tools the
+ * workload uses (busybox in the container; the host's resolved sh, cp and cat).
  */
 export async function manifestLines(t: Target): Promise<string[]> {
   const lines: string[] = [];
   for (const f of await readdir(join(BUILD_DIR, "tests"))) {
     lines.push(`exe ${await sha256File(join(BUILD_DIR, "tests", f))} ${pct(`${t.progs}/${f}`)}`);
   }
-  const sh = t.kind === "host" ? await realpath("/bin/sh") : "/bin/busybox";
-  lines.push(`exe ${await sha256File(t.kind === "host" ? sh : "/bin/busybox")} ${pct(sh)}`);
+  // the shell and the few tools the suites' shell lines use (busybox applets in the container)
+  const tools = t.kind === "host" ? ["/bin/sh", "/bin/cp", "/bin/cat"] : ["/bin/busybox"];
+  for (const tool of tools) {
+    const real = t.kind === "host" ? await realpath(tool) : tool;
+    lines.push(`exe ${await sha256File(real)} ${pct(real)}`);
+  }
   return lines;
 }
 

@@ -4,7 +4,8 @@
  *                                "clone=OK|<errno name>" and "child-exit=N" when it ran
  *   escape attack PID|parent     ptrace(ATTACH), kill(PID, 0), process_vm_writev (0 bytes),
  *                                open /proc/PID/mem for writing, seccomp NEW_LISTENER,
- *                                io_uring_setup, clone3: prints "NAME=OK|<errno name>" each
+ *                                io_uring_setup, clone3, and on x86_64 getpid through the ia32
+ *                                entry (int $0x80): prints "NAME=OK|<errno name>" each
  *
  * Exit status 0 whatever happened: the test reads the lines. */
 #include <errno.h>
@@ -85,6 +86,15 @@ int main(int argc, char **argv)
 		printf("io_uring_setup=%s\n", errname(ur));
 		long c3 = syscall(SYS_clone3, NULL, 0);
 		printf("clone3=%s\n", errname(c3));
+#if defined(__x86_64__)
+		long r32 = 20; /* __NR_getpid of i386 */
+		__asm__ volatile("int $0x80" : "+a"(r32) : : "memory");
+		if (r32 < 0 && r32 > -4096) {
+			errno = (int)-r32;
+			r32 = -1;
+		}
+		printf("ia32_getpid=%s\n", errname(r32));
+#endif
 		return 0;
 	}
 	fprintf(stderr, "usage: escape untraced-clone FILE | attack PID\n");

@@ -4,6 +4,7 @@
  *   exec-via execveat FILE [ARGS...]   execveat(open(FILE, O_PATH), "", AT_EMPTY_PATH)
  *   exec-via memfd    FILE [ARGS...]   copy FILE into a memfd, execveat(memfd, "", AT_EMPTY_PATH)
  *   exec-via deleted  FILE DIR [ARGS...]  copy FILE to DIR/inlay-deleted-XXXXXX, unlink, exec the fd
+ *   exec-via thread   FILE [ARGS...]   execve(FILE) from a second thread (the tid changes)
  *
  * argv[0] of the new program is FILE. On exec failure prints "exec-via: MODE: <errno name>" and
  * exits 100 + errno (so a test can tell EACCES from ENOENT). */
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +47,15 @@ static int exec_fd(int fd, char **argv)
 	return (int)syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 }
 
+static char **thread_argv;
+
+static void *exec_thread(void *arg)
+{
+	(void)arg;
+	execve(thread_argv[0], thread_argv, environ);
+	exit(fail("thread", "execve"));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -55,6 +66,14 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "plain") == 0) {
 		execve(file, argv + 2, environ);
 		return fail(mode, "execve");
+	}
+	if (strcmp(mode, "thread") == 0) {
+		thread_argv = argv + 2;
+		pthread_t t;
+		if (pthread_create(&t, NULL, exec_thread, NULL) != 0)
+			return 2;
+		for (;;)
+			pause(); /* the exec replaces us, or the thread exits the process */
 	}
 	if (strcmp(mode, "execveat") == 0) {
 		int fd = open(file, O_PATH | O_CLOEXEC);

@@ -12,6 +12,8 @@
  *   pid1 fds               print "fd N -> TARGET" for every open descriptor but the listing's own
  *   pid1 exe-marker        exit 42 when /proc/self/exe contains "forbidden", else 0
  *   pid1 sigmask           print "blocked=HEX" (SigBlk of /proc/self/status)
+ *   pid1 tty               print "foreground=yes|no|notty": is our process group the terminal's
+ *                          foreground group
  */
 #include <dirent.h>
 #include <errno.h>
@@ -172,6 +174,11 @@ int main(int argc, char **argv)
 				printf("blocked=%s", line + 8);
 		return 0;
 	}
-	fprintf(stderr, "usage: pid1 exit N|kill-self SIG|wait-signal|pgroup|zombies N|fds|exe-marker|sigmask\n");
+	if (strcmp(mode, "tty") == 0) {
+		pid_t fg = tcgetpgrp(STDIN_FILENO);
+		printf("foreground=%s\n", fg < 0 ? "notty" : fg == getpgrp() ? "yes" : "no");
+		return 0;
+	}
+	fprintf(stderr, "usage: pid1 exit N|kill-self SIG|wait-signal|pgroup|zombies N|fds|exe-marker|sigmask|tty\n");
 	return 2;
 }

@@ -1,0 +1,137 @@
+/**
+ * `inlay embed SRC DST`: embeds the enforcer and a bundle into every selected platform of an image.
+ * @module
+ */
+import type { Command } from "commander";
+import { CliError } from "../cli-error.js";
+import { readBundleSpec } from "../../embed/bundle-spec-file.js";
+import { policyBundleBuilder, specBundleBuilder } from "../../embed/components.js";
+import { embedImage, type BundleBuilder, type EmbedResult } from "../../embed/embed-image.js";
+import { defaultPolicy } from "../../policy/default-policy.js";
+import { loadPolicyFile, type LoadedPolicy } from "../../policy/load-policy.js";
+import { buildExecManifest } from "../../scan/layer-walker.js";
+import { ExitCode, toCliError } from "../../embed/exit-codes.js";
+import { ttyProgress } from "../../embed/progress.js";
+import { ClientPool, formatLocation, openSink, openSource, parseLocation, type Location } from "../../embed/transport.js";
+import { parsePlatform, type Platform } from "../../oci/v1/platform.js";
+
+interface EmbedFlags {
+  bundleSpec?: string;
+  policy?: string;
+  buildTime?: string;
+  allowUnenforced?: boolean;
+  platform?: string;
+  json?: boolean;
+  insecureRegistry?: string[];
+  enforcerDir?: string;
+}
+
+function parseLocationArg(s: string, which: string): Location {
+  try {
+    return parseLocation(s);
+  } catch (err) {
+    throw new CliError(`Cannot use ${which} ${JSON.stringify(s)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
+  }
+}
+
+/** Parses `--platform linux/amd64,linux/arm64`. */
+export function parsePlatforms(s: string | undefined): Platform[] | undefined {
+  if (s === undefined) return undefined;
+  try {
+    return s.split(",").map((p) => parsePlatform(p.trim()));
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+  }
+}
+
+/** `--build-time`, else `$SOURCE_DATE_EPOCH` (reproducible builds), else now. */
+function buildTimeOf(flags: EmbedFlags): Date {
+  const fromFlag = flags.buildTime;
+  if (fromFlag !== undefined) {
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/.test(fromFlag) || Number.isNaN(Date.parse(fromFlag))) {
+      throw new CliError(`Cannot use --build-time ${JSON.stringify(fromFlag)}: expected an ISO 8601 date-time with a zone, e.g. 2026-11-28T12:00:00Z`, ExitCode.usage);
+    }
+    return new Date(fromFlag);
+  }
+  const epoch = process.env["SOURCE_DATE_EPOCH"];
+  if (epoch === undefined || epoch === "") return new Date();
+  if (!/^\d{1,12}$/.test(epoch)) throw new CliError(`Cannot use SOURCE_DATE_EPOCH=${JSON.stringify(epoch)} as the build time: expected whole seconds since 1970, or pass --build-time`, ExitCode.usage);
+  return new Date(Number(epoch) * 1000);
+}
+
+/** The bundle builder the flags ask for: a fixed spec, a policy file, or the default policy. */
+async function bundleBuilderFrom(flags: EmbedFlags): Promise<BundleBuilder> {
+  if (flags.policy !== undefined && flags.bundleSpec !== undefined) throw new CliError("Cannot use --policy and --bundle-spec together: give one", ExitCode.usage);
+  if (flags.bundleSpec !== undefined) {
+    try {
+      return specBundleBuilder(await readBundleSpec(flags.bundleSpec));
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.policy, { cause: err });
+    }
+  }
+  let loaded: LoadedPolicy;
+  try {
+    loaded = flags.policy !== undefined ? await loadPolicyFile(flags.policy) : defaultPolicy();
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.policy, { cause: err });
+  }
+  return policyBundleBuilder(loaded, {
+    buildTime: buildTimeOf(flags),
+    allowUnenforced: flags.allowUnenforced === true,
+    warn: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+/** Registers `embed` on the program. */
+export function register(program: Command): void {
+  program
+    .command("embed")
+    .description("Embed the Inlay enforcer and its bundle into an image (registry, OCI layout or docker archive)")
+    .argument("<src>", "source: docker://HOST/REPO:TAG|@DIGEST, oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]")
+    .argument("<dst>", "destination, in the same forms")
+    .option("--policy <file>", "policy file to compile into the bundle")
+    .option("--bundle-spec <json>", "bundle spec as a JSON file or inline JSON (instead of --policy)")
+    .option("--allow-unenforced", "build a policy that asks for controls this enforcer cannot enforce (warns)")
+    .option("--build-time <iso>", "image build time for afterDaysFromBuild (default: $SOURCE_DATE_EPOCH, else now)")
+    .option("--platform <list>", "comma-separated os/arch[/variant] to embed; others are left out")
+    .option("--json", "print the result as JSON")
+    .option("--insecure-registry <host>", "allow plain HTTP to this non-loopback registry (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--enforcer-dir <dir>", "directory holding <arch>/inlay-enforcer (default: this installation's build)")
+    .action(async (src: string, dst: string, flags: EmbedFlags) => {
+      const from = parseLocationArg(src, "source");
+      const to = parseLocationArg(dst, "destination");
+      const platforms = parsePlatforms(flags.platform);
+      const bundleFor = await bundleBuilderFrom(flags);
+      const pool = new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] });
+      const source = openSource(from, pool);
+      const sink = openSink(to, pool);
+      let result: EmbedResult;
+      try {
+        const progress = flags.json ? undefined : ttyProgress(process.stderr);
+        const r = await embedImage(source, sink, {
+          bundleFor,
+          scan: (layers) => buildExecManifest(layers),
+          baseName: formatLocation(from),
+          ...(platforms ? { platforms } : {}),
+          ...(flags.enforcerDir ? { enforcerDir: flags.enforcerDir } : {}),
+          ...(progress ? { onProgress: progress } : {}),
+        });
+        result = { source: formatLocation(from), destination: formatLocation(to), ...r };
+      } catch (err) {
+        throw toCliError(err, `Cannot embed ${formatLocation(from)} into ${formatLocation(to)}`);
+      } finally {
+        await sink.close();
+        await source.close();
+      }
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      const lines = [`embedded ${result.destination} ${result.digest}`];
+      for (const p of result.platforms) {
+        lines.push(`  ${p.platform}: ${p.digest} (${p.executables} executables, ${p.setuid} setuid/setgid${p.replacedInlayLayer ? ", replaced the previous Inlay layer" : ""})`);
+      }
+      for (const d of result.dropped) lines.push(`  dropped ${d.digest}${d.platform ? ` (${d.platform})` : ""}: ${d.reason}`);
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+}

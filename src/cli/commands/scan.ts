@@ -1,0 +1,49 @@
+/**
+ * `inlay scan SRC`: the executable manifest of an image, as a summary or (`--json`) in full.
+ * @module
+ */
+import type { Command } from "commander";
+import { CliError } from "../cli-error.js";
+import { buildExecManifest } from "../../scan/layer-walker.js";
+import { formatScanSummary } from "../../scan/summary.js";
+import { ExitCode, toCliError } from "../../embed/exit-codes.js";
+import { ttyProgress } from "../../embed/progress.js";
+import { scanImage } from "../../embed/scan-image.js";
+import { ClientPool, formatLocation, openSource, parseLocation } from "../../embed/transport.js";
+import { parsePlatforms } from "./embed.js";
+
+/** Registers `scan` on the program. */
+export function register(program: Command): void {
+  program
+    .command("scan")
+    .description("List the executables an image ships (summary, or the full manifest with --json)")
+    .argument("<src>", "docker://HOST/REPO:TAG|@DIGEST, oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]")
+    .option("--platform <list>", "comma-separated os/arch[/variant] to scan (default: all)")
+    .option("--json", "print the full manifest as JSON (one platform: the manifest; several: an object keyed by platform)")
+    .option("--insecure-registry <host>", "allow plain HTTP to this non-loopback registry (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (src: string, flags: { platform?: string; json?: boolean; insecureRegistry?: string[] }) => {
+      let loc;
+      try {
+        loc = parseLocation(src);
+      } catch (err) {
+        throw new CliError(`Cannot use source ${JSON.stringify(src)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
+      }
+      const platforms = parsePlatforms(flags.platform);
+      const source = openSource(loc, new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] }));
+      let results;
+      try {
+        const progress = flags.json ? undefined : ttyProgress(process.stderr);
+        results = await scanImage(source, (layers) => buildExecManifest(layers), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: progress } : {}) });
+      } catch (err) {
+        throw toCliError(err, `Cannot scan ${formatLocation(loc)}`);
+      } finally {
+        await source.close();
+      }
+      if (flags.json) {
+        const doc = results.length === 1 ? results[0]!.manifest : Object.fromEntries(results.map((r) => [r.platform, r.manifest]));
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        return;
+      }
+      for (const r of results) process.stdout.write(`${formatLocation(loc)} ${r.platform} ${r.digest}\n${formatScanSummary(r.manifest)}\n`);
+    });
+}

@@ -1,0 +1,30 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { uncompressedLayer } from "./decompress.js";
+import { readBounded, verifyBlob, DigestMismatchError, SizeMismatchError } from "./verify.js";
+
+const data = Buffer.alloc(300_000, "inlay layer bytes ");
+const diffId = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+const read = (r: Readable) => readBounded(r, { max: 10 << 20, what: "test" });
+
+test("uncompressedLayer decodes gzip and zstd and checks the diff_id", async () => {
+  assert.deepEqual(await read(uncompressedLayer(Readable.from([gzipSync(data)]), { compression: "gzip", diffId, what: "l" })), data);
+  const zst = execFileSync("zstd", ["-q", "-c"], { input: data });
+  assert.deepEqual(await read(uncompressedLayer(Readable.from([zst]), { compression: "zstd", diffId, what: "l" })), data);
+  assert.deepEqual(await read(uncompressedLayer(Readable.from([data]), { compression: "none", diffId, what: "l" })), data);
+  await assert.rejects(read(uncompressedLayer(Readable.from([gzipSync(Buffer.from("other"))]), { compression: "gzip", diffId, what: "layer 3" })), (e: unknown) => e instanceof DigestMismatchError && /layer 3/.test((e as Error).message));
+  await assert.rejects(read(uncompressedLayer(Readable.from([Buffer.from("not gzip")]), { compression: "gzip", diffId, what: "l" })));
+});
+
+test("verifyBlob fails on a wrong digest, on extra bytes and on missing bytes", async () => {
+  const desc = (b: Buffer) => ({ mediaType: "x", digest: `sha256:${createHash("sha256").update(b).digest("hex")}` as const, size: b.length });
+  const b = Buffer.from("hello");
+  assert.deepEqual(await read(verifyBlob(Readable.from([b]), desc(b), { what: "b" })), b);
+  await assert.rejects(read(verifyBlob(Readable.from([Buffer.from("hellO")]), desc(b), { what: "b" })), DigestMismatchError);
+  await assert.rejects(read(verifyBlob(Readable.from([Buffer.from("hello!")]), desc(b), { what: "b" })), SizeMismatchError);
+  await assert.rejects(read(verifyBlob(Readable.from([Buffer.from("hell")]), desc(b), { what: "b" })), SizeMismatchError);
+});

@@ -1,0 +1,109 @@
+/**
+ * Digest-verified, size-bounded reads: a blob is never used unless its bytes hash to the digest
+ * its descriptor names, and reading stops with an error at the first byte beyond the declared size.
+ * @module
+ */
+import { createHash, type Hash } from "node:crypto";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
+import type { Descriptor } from "../v1/descriptor.js";
+
+/** A blob's bytes did not match its descriptor. Callers abort the whole operation. */
+export class DigestMismatchError extends Error {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(what: string, expected: string, actual: string) {
+    super(`Cannot verify ${what}: content has digest ${actual}, the descriptor says ${expected}`);
+    this.name = "DigestMismatchError";
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A blob was longer or shorter than its descriptor's size. */
+export class SizeMismatchError extends Error {
+  constructor(what: string, expected: number, actual: string) {
+    super(`Cannot verify ${what}: the descriptor says ${expected} bytes, read ${actual}`);
+    this.name = "SizeMismatchError";
+  }
+}
+
+/**
+ * A pass-through that hashes what flows by and fails at the end when the digest (and size, if
+ * given) differ. Bytes pass before the check completes, so consumers must treat a stream error
+ * as "discard everything".
+ */
+export class VerifyStream extends Transform {
+  readonly #hash: Hash = createHash("sha256");
+  readonly #expected: string;
+  readonly #size: number | undefined;
+  readonly #what: string;
+  #seen = 0;
+  constructor(what: string, expectedDigest: string, size?: number) {
+    super();
+    this.#what = what;
+    this.#expected = expectedDigest;
+    this.#size = size;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#size !== undefined && this.#seen > this.#size) {
+      cb(new SizeMismatchError(this.#what, this.#size, `more than that`));
+      return;
+    }
+    this.#hash.update(chunk);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    if (this.#size !== undefined && this.#seen !== this.#size) {
+      cb(new SizeMismatchError(this.#what, this.#size, String(this.#seen)));
+      return;
+    }
+    const actual = `sha256:${this.#hash.digest("hex")}`;
+    cb(actual === this.#expected ? null : new DigestMismatchError(this.#what, this.#expected, actual));
+  }
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.#seen;
+  }
+}
+
+/**
+ * Wraps a raw blob stream so it fails on a size or digest mismatch with `desc`. Errors of the
+ * raw stream are forwarded.
+ */
+export function verifyBlob(raw: Readable, desc: Descriptor, opts: { what?: string } = {}): Readable {
+  const v = new VerifyStream(opts.what ?? `blob ${desc.digest}`, desc.digest, desc.size);
+  raw.on("error", (err) => v.destroy(err));
+  v.on("close", () => {
+    if (!raw.destroyed) raw.destroy();
+  });
+  return raw.pipe(v);
+}
+
+/**
+ * Reads a whole stream into memory, failing beyond `max` bytes (manifests and configs only; layers
+ * are always streamed).
+ */
+export async function readBounded(stream: AsyncIterable<Buffer | Uint8Array>, opts: { max: number; what?: string }): Promise<Buffer> {
+  const { max, what = "a stream" } = opts;
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += c.length;
+    if (n > max) throw new RangeError(`Cannot read ${what}: larger than the ${max}-byte limit`);
+    chunks.push(Buffer.from(c));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Checks bytes already in memory against a descriptor. */
+export function verifyBytes(bytes: Buffer, desc: Descriptor, opts: { what?: string } = {}): Buffer {
+  const what = opts.what ?? `blob ${desc.digest}`;
+  if (bytes.length !== desc.size) throw new SizeMismatchError(what, desc.size, String(bytes.length));
+  const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  if (actual !== desc.digest) throw new DigestMismatchError(what, desc.digest, actual);
+  return bytes;
+}
+
+/** Largest manifest or config accepted (the distribution spec suggests registries accept at least 4 MiB). */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;

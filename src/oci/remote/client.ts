@@ -1,0 +1,239 @@
+/**
+ * HTTP transport for the distribution API v2: scheme choice (plain HTTP only for loopback or when
+ * asked), Basic and Bearer challenges with per-scope tokens, refresh on `insufficient_scope` and on
+ * expiry, and retries with backoff on 408/429/5xx for requests whose body can be replayed.
+ * @module
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { Readable } from "node:stream";
+import { RegistryAuthError, RegistryResponseError } from "../errors.js";
+import type { Credential, CredentialLookup } from "./credentials.js";
+import { apiHost, isLoopbackHost } from "./reference.js";
+
+export interface ClientOptions {
+  /** Allow plain HTTP to a non-loopback host. */
+  insecure?: boolean;
+  credentials?: CredentialLookup;
+  /** Attempts for retryable failures (default 4). */
+  attempts?: number;
+  /** First backoff delay in ms (default 200, doubled each time). */
+  backoffMs?: number;
+}
+
+export interface RequestOptions {
+  method?: string;
+  /** Token scopes this request needs, e.g. `repository:app:pull`. */
+  scopes: string[];
+  headers?: Record<string, string>;
+  /** A replayable body, or a stream (sent once, never retried). */
+  body?: Buffer | Readable;
+  /** Statuses the caller handles itself (others throw). */
+  accept?: number[];
+}
+
+interface Challenge {
+  scheme: "basic" | "bearer";
+  params: Record<string, string>;
+}
+
+interface Token {
+  value: string;
+  scopes: Set<string>;
+  expiresAt: number;
+}
+
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Parses `WWW-Authenticate: Bearer realm="…",service="…",scope="…"`. */
+export function parseChallenge(header: string): Challenge | undefined {
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!m) return undefined;
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== "basic" && scheme !== "bearer") return undefined;
+  const params: Record<string, string> = {};
+  const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/g;
+  for (const p of m[2]!.matchAll(re)) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, "$1") : (p[3] ?? "");
+  return { scheme, params };
+}
+
+/** One registry host. Holds its tokens; safe to share between a source and a sink. */
+export class RegistryClient {
+  readonly registry: string;
+  readonly baseUrl: string;
+  readonly #opts: ClientOptions;
+  #challenge: Challenge | undefined;
+  #credential: Credential | undefined;
+  #credentialLoaded = false;
+  #tokens: Token[] = [];
+
+  constructor(registry: string, opts: ClientOptions = {}) {
+    this.registry = registry;
+    const host = apiHost(registry);
+    const plain = opts.insecure === true || isLoopbackHost(host);
+    this.baseUrl = `${plain ? "http" : "https"}://${host}`;
+    this.#opts = opts;
+  }
+
+  /** Where credentials came from, for messages. */
+  get credentialSource(): string {
+    return this.#credential?.source ?? "none (anonymous)";
+  }
+
+  async #loadCredential(): Promise<Credential | undefined> {
+    if (!this.#credentialLoaded) {
+      this.#credential = this.#opts.credentials ? await this.#opts.credentials(this.registry) : undefined;
+      this.#credentialLoaded = true;
+    }
+    return this.#credential;
+  }
+
+  #authError(what: string, detail: string): RegistryAuthError {
+    return new RegistryAuthError(
+      `Cannot authenticate to registry ${this.registry} for ${what}: ${detail} (credential source: ${this.credentialSource}); log in with \`podman login\`/\`docker login\` or set REGISTRY_AUTH_FILE/DOCKER_CONFIG`,
+      this.registry,
+      this.credentialSource,
+    );
+  }
+
+  #tokenFor(scopes: string[]): Token | undefined {
+    const now = Date.now();
+    this.#tokens = this.#tokens.filter((t) => t.expiresAt > now);
+    return this.#tokens.find((t) => scopes.every((s) => t.scopes.has(s)));
+  }
+
+  async #fetchToken(scopes: string[], what: string): Promise<Token> {
+    const ch = this.#challenge!;
+    const realm = ch.params.realm;
+    if (!realm) throw this.#authError(what, "the Bearer challenge has no realm");
+    const cred = await this.#loadCredential();
+    const url = new URL(realm);
+    let res: Response;
+    if (cred?.refreshToken) {
+      // OAuth2 refresh-token grant, as identity tokens and credential helpers' "<token>" require.
+      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.refreshToken, client_id: "inlay", service: ch.params.service ?? "" });
+      if (scopes.length) form.set("scope", scopes.join(" "));
+      res = await fetch(url, { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    } else {
+      if (ch.params.service) url.searchParams.set("service", ch.params.service);
+      for (const s of scopes) url.searchParams.append("scope", s);
+      const headers: Record<string, string> = {};
+      if (cred?.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ""}`).toString("base64")}`;
+      res = await fetch(url, { headers });
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw this.#authError(what, `the token server ${url.origin} answered ${res.status}`);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new RegistryResponseError(`Cannot get a token from ${url.origin} for registry ${this.registry}: HTTP ${res.status}`, res.status);
+    }
+    const doc = (await res.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    const value = typeof doc.token === "string" ? doc.token : typeof doc.access_token === "string" ? doc.access_token : undefined;
+    if (!value) throw this.#authError(what, `the token server ${url.origin} returned no token`);
+    // Tokens default to 60 s (distribution token spec); renew 10 s early so a long upload starts with a valid one.
+    const life = typeof doc.expires_in === "number" && doc.expires_in > 0 ? doc.expires_in : 60;
+    const token = { value, scopes: new Set(scopes), expiresAt: Date.now() + Math.max(1, life - 10) * 1000 };
+    this.#tokens.push(token);
+    return token;
+  }
+
+  async #authorization(scopes: string[], what: string): Promise<string | undefined> {
+    const ch = this.#challenge;
+    if (!ch) return undefined;
+    if (ch.scheme === "basic") {
+      const cred = await this.#loadCredential();
+      if (!cred || cred.username === undefined) throw this.#authError(what, "it requires Basic credentials and none were found");
+      return `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ""}`).toString("base64")}`;
+    }
+    const t = this.#tokenFor(scopes) ?? (await this.#fetchToken(scopes, what));
+    return `Bearer ${t.value}`;
+  }
+
+  /**
+   * Sends one API request (path relative to the registry root, e.g. `/v2/app/manifests/1`) and
+   * returns the response; statuses outside 2xx/3xx and `accept` throw with the registry's error text.
+   */
+  async request(path: string, opts: RequestOptions): Promise<Response> {
+    const method = opts.method ?? "GET";
+    const url = path.startsWith("http://") || path.startsWith("https://") ? path : `${this.baseUrl}${path}`;
+    const what = `${method} ${new URL(url).pathname}`;
+    const replayable = !(opts.body instanceof Readable);
+    const attempts = replayable ? (this.#opts.attempts ?? 4) : 1;
+    let scopes = [...opts.scopes];
+    // One retry after learning the challenge and one more after an insufficient_scope answer;
+    // a token server that keeps refusing must not loop forever.
+    let authRetries = 0;
+    let backoff = this.#opts.backoffMs ?? 200;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { ...opts.headers };
+      const authz = await this.#authorization(scopes, what);
+      if (authz) headers.authorization = authz;
+      let res: Response;
+      try {
+        const init: RequestInit & { duplex?: "half" } = { method, headers, redirect: "follow" };
+        if (opts.body instanceof Readable) {
+          init.body = Readable.toWeb(opts.body) as ReadableStream;
+          init.duplex = "half";
+        } else if (opts.body) init.body = opts.body as unknown as BodyInit;
+        res = await fetch(url, init);
+      } catch (err) {
+        if (attempt < attempts) {
+          await sleep(backoff);
+          backoff *= 2;
+          continue;
+        }
+        throw new RegistryResponseError(`Cannot reach registry ${this.registry} (${what}): ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`, 0, { cause: err });
+      }
+      if (res.status === 401) {
+        const ch = parseChallenge(res.headers.get("www-authenticate") ?? "");
+        const text = await res.text().catch(() => "");
+        if (!ch) throw this.#authError(what, `HTTP 401 without a usable WWW-Authenticate challenge${text ? `: ${text.trim().slice(0, 200)}` : ""}`);
+        const firstChallenge = this.#challenge === undefined;
+        const insufficient = ch.params.error === "insufficient_scope";
+        if (ch.scheme === "bearer" && ch.params.scope) scopes = [...new Set([...scopes, ...ch.params.scope.split(" ")])];
+        if (ch.scheme === "bearer") this.#tokens = this.#tokens.filter((t) => !scopes.every((s) => t.scopes.has(s)));
+        this.#challenge = ch;
+        if (replayable && authRetries < 2 && (firstChallenge || insufficient || authRetries === 0)) {
+          authRetries++;
+          continue;
+        }
+        const cred = await this.#loadCredential();
+        const detail = ch.params.error ? ` (${ch.params.error}${ch.params.scope ? ` for ${ch.params.scope}` : ""})` : "";
+        throw this.#authError(what, cred ? `the registry rejected the credentials (HTTP 401${detail})` : `the registry requires credentials and none were found (HTTP 401${detail})`);
+      }
+      if (RETRYABLE.has(res.status) && attempt < attempts) {
+        await res.body?.cancel();
+        const ra = Number(res.headers.get("retry-after"));
+        await sleep(Number.isFinite(ra) && ra > 0 ? Math.min(ra * 1000, 10_000) : backoff);
+        backoff *= 2;
+        continue;
+      }
+      if (res.ok || opts.accept?.includes(res.status)) return res;
+      const text = await res.text().catch(() => "");
+      if (res.status === 403) throw this.#authError(what, `access denied (HTTP 403): ${registryErrorText(text)}`);
+      throw new RegistryResponseError(`Cannot ${what} on registry ${this.registry}: HTTP ${res.status} ${registryErrorText(text)}`, res.status);
+    }
+  }
+
+  /** Resolves a `Location` header against the request URL; only the registry's own origin is followed. */
+  resolveLocation(location: string, what: string): string {
+    const u = new URL(location, this.baseUrl);
+    const base = new URL(this.baseUrl);
+    if (u.origin !== base.origin) {
+      throw new RegistryResponseError(`Cannot follow the upload location of registry ${this.registry} for ${what}: it points to another origin (${u.origin})`, 0);
+    }
+    return u.toString();
+  }
+}
+
+/** The `errors[].code: message` of a distribution error body, or its first 200 characters. */
+export function registryErrorText(body: string): string {
+  try {
+    const doc = JSON.parse(body) as { errors?: { code?: string; message?: string }[] };
+    if (Array.isArray(doc.errors) && doc.errors.length) return doc.errors.map((e) => `${e.code ?? "?"}: ${e.message ?? ""}`).join("; ");
+  } catch {
+    /* not JSON */
+  }
+  return body.trim().slice(0, 200);
+}

@@ -1,0 +1,96 @@
+/**
+ * Writes to a registry: HEAD before upload, cross-repository mount with fallback to upload,
+ * streamed monolithic uploads, manifests by digest with their exact bytes and media type, and the
+ * tag last so nothing is visible under it before everything it references is present.
+ * @module
+ */
+import type { Readable } from "node:stream";
+import type { Descriptor } from "../v1/descriptor.js";
+import type { BlobOrigin, ImageSink } from "../v1/store.js";
+import { RegistryAuthError } from "../errors.js";
+import { RegistryClient, type ClientOptions } from "./client.js";
+import { formatReference, type ImageReference } from "./reference.js";
+
+/** Opens a registry repository for writing; `commit` tags (or checks the digest of) `ref`. */
+export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { client?: RegistryClient } = {}): ImageSink {
+  const client = opts.client ?? new RegistryClient(ref.registry, opts);
+  const repo = ref.repository;
+  const push = [`repository:${repo}:pull,push`];
+  const name = `registry ${ref.registry} image ${formatReference(ref)}`;
+  /** Upload sessions a refused mount opened (202): upload there instead of POSTing again. */
+  const pending = new Map<string, string>();
+
+  async function startUpload(what: string): Promise<string> {
+    const res = await client.request(`/v2/${repo}/blobs/uploads/`, { method: "POST", scopes: push, body: Buffer.alloc(0) });
+    await res.body?.cancel();
+    const loc = res.headers.get("location");
+    if (!loc) throw new Error(`Cannot upload ${what} to ${name}: the registry returned no upload Location`);
+    return client.resolveLocation(loc, what);
+  }
+
+  return {
+    name,
+    async hasBlob(desc: Descriptor, o: { origin?: BlobOrigin } = {}): Promise<boolean> {
+      const head = await client.request(`/v2/${repo}/blobs/${desc.digest}`, { method: "HEAD", scopes: push, accept: [404] });
+      if (head.status === 200) return true;
+      const origin = o.origin;
+      if (!origin || origin.registry !== ref.registry || origin.repository === repo) return false;
+      // Mounting is best effort: registries may refuse the second scope or the mount itself.
+      try {
+        const q = new URLSearchParams({ mount: desc.digest, from: origin.repository });
+        const res = await client.request(`/v2/${repo}/blobs/uploads/?${q}`, {
+          method: "POST",
+          scopes: [...push, `repository:${origin.repository}:pull`],
+          body: Buffer.alloc(0),
+        });
+        await res.body?.cancel();
+        if (res.status === 201) return true;
+        const loc = res.headers.get("location");
+        if (res.status === 202 && loc) pending.set(desc.digest, client.resolveLocation(loc, `blob ${desc.digest}`));
+        return false;
+      } catch (err) {
+        if (err instanceof RegistryAuthError) return false;
+        throw err;
+      }
+    },
+    async putBlob(desc: Descriptor, data: Readable): Promise<void> {
+      const what = `blob ${desc.digest}`;
+      const loc = pending.get(desc.digest) ?? (await startUpload(what));
+      pending.delete(desc.digest);
+      const u = new URL(loc);
+      u.searchParams.set("digest", desc.digest);
+      const res = await client.request(u.toString(), {
+        method: "PUT",
+        scopes: push,
+        headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
+        body: data,
+      });
+      await res.body?.cancel();
+      if (res.status !== 201) throw new Error(`Cannot upload ${what} to ${name}: expected HTTP 201, got ${res.status}`);
+    },
+    async putManifest(desc: Descriptor, bytes: Buffer): Promise<void> {
+      const res = await client.request(`/v2/${repo}/manifests/${desc.digest}`, {
+        method: "PUT",
+        scopes: push,
+        headers: { "content-type": desc.mediaType },
+        body: bytes,
+      });
+      await res.body?.cancel();
+    },
+    async commit(root: Descriptor, bytes: Buffer): Promise<void> {
+      if (ref.digest && ref.digest !== root.digest) {
+        throw new Error(`Cannot write ${name}: the result has digest ${root.digest}, not the digest named in the destination`);
+      }
+      const res = await client.request(`/v2/${repo}/manifests/${ref.tag ?? root.digest}`, {
+        method: "PUT",
+        scopes: push,
+        headers: { "content-type": root.mediaType },
+        body: bytes,
+      });
+      await res.body?.cancel();
+    },
+    async close() {
+      pending.clear();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Reads an image or index from a registry: the reference resolves to exact manifest bytes whose
+ * digest is checked (against the reference's digest or the registry's Docker-Content-Digest), and
+ * every blob is streamed through a digest and size check.
+ * @module
+ */
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { ImageNotFoundError } from "../errors.js";
+import { MAX_MANIFEST_BYTES, readBounded, verifyBlob, verifyBytes, DigestMismatchError } from "../internal/verify.js";
+import { digestOf } from "../v1/digest.js";
+import type { Descriptor } from "../v1/descriptor.js";
+import { MANIFEST_ACCEPT } from "../v1/media-types.js";
+import { sniffManifestMediaType } from "../v1/manifest.js";
+import type { ImageSource, Resolved, BlobOrigin } from "../v1/store.js";
+import { RegistryClient, type ClientOptions } from "./client.js";
+import { formatReference, type ImageReference } from "./reference.js";
+
+function bodyStream(res: Response): Readable {
+  if (!res.body) return Readable.from([]);
+  return Readable.fromWeb(res.body as unknown as WebReadableStream);
+}
+
+/** Opens a registry image for reading. `client` may be shared with a sink on the same registry. */
+export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { client?: RegistryClient } = {}): ImageSource {
+  const client = opts.client ?? new RegistryClient(ref.registry, opts);
+  const repo = ref.repository;
+  const scopes = [`repository:${repo}:pull`];
+  const name = `registry ${ref.registry} image ${formatReference(ref)}`;
+  const origin: BlobOrigin = { registry: ref.registry, repository: repo };
+
+  async function getManifest(reference: string): Promise<{ bytes: Buffer; contentType: string | undefined; headerDigest: string | undefined }> {
+    const res = await client.request(`/v2/${repo}/manifests/${reference}`, {
+      scopes,
+      headers: { accept: MANIFEST_ACCEPT.join(", ") },
+      accept: [404],
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new ImageNotFoundError(`Cannot find ${reference.startsWith("sha256:") ? "manifest" : "tag"} ${reference} in repository ${repo} on registry ${ref.registry}: the registry answered 404 (check the name and tag, e.g. with \`skopeo list-tags docker://${ref.registry}/${repo}\`)`);
+    }
+    const bytes = await readBounded(bodyStream(res), { max: MAX_MANIFEST_BYTES, what: `manifest ${reference} of ${name}` });
+    return { bytes, contentType: res.headers.get("content-type") ?? undefined, headerDigest: res.headers.get("docker-content-digest") ?? undefined };
+  }
+
+  return {
+    name,
+    origin,
+    async resolve(): Promise<Resolved> {
+      const reference = ref.digest ?? ref.tag ?? "latest";
+      const { bytes, contentType, headerDigest } = await getManifest(reference);
+      const digest = digestOf(bytes);
+      const expected = ref.digest ?? headerDigest;
+      if (expected && expected.startsWith("sha256:") && expected !== digest) {
+        throw new DigestMismatchError(`manifest ${reference} of ${name}`, expected, digest);
+      }
+      const mediaType = sniffManifestMediaType(bytes, contentType);
+      if (!mediaType) throw new SyntaxError(`Cannot tell the media type of manifest ${reference} of ${name}: no Content-Type and no mediaType field`);
+      return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
+    },
+    async manifest(desc: Descriptor): Promise<Buffer> {
+      const { bytes } = await getManifest(desc.digest);
+      return verifyBytes(bytes, desc, { what: `manifest ${desc.digest} of ${name}` });
+    },
+    async blobBytes(desc: Descriptor): Promise<Buffer> {
+      if (desc.size > MAX_MANIFEST_BYTES) throw new RangeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the limit`);
+      const s = await this.blob(desc);
+      return readBounded(s, { max: desc.size, what: `blob ${desc.digest} of ${name}` });
+    },
+    async blob(desc: Descriptor): Promise<Readable> {
+      const res = await client.request(`/v2/${repo}/blobs/${desc.digest}`, { scopes, accept: [404] });
+      if (res.status === 404) {
+        await res.body?.cancel();
+        throw new ImageNotFoundError(`Cannot find blob ${desc.digest} in repository ${repo} on registry ${ref.registry}: the registry answered 404`);
+      }
+      return verifyBlob(bodyStream(res), desc, { what: `blob ${desc.digest} of ${name}` });
+    },
+    async close() {
+      /* fetch keeps no per-source state */
+    },
+  };
+}

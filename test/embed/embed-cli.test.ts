@@ -1,0 +1,138 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startRegistry } from "../helpers/registry.js";
+import { htpasswdAuth } from "../helpers/registry-auth.js";
+import { startRegistryProxy } from "../helpers/registry-proxy.js";
+import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
+import { makeTempDir } from "../helpers/temp-dir.js";
+
+const execFileP = promisify(execFile);
+const CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
+
+function inlay(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test("inlay embed / inlay scan exit codes: each failure has one message naming what and where", async () => {
+  const tmp = await makeTempDir("inlay-cli-");
+  const reg = await startRegistry();
+  const authTmp = await makeTempDir("inlay-cli-auth-");
+  const authReg = await startRegistry({ authYaml: await htpasswdAuth(authTmp.path, { user: "u", password: "p" }) });
+  try {
+    const ok = join(tmp.path, "ok");
+    await writeTestLayout(ok, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"] }]);
+    await execFileP("skopeo", ["copy", "--dest-tls-verify=false", `oci:${ok}:v1`, `docker://${reg.host}/app:v1`]);
+
+    // 0 with --json: digests, platforms, counts.
+    const r0 = await inlay(["embed", "--json", `docker://${reg.host}/app:v1`, `docker://${reg.host}/app:inlay`]);
+    assert.equal(r0.code, 0, r0.stderr);
+    const doc = JSON.parse(r0.stdout) as { digest: string; platforms: { platform: string; executables: number }[] };
+    assert.match(doc.digest, /^sha256:[a-f0-9]{64}$/);
+    assert.equal(doc.platforms[0]!.platform, "linux/amd64");
+    assert.ok(doc.platforms[0]!.executables >= 2);
+
+    // scan: summary, and the full manifest with --json.
+    const s = await inlay(["scan", `docker://${reg.host}/app:inlay`]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /linux\/amd64/);
+    const sj = await inlay(["scan", "--json", `oci:${ok}:v1`]);
+    assert.equal(sj.code, 0, sj.stderr);
+    const m = JSON.parse(sj.stdout) as { entries: { path: string; kind: string }[] };
+    assert.deepEqual(m.entries.map((e) => [e.path, e.kind]), [["/bin/busybox", "elf"]]);
+
+    // 3: missing tag.
+    const r3 = await inlay(["embed", `docker://${reg.host}/app:nope`, `docker://${reg.host}/app:x`]);
+    assert.equal(r3.code, 3, r3.stderr);
+    assert.match(r3.stderr, new RegExp(`tag nope in repository app on registry ${reg.host}`));
+
+    // 4: failed authentication names the registry and the credential source.
+    const cfgDir = join(tmp.path, "docker");
+    await mkdir(cfgDir);
+    await writeFile(join(cfgDir, "config.json"), JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from("u:wrong").toString("base64") } } }));
+    const r4 = await inlay(["embed", `docker://${authReg.host}/app:v1`, `docker://${authReg.host}/app:x`], { ...process.env, DOCKER_CONFIG: cfgDir, REGISTRY_AUTH_FILE: join(cfgDir, "none.json") });
+    assert.equal(r4.code, 4, r4.stderr);
+    assert.match(r4.stderr, new RegExp(`registry ${authReg.host}.*credential source: ${join(cfgDir, "config.json")}`));
+
+    // 5: digest mismatch aborts and nothing is tagged.
+    const raw = JSON.parse((await execFileP("skopeo", ["inspect", "--tls-verify=false", "--raw", `docker://${reg.host}/app:v1`])).stdout) as { layers: { digest: string }[] };
+    const proxy = await startRegistryProxy(reg.url, { corruptBlob: raw.layers[0]!.digest });
+    try {
+      const r5 = await inlay(["embed", `docker://${proxy.host}/app:v1`, `docker://${reg.host}/lied:v1`]);
+      assert.equal(r5.code, 5, r5.stderr);
+      assert.match(r5.stderr, new RegExp(`${raw.layers[0]!.digest}.*nothing was written`));
+      assert.equal((await fetch(`${reg.url}/v2/lied/manifests/v1`, { method: "HEAD" })).status, 404);
+    } finally {
+      await proxy.dispose();
+    }
+
+    // 6: unsupported layer media type.
+    const weird = join(tmp.path, "weird");
+    await writeTestLayout(weird, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"] }]);
+    const idx = JSON.parse(await readFile(join(weird, "index.json"), "utf8"));
+    const mPath = join(weird, "blobs/sha256", idx.manifests[0].digest.slice(7));
+    const man = JSON.parse(await readFile(mPath, "utf8"));
+    man.layers[0].mediaType = "application/vnd.example.layer.v1+squashfs";
+    const mb = Buffer.from(JSON.stringify(man));
+    const { createHash } = await import("node:crypto");
+    const hex = createHash("sha256").update(mb).digest("hex");
+    await writeFile(join(weird, "blobs/sha256", hex), mb);
+    idx.manifests[0] = { ...idx.manifests[0], digest: `sha256:${hex}`, size: mb.length };
+    await writeFile(join(weird, "index.json"), JSON.stringify(idx));
+    const r6 = await inlay(["embed", `oci:${weird}:v1`, `oci:${join(tmp.path, "o6")}:x`]);
+    assert.equal(r6.code, 6, r6.stderr);
+    assert.match(r6.stderr, /unsupported layer media type application\/vnd\.example\.layer\.v1\+squashfs/);
+
+    // 7: neither Entrypoint nor Cmd.
+    const nocmd = join(tmp.path, "nocmd");
+    await writeTestLayout(nocmd, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()] }]);
+    const r7 = await inlay(["embed", `oci:${nocmd}:v1`, `oci:${join(tmp.path, "o7")}:x`]);
+    assert.equal(r7.code, 7, r7.stderr);
+    assert.match(r7.stderr, /neither Entrypoint nor Cmd/);
+
+    // 8: Windows refused.
+    const win = join(tmp.path, "win");
+    await writeTestLayout(win, "v1", [{ architecture: "amd64", os: "windows", layers: [[{ path: "x.exe", data: "MZ" }]], cmd: ["x.exe"] }]);
+    const r8 = await inlay(["embed", `oci:${win}:v1`, `oci:${join(tmp.path, "o8")}:x`]);
+    assert.equal(r8.code, 8, r8.stderr);
+    assert.match(r8.stderr, /Windows image/);
+
+    // 11: an invalid policy names the file; a valid inline bundle spec is baked in and the enforcer accepts it.
+    const badPolicy = join(tmp.path, "bad-policy.yaml");
+    await writeFile(badPolicy, "apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata: {name: bad}\nspec: {executables: {drift: {mode: sometimes}}}\n");
+    const r11 = await inlay(["embed", "--policy", badPolicy, `oci:${ok}:v1`, `oci:${join(tmp.path, "o11")}:x`]);
+    assert.equal(r11.code, 11, r11.stderr);
+    assert.match(r11.stderr, new RegExp(`${badPolicy}:4`));
+    const spec = { failMode: "open", activation: "always", dormancy: { env: [], paths: [] }, controls: { drift: "audit", fileless: "audit", loader: "off", blocklist: "off", allowlist: "off" }, enforceAfter: {}, driftSource: "manifest", reportExecs: true, blockList: { names: [], pathGlobs: [], sha256: [] }, allowList: { names: [], pathGlobs: [], sha256: [] } };
+    const rs = await inlay(["embed", "--json", "--bundle-spec", JSON.stringify(spec), `oci:${ok}:v1`, `oci:${join(tmp.path, "os")}:x`]);
+    assert.equal(rs.code, 0, rs.stderr);
+    const bundleDigest = (JSON.parse(rs.stdout) as { platforms: { bundleDigest: string }[] }).platforms[0]!.bundleDigest;
+    await execFileP("umoci", ["unpack", "--rootless", "--image", `${join(tmp.path, "os")}:x`, join(tmp.path, "os-b")]);
+    const bundleFile = join(tmp.path, "os-b/rootfs/.inlay/bundle");
+    const { stdout: checked } = await execFileP("enforcer/build/x86_64/inlay-enforcer", ["--check-bundle", bundleFile]);
+    assert.match(checked, /sha256:[a-f0-9]{64}/);
+    const { createHash: h } = await import("node:crypto");
+    assert.equal(`sha256:${h("sha256").update(await readFile(bundleFile)).digest("hex")}`, bundleDigest);
+    assert.match(await readFile(bundleFile, "utf8"), /\/bin\/busybox/);
+
+    // 2: a malformed location is a usage error.
+    const r2 = await inlay(["embed", "/not/a/location", `oci:${join(tmp.path, "o2")}`]);
+    assert.equal(r2.code, 2, r2.stderr);
+  } finally {
+    await authReg.dispose();
+    await authTmp.dispose();
+    await reg.dispose();
+    await tmp.dispose();
+  }
+});

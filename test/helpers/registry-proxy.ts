@@ -1,0 +1,75 @@
+/**
+ * A loopback HTTP proxy in front of a test registry that misbehaves on purpose: it can flip one
+ * byte of a chosen blob (a registry that lies about digests) and answer the first N requests with
+ * 503 (to exercise retries). Everything else is forwarded unchanged.
+ * @module
+ */
+import { createServer, request, type Server } from "node:http";
+
+export interface RegistryProxy {
+  readonly host: string;
+  /** Number of 503 answers given so far. */
+  failures: number;
+  /** `METHOD path?query` of every request forwarded, in order. */
+  readonly requests: string[];
+  dispose(): Promise<void>;
+}
+
+/**
+ * @param opts.corruptBlob digest whose `GET …/blobs/<digest>` body gets one byte flipped
+ * @param opts.corruptManifest reference (tag or digest) whose `GET …/manifests/<ref>` body gets one byte flipped
+ * @param opts.fail503 answer this many first requests with 503
+ */
+export async function startRegistryProxy(upstream: string, opts: { corruptBlob?: string; corruptManifest?: string; fail503?: number } = {}): Promise<RegistryProxy> {
+  const up = new URL(upstream);
+  const state = { failures: 0 };
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    if (state.failures < (opts.fail503 ?? 0)) {
+      state.failures++;
+      req.resume();
+      res.writeHead(503, { "content-type": "application/json" }).end('{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}');
+      return;
+    }
+    requests.push(`${req.method} ${req.url}`);
+    const corrupt =
+      req.method === "GET" &&
+      ((opts.corruptBlob !== undefined && (req.url ?? "").endsWith(`/blobs/${opts.corruptBlob}`)) ||
+        (opts.corruptManifest !== undefined && (req.url ?? "").endsWith(`/manifests/${opts.corruptManifest}`)));
+    const headers = { ...req.headers, host: up.host };
+    const out = request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers }, (ures) => {
+      const h = { ...ures.headers };
+      // Upload locations must point back at the proxy, or the client would bypass it.
+      if (typeof h.location === "string") h.location = h.location.replace(up.origin, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
+      res.writeHead(ures.statusCode ?? 502, h);
+      let first = true;
+      ures.on("data", (c: Buffer) => {
+        if (corrupt && first && c.length > 0) {
+          c = Buffer.from(c);
+          c[c.length - 1] = c[c.length - 1]! ^ 0xff;
+          first = false;
+        }
+        res.write(c);
+      });
+      ures.on("end", () => res.end());
+    });
+    out.on("error", () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    get failures() {
+      return state.failures;
+    },
+    set failures(n: number) {
+      state.failures = n;
+    },
+    dispose: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
