@@ -108,9 +108,11 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
       review.push(`${p.exe}: ${ev.kind} ${ev.action} (${ev.rule}) at line ${lineNo}: ${ev.reason}`);
     } else if (/^(net|network)\./.test(ev.kind) && ev.detail !== undefined) {
       // The enforcer's network.connect events say `destination`: "A.B.C.D:PORT" or "[IPV6]:PORT".
-      const dest = /^\[?([0-9A-Fa-f:.]+)\]?:(\d{1,5})$/.exec(pickString(ev.detail, ["destination"]) ?? "");
-      const port = dest ? Number(dest[2]) : pickNumber(ev.detail, ["port", "remote_port", "dport", "local_port"]);
-      const addr = dest ? dest[1] : pickString(ev.detail, ["address", "addr", "ip", "remote_address", "daddr"]);
+      const destination = ev.detail["destination"];
+      const dest = typeof destination === "string" ? /^\[?([0-9A-Fa-f:.]+)\]?:(\d{1,5})$/.exec(destination) : null;
+      const destOk = dest !== null && isIP(dest[1]!) !== 0 && Number(dest[2]) >= 1 && Number(dest[2]) <= 65535;
+      const port = destOk ? Number(dest[2]) : pickNumber(ev.detail, ["port", "remote_port", "dport", "local_port"]);
+      const addr = destOk ? dest[1] : pickString(ev.detail, ["address", "addr", "ip", "remote_address", "daddr"]);
       if (/listen|bind/.test(ev.kind) && port !== undefined) countEndpoint(listen, String(port), ev.kind, lineNo);
       else if (addr !== undefined && port !== undefined) countEndpoint(outbound, `${addr} ${port}`, ev.kind, lineNo);
       else ignoredKinds.set(ev.kind, (ignoredKinds.get(ev.kind) ?? 0) + 1);
