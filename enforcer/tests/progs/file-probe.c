@@ -8,7 +8,7 @@
  *              truncate PATH | mkdir PATH
  *   file-probe open-race SAFE EVIL  open SAFE for writing while another thread rewrites the name
  *                                   to EVIL, until the kernel opens EVIL ("raced", exit 0) or
- *                                   5000 tries pass (exit 3)
+ *                                   3 s pass (exit 3)
  *   file-probe io_uring             io_uring_setup (must fail with ENOSYS under the enforcer)
  *   file-probe inherit PATH PROG [ARGS...]  open PATH for writing, then exec PROG with it as fd 3 */
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(const char *what)
@@ -114,7 +115,13 @@ int main(int argc, char **argv)
 		if (pthread_create(&t, NULL, flipper, NULL) != 0)
 			return 2;
 		struct stat evil;
-		for (int i = 0; i < 5000; i++) {
+		struct timespec t0, now;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0;; i++) {
+			/* a time budget, not a try count: the flipper thread may get no CPU for a while */
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - t0.tv_sec >= 3)
+				break;
 			int fd = openat(AT_FDCWD, race_name, O_WRONLY | O_CLOEXEC);
 			if (fd < 0) {
 				/* EACCES: the enforcer saw EVIL at entry; let its event writer keep up */

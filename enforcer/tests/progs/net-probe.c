@@ -8,7 +8,7 @@
  *   net-probe sendmsg ADDR PORT       UDP sendmsg with msg_name
  *   net-probe connect-race SAFE EVIL PORT  connect to SAFE while another thread rewrites the
  *                                     sockaddr to EVIL, until the kernel connects to EVIL
- *                                     (exit 0 with "raced") or 5000 tries pass (exit 3)
+ *                                     (exit 0 with "raced") or 5 s pass (exit 3)
  *   net-probe bind PORT               TCP bind to 127.0.0.1:PORT, then listen
  *   net-probe revshell ADDR PORT PROG [ARGS...]  connect, make the socket stdin/stdout/stderr,
  *                                     exec PROG (what `nc -e` does)
@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(const char *what)
@@ -138,7 +139,13 @@ int main(int argc, char **argv)
 		pthread_t t;
 		if (pthread_create(&t, NULL, flipper, NULL) != 0)
 			return 2;
-		for (int i = 0; i < 5000; i++) {
+		struct timespec t0, now;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0;; i++) {
+			/* a time budget, not a try count: the flipper thread may get no CPU for a while */
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - t0.tv_sec >= 5)
+				break;
 			int s = socket(race_safe.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 			if (s < 0)
 				return fail("socket");
