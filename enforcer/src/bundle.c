@@ -21,9 +21,10 @@
 #include "sha256.h"
 
 #define HEADER "inlay-bundle 1"
-#define MAX_TOKENS 4 /* keyword + at most 2 arguments; a 4th token means "too many" */
+#define MAX_TOKENS 5 /* keyword + at most 3 arguments; a 5th token means "too many" */
 
-static const char *const CONTROL_NAMES[CTL_COUNT] = { "drift", "fileless", "loader", "blocklist", "allowlist" };
+static const char *const CONTROL_NAMES[CTL_COUNT] = { "drift",     "fileless", "loader", "blocklist",     "allowlist",
+						       "network",   "files",    "reverse-shell", "privilege" };
 static const char *const MODE_NAMES[] = { "off", "audit", "enforce" };
 
 const char *control_name(enum inlay_control c)
@@ -44,6 +45,7 @@ struct token {
 /* Per-list counters; in the store pass they double as fill positions. */
 struct counts {
 	size_t env, dpath, bname, bglob, bsha, aname, aglob, asha, exe, str_bytes;
+	size_t conn, listen, ro, aud, shell; /* runtime controls */
 };
 
 struct parser {
@@ -60,7 +62,10 @@ struct parser {
 	/* console link directives */
 	size_t seen_console, seen_console_ca, seen_enrol_token, seen_plain_http, seen_wait_policy;
 	struct token console_url;   /* the encoded URL argument, for the whole-file rules */
+	size_t seen_net_default, seen_listen_default;
 };
+
+static int parse_runtime_directive(struct parser *ps, const struct token *tok, size_t ntok);
 
 __attribute__((format(printf, 2, 3))) static int fail(struct parser *ps, const char *fmt, ...)
 {
@@ -412,7 +417,8 @@ static int parse_directive(struct parser *ps, const struct token *tok, size_t nt
 			return -1;
 		c = tok_lookup(&tok[1], CONTROL_NAMES, CTL_COUNT);
 		if (c < 0)
-			return fail(ps, "unknown control \"%s\" (known: drift, fileless, loader, blocklist, allowlist)",
+			return fail(ps, "unknown control \"%s\" (known: drift, fileless, loader, blocklist, allowlist, "
+					"network, files, reverse-shell, privilege)",
 				    show(&tok[1], shown));
 		snprintf(what, sizeof what, "%s %s", name, CONTROL_NAMES[c]);
 		if (once(ps, is_control ? &ps->seen_control[c] : &ps->seen_enforce_after[c], what))
@@ -481,7 +487,7 @@ static int parse_directive(struct parser *ps, const struct token *tok, size_t nt
 	}
 	if ((i = parse_console_directive(ps, tok, ntok)) != 1)
 		return i;
-	return fail(ps, "unknown directive \"%s\"", show(kw, shown));
+	return parse_runtime_directive(ps, tok, ntok);
 }
 
 /* Checks that need the whole file: rules across directives. */
@@ -503,6 +509,12 @@ static int check_whole(struct parser *ps)
 				"empty manifest makes every exec drift); add the image's manifest or use "
 				"drift-source ctime",
 			    MODE_NAMES[b->mode[CTL_DRIFT]]);
+	}
+	if (b->mode[CTL_REVSHELL] != INLAY_OFF && ps->n.shell == 0) {
+		ps->lineno = ps->seen_control[CTL_REVSHELL];
+		return fail(ps, "\"control reverse-shell %s\" needs at least one \"shell-name\" line (the executables "
+				"that count as shells or interpreters)",
+			    MODE_NAMES[b->mode[CTL_REVSHELL]]);
 	}
 	return check_console(ps);
 }
@@ -634,6 +646,10 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_
 	off = align8(off + n.exe * sizeof(struct manifest_entry));
 	size_t o_ptrs = off;
 	off += (n.env + n.dpath + n.bname + n.bglob + n.aname + n.aglob) * sizeof(char *);
+	off += (n.ro + n.aud + n.shell) * sizeof(char *);
+	off = align8(off);
+	size_t o_rules = off;
+	off += (n.conn + n.listen) * sizeof(struct net_rule);
 	size_t o_sha = off;
 	off += (n.bsha + n.asha) * 32;
 	size_t o_str = off;
@@ -658,6 +674,14 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_
 	b->allow.names = ptrs;
 	ptrs += n.aname;
 	b->allow.globs = ptrs;
+	ptrs += n.aglob;
+	b->rt.readonly = ptrs;
+	ptrs += n.ro;
+	b->rt.audited = ptrs;
+	ptrs += n.aud;
+	b->rt.shells = ptrs;
+	b->rt.connect = (struct net_rule *)(void *)(arena + o_rules);
+	b->rt.listen = b->rt.connect + n.conn;
 	b->block.sha = (uint8_t(*)[32])(void *)(arena + o_sha);
 	b->allow.sha = b->block.sha + n.bsha;
 
@@ -682,6 +706,11 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_
 	b->allow.n_globs = n.aglob;
 	b->allow.n_sha = n.asha;
 	b->n_manifest = n.exe;
+	b->rt.n_connect = n.conn;
+	b->rt.n_listen = n.listen;
+	b->rt.n_readonly = n.ro;
+	b->rt.n_audited = n.aud;
+	b->rt.n_shells = n.shell;
 	qsort(b->manifest, n.exe, sizeof *b->manifest, cmp_manifest);
 	qsort(b->block.sha, n.bsha, 32, cmp_sha);
 	qsort(b->allow.sha, n.asha, 32, cmp_sha);
@@ -821,4 +850,128 @@ bool exelist_match(const struct exelist *l, const char *path, const uint8_t *sha
 		return true;
 	}
 	return false;
+}
+
+bool path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	if (n == 1 && prefix[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* ---- Runtime controls (network, files, reverse shell): their directives live in this block,
+ * apart from the exec directives above, so either can change without touching the other. */
+
+/* Validates a net rule (cidr NULL for net-listen) and, in the store pass, writes it to *dst with
+ * its text ("CIDR PORTS" or "PORTS") in the string area. */
+static int add_net_rule(struct parser *ps, const char *kw, const struct token *cidr, const struct token *ports,
+			int action, struct net_rule *dst)
+{
+	char shown[SHOW_CAP];
+	const char *why;
+	struct net_rule r;
+	memset(&r, 0, sizeof r);
+	r.action = (uint8_t)action;
+	if (cidr && netrule_parse_cidr(cidr->p, cidr->n, r.addr, &r.prefix, &why) != 0)
+		return fail(ps, "\"%s\" %s, found \"%s\"", kw, why, show(cidr, shown));
+	if (netrule_parse_ports(ports->p, ports->n, &r.port_lo, &r.port_hi, &why) != 0)
+		return fail(ps, "\"%s\" %s, found \"%s\"", kw, why, show(ports, shown));
+	size_t len = (cidr ? cidr->n + 1 : 0) + ports->n;
+	ps->n.str_bytes += len + 1;
+	if (ps->store) {
+		char *t = ps->strp;
+		size_t o = 0;
+		if (cidr) {
+			memcpy(t, cidr->p, cidr->n);
+			t[cidr->n] = ' ';
+			o = cidr->n + 1;
+		}
+		memcpy(t + o, ports->p, ports->n);
+		t[len] = '\0';
+		ps->strp += len + 1;
+		r.text = t;
+		*dst = r;
+	}
+	return 0;
+}
+
+static int add_path_entry(struct parser *ps, const char *kw, const struct token *arg, char **list, size_t *count,
+			  bool basename)
+{
+	char scratch[BUNDLE_MAX_LINE + 1];
+	char shown[SHOW_CAP];
+	char *v;
+	if (decode_value(ps, kw, 1, arg, scratch, &v) != 0)
+		return -1;
+	if (basename && strchr(v, '/'))
+		return fail(ps, "\"%s\" takes a basename without \"/\", found \"%s\"", kw, show_str(v, shown));
+	if (!basename && check_absolute(ps, kw, v) != 0)
+		return -1;
+	if (ps->store)
+		list[*count] = v;
+	(*count)++;
+	return 0;
+}
+
+static int parse_runtime_directive(struct parser *ps, const struct token *tok, size_t ntok)
+{
+	struct bundle *b = ps->b;
+	char shown[SHOW_CAP];
+	const struct token *kw = &tok[0];
+	static const char *const actions[] = { "allow", "audit", "block" };
+	static const char *const defaults[] = { "allow", "audit", "block" };
+	int i;
+
+	if (tok_is(kw, "net-connect")) {
+		if (want_args(ps, tok, ntok, 3, "allow|audit|block CIDR PORTS") ||
+		    (i = choose(ps, "net-connect", &tok[1], actions, 3, "\"allow\", \"audit\" or \"block\"")) < 0 ||
+		    add_net_rule(ps, "net-connect", &tok[2], &tok[3], i,
+				 ps->store ? &b->rt.connect[ps->n.conn] : NULL) != 0)
+			return -1;
+		ps->n.conn++;
+		return 0;
+	}
+	if (tok_is(kw, "net-listen")) {
+		if (want_args(ps, tok, ntok, 1, "PORTS") ||
+		    add_net_rule(ps, "net-listen", NULL, &tok[1], NET_ALLOW, ps->store ? &b->rt.listen[ps->n.listen] : NULL))
+			return -1;
+		ps->n.listen++;
+		return 0;
+	}
+	if (tok_is(kw, "net-default")) {
+		if (want_args(ps, tok, ntok, 1, "allow|audit|block") || once(ps, &ps->seen_net_default, "net-default") ||
+		    (i = choose(ps, "net-default", &tok[1], defaults, 3, "\"allow\", \"audit\" or \"block\"")) < 0)
+			return -1;
+		b->rt.net_default = (enum net_default)i;
+		b->rt.net_default_set = true;
+		return 0;
+	}
+	if (tok_is(kw, "net-listen-default")) {
+		if (want_args(ps, tok, ntok, 1, "allow|audit|block") ||
+		    once(ps, &ps->seen_listen_default, "net-listen-default") ||
+		    (i = choose(ps, "net-listen-default", &tok[1], defaults, 3, "\"allow\", \"audit\" or \"block\"")) < 0)
+			return -1;
+		b->rt.listen_default = (enum net_default)i;
+		b->rt.listen_default_set = true;
+		return 0;
+	}
+	if (tok_is(kw, "file-readonly"))
+		return want_args(ps, tok, ntok, 1, "PATH") ||
+				       add_path_entry(ps, "file-readonly", &tok[1], b->rt.readonly, &ps->n.ro, false)
+			       ? -1
+			       : 0;
+	if (tok_is(kw, "file-audit"))
+		return want_args(ps, tok, ntok, 1, "PATH") ||
+				       add_path_entry(ps, "file-audit", &tok[1], b->rt.audited, &ps->n.aud, false)
+			       ? -1
+			       : 0;
+	if (tok_is(kw, "shell-name"))
+		return want_args(ps, tok, ntok, 1, "BASENAME") ||
+				       add_path_entry(ps, "shell-name", &tok[1], b->rt.shells, &ps->n.shell, true)
+			       ? -1
+			       : 0;
+	return fail(ps, "unknown directive \"%s\"", show(kw, shown));
 }

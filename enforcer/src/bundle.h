@@ -11,11 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netrule.h"
+
 #define BUNDLE_MAX_SIZE (64u * 1024u * 1024u)
 #define BUNDLE_MAX_LINE 8192u
 
 enum inlay_mode { INLAY_OFF, INLAY_AUDIT, INLAY_ENFORCE };
-enum inlay_control { CTL_DRIFT, CTL_FILELESS, CTL_LOADER, CTL_BLOCKLIST, CTL_ALLOWLIST, CTL_COUNT };
+enum inlay_control {
+	CTL_DRIFT, CTL_FILELESS, CTL_LOADER, CTL_BLOCKLIST, CTL_ALLOWLIST,
+	/* runtime controls: judged at their own syscalls (reverse-shell at exec) */
+	CTL_NETWORK, CTL_FILES, CTL_REVSHELL, CTL_PRIVILEGE,
+	CTL_COUNT
+};
+/* The controls the exec verdict applies to a file: drift .. allowlist. */
+#define CTL_EXEC_COUNT (CTL_ALLOWLIST + 1)
 
 /* Executables by basename, by FNM_PATHNAME glob on the absolute path, or by content hash.
  * sha is sorted (memcmp order). */
@@ -31,6 +40,25 @@ struct exelist {
 struct manifest_entry {
 	uint8_t sha[32];
 	const char *path;   /* absolute path in the image, decoded */
+};
+
+/* Runtime controls (network, files, reverse shell): lists as parsed, in file order. */
+enum net_default { NET_DEFAULT_ALLOW, NET_DEFAULT_AUDIT, NET_DEFAULT_BLOCK };
+struct bundle_runtime {
+	struct net_rule *connect;  /* net-connect: block wins over audit, audit over allow */
+	size_t n_connect;
+	struct net_rule *listen;   /* net-listen: ports a socket may bind/listen on (addr unused) */
+	size_t n_listen;
+	enum net_default net_default; /* connects matched by no rule */
+	bool net_default_set;
+	enum net_default listen_default; /* binds/listens on ports not in `listen` */
+	bool listen_default_set;
+	char **readonly;           /* file-readonly: absolute path prefixes (component-wise) */
+	size_t n_readonly;
+	char **audited;            /* file-audit */
+	size_t n_audited;
+	char **shells;             /* shell-name: basenames that count as shells/interpreters */
+	size_t n_shells;
 };
 
 struct bundle {
@@ -55,6 +83,7 @@ struct bundle {
 	bool console_plain_http;   /* console-plain-http on: http:// to a non-loopback host allowed */
 	int wait_for_policy_s;     /* 0: the workload never waits for the console */
 	bool wait_fail_open;       /* wait-for-policy ... fail-open */
+	struct bundle_runtime rt;
 	void *arena_;         /* private: owns every string and array above */
 };
 
@@ -89,7 +118,11 @@ const char *bundle_manifest_path(const struct bundle *b, const uint8_t sha[32]);
  * true and sets *rule (if rule is non-NULL) to the static string "name", "path" or "sha256". */
 bool exelist_match(const struct exelist *l, const char *path, const uint8_t *sha, const char **rule);
 
-/* "drift", "fileless", "loader", "blocklist", "allowlist". */
+/* True when path equals prefix or lies below it ("/etc" covers "/etc/x", not "/etcx"). */
+bool path_under(const char *path, const char *prefix);
+
+/* "drift", "fileless", "loader", "blocklist", "allowlist", "network", "files", "reverse-shell",
+ * "privilege". */
 const char *control_name(enum inlay_control c);
 /* "off", "audit", "enforce". */
 const char *mode_name(enum inlay_mode m);

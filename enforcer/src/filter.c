@@ -19,6 +19,7 @@
 #include "filter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
@@ -27,6 +28,8 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "rtctl.h"
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH AUDIT_ARCH_X86_64
@@ -49,7 +52,8 @@
 /* Both supported arches are little-endian: the low 32 bits of an argument come first. */
 #define ARG_LO(i) ((uint32_t)offsetof(struct seccomp_data, args[i]))
 #define RET_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
-#define MAX_INSNS 96
+#define ARG_HI(i) ((uint32_t)offsetof(struct seccomp_data, args[i]) + 4u)
+#define MAX_INSNS 256
 
 struct prog {
 	struct sock_filter insn[MAX_INSNS];
@@ -110,6 +114,72 @@ static void rule_pid_arg(struct prog *p, int nr, const uint32_t *vals, unsigned 
 	rule_end(p, at);
 }
 
+/* TRACE when (low 32 bits of) argument argi has any bit of mask set; otherwise ALLOW. */
+static void rule_arg_jset(struct prog *p, int nr, unsigned argi, uint32_t mask)
+{
+	unsigned at = rule_begin(p, nr);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(argi));
+	emit(p, BPF_JMP | BPF_JSET | BPF_K, 0, 1, mask);
+	emit_ret(p, SECCOMP_RET_TRACE);
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	rule_end(p, at);
+}
+
+/* TRACE when the 64-bit argument argi is non-zero (a pointer that is set); otherwise ALLOW. */
+static void rule_arg_nonzero(struct prog *p, int nr, unsigned argi)
+{
+	unsigned at = rule_begin(p, nr);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(argi));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_HI(argi));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	emit_ret(p, SECCOMP_RET_TRACE);
+	rule_end(p, at);
+}
+
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452
+#endif
+
+/* The runtime controls' traps: only the groups the bundle needs (rtctl.h). Opens are trapped
+ * only when their flags ask for writing, so read-only opens never stop. */
+static void build_runtime(struct prog *p, unsigned traps)
+{
+	if (traps & TRAP_FILES) {
+		const uint32_t write_flags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+		rule_arg_jset(p, __NR_openat, 2, write_flags);
+#ifdef __NR_open
+		rule_arg_jset(p, __NR_open, 1, write_flags);
+		static const int legacy[] = { __NR_creat, __NR_rename, __NR_link, __NR_symlink, __NR_unlink, __NR_rmdir,
+					      __NR_mkdir, __NR_mknod, __NR_chmod, __NR_chown, __NR_lchown };
+		for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++)
+			rule_ret(p, legacy[i], SECCOMP_RET_TRACE);
+#endif
+		static const int calls[] = { __NR_openat2, __NR_truncate, __NR_renameat, __NR_renameat2, __NR_linkat,
+					     __NR_symlinkat, __NR_unlinkat, __NR_mkdirat, __NR_mknodat, __NR_fchmodat,
+					     __NR_fchmodat2, __NR_fchownat, __NR_fchmod, __NR_fchown };
+		for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+			rule_ret(p, calls[i], SECCOMP_RET_TRACE);
+	}
+	if (traps & TRAP_NET_CONNECT) {
+		rule_ret(p, __NR_connect, SECCOMP_RET_TRACE);
+		rule_arg_nonzero(p, __NR_sendto, 4);
+		rule_ret(p, __NR_sendmsg, SECCOMP_RET_TRACE);
+		rule_ret(p, __NR_sendmmsg, SECCOMP_RET_TRACE);
+	}
+	if (traps & TRAP_NET_BIND) {
+		rule_ret(p, __NR_bind, SECCOMP_RET_TRACE);
+		rule_ret(p, __NR_listen, SECCOMP_RET_TRACE);
+	}
+	if (traps & TRAP_PRIVILEGE) {
+		static const int calls[] = { __NR_setuid,    __NR_setgid,    __NR_setreuid, __NR_setregid, __NR_setresuid,
+					     __NR_setresgid, __NR_setfsuid,  __NR_setfsgid, __NR_setgroups, __NR_capset };
+		for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+			rule_ret(p, calls[i], SECCOMP_RET_TRACE);
+	}
+}
+
 static void build(struct prog *p, const struct filter_config *cfg)
 {
 	p->n = 0;
@@ -158,6 +228,7 @@ static void build(struct prog *p, const struct filter_config *cfg)
 	rule_pid_arg(p, __NR_rt_sigqueueinfo, &self, 1);
 	rule_pid_arg(p, __NR_rt_tgsigqueueinfo, &self, 1);
 	rule_pid_arg(p, __NR_pidfd_open, &self, 1);
+	build_runtime(p, cfg->traps);
 
 	emit_ret(p, SECCOMP_RET_ALLOW);
 }

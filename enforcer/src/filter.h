@@ -14,6 +14,7 @@ struct filter_config {
 	pid_t enforcer_pid;  /* signals aimed at it are refused (EPERM) */
 	pid_t enforcer_pgid; /* kill(-pgid) is refused too */
 	bool wrapper;        /* not PID 1: kill(-1) would reach the enforcer, refuse it as well */
+	unsigned traps;      /* TRAP_* of rtctl.h: the runtime controls' syscalls to trap */
 };
 
 /* 0 when this kernel and the seccomp policy around us let a process install a filter that

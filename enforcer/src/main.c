@@ -27,6 +27,7 @@
 #include "events.h"
 #include "fds.h"
 #include "filter.h"
+#include "rtctl.h"
 #include "json.h"
 #include "reporter.h"
 #include "spawn.h"
@@ -255,7 +256,9 @@ int main(int argc, char **argv)
 		unavailable = "seccomp";
 		unavailable_errno = errno;
 	}
-	struct filter_config fc = { .enforcer_pid = getpid(), .enforcer_pgid = getpgrp(), .wrapper = !pid1 };
+	rtctl_init(&b); /* runtime controls: decides which of their syscalls the filter traps */
+	struct filter_config fc = { .enforcer_pid = getpid(), .enforcer_pgid = getpgrp(), .wrapper = !pid1,
+				    .traps = rtctl_traps() };
 	struct spawn sp;
 	if (spawn_start(path, o.argv, &orig_mask, &fc, &sp) < 0) {
 		fprintf(stderr, "inlay-enforcer: cannot start %s: %s\n", path, strerror(errno));

@@ -17,6 +17,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "events.h"
 #include "exec_hint.h"
 #include "json.h"
+#include "rtctl.h"
 #include "syscall_deny.h"
 #include "verdict.h"
 
@@ -60,21 +62,53 @@ static void report_start(void)
 	start_reported = true;
 }
 
-static void on_seccomp_stop(pid_t tid)
+/* Returns true when the syscall's exit stop is wanted (a runtime control checks its result). */
+static bool on_seccomp_stop(pid_t tid)
 {
 	if (!start_reported && tid == main_child)
 		report_start();
-	if (!verdict_active())
-		return;
+	bool runtime = rtctl_traps() != 0;
+	if (!verdict_active() && !runtime)
+		return false;
 	struct __ptrace_syscall_info info;
-	/* Needs 5.3+. On failure (EIO/EINVAL on older kernels) the advisory check is skipped; the
-	 * exec stop still judges the exec. */
+	/* Needs 5.3+. On failure (EIO/EINVAL on older kernels) the advisory exec check is skipped
+	 * (the exec stop still judges the exec); a runtime-control syscall is failed with EPERM
+	 * instead, since nothing else would judge it. */
 	long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof info, &info);
-	if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP)
-		return;
-	int err = verdict_on_entry(tid, info.seccomp.nr, info.seccomp.args);
+	if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
+		if (runtime && syscall_deny(tid, EPERM) < 0 && errno != ESRCH)
+			fprintf(stderr, "inlay-enforcer: cannot fail a syscall of %d: %s\n", (int)tid, strerror(errno));
+		return false;
+	}
+	uint64_t nr = info.seccomp.nr;
+	bool want_exit = false;
+	int err = (nr == (uint64_t)__NR_execve || nr == (uint64_t)__NR_execveat)
+			  ? verdict_on_entry(tid, nr, info.seccomp.args)
+			  : rtctl_on_entry(tid, nr, info.seccomp.args, &want_exit);
 	if (err != 0 && syscall_deny(tid, err) < 0 && errno != ESRCH)
-		fprintf(stderr, "inlay-enforcer: cannot fail the exec of %d: %s\n", (int)tid, strerror(errno));
+		fprintf(stderr, "inlay-enforcer: cannot fail a syscall of %d: %s\n", (int)tid, strerror(errno));
+	return err == 0 && want_exit;
+}
+
+/* A syscall-exit stop we asked for: the runtime control checks what the kernel did. */
+static void on_syscall_exit(pid_t tid)
+{
+	struct __ptrace_syscall_info info;
+	long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof info, &info);
+	bool kill_it;
+	if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_EXIT) {
+		rtctl_drop(tid);
+		kill_it = false;
+	} else {
+		kill_it = rtctl_on_exit(tid, info.exit.rval, info.exit.is_error != 0);
+	}
+	if (kill_it) {
+		/* Still stopped at the exit: it cannot use the result. ESRCH: already dead. */
+		if (kill(tid, SIGKILL) < 0 && errno != ESRCH)
+			fprintf(stderr, "inlay-enforcer: cannot kill %d: %s\n", (int)tid, strerror(errno));
+		return;
+	}
+	resume(tid, 0);
 }
 
 static void on_stop(pid_t tid, int status)
@@ -82,8 +116,13 @@ static void on_stop(pid_t tid, int status)
 	int sig = WSTOPSIG(status);
 	switch ((unsigned)status >> 16) {
 	case PTRACE_EVENT_SECCOMP:
-		on_seccomp_stop(tid);
-		resume(tid, 0);
+		if (on_seccomp_stop(tid)) {
+			/* ESRCH: killed meanwhile; its exit status follows. */
+			if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0 && errno != ESRCH)
+				fprintf(stderr, "inlay-enforcer: cannot resume %d: %s\n", (int)tid, strerror(errno));
+		} else {
+			resume(tid, 0);
+		}
 		break;
 	case PTRACE_EVENT_EXEC:
 		if (verdict_on_exec(tid)) {
@@ -104,9 +143,13 @@ static void on_stop(pid_t tid, int status)
 		}
 		break;
 	case 0:
-		/* A signal-delivery stop: deliver the signal, whatever it is (SIGSTOP included; it then
-		 * becomes a group-stop). SIGTRAP|0x80 would be a syscall stop, which we never ask for. */
-		resume(tid, sig == (SIGTRAP | 0x80) ? 0 : sig);
+		/* SIGTRAP|0x80: the syscall-exit stop a runtime control asked for. Anything else is a
+		 * signal-delivery stop: deliver the signal, whatever it is (SIGSTOP included; it then
+		 * becomes a group-stop). */
+		if (sig == (SIGTRAP | 0x80))
+			on_syscall_exit(tid);
+		else
+			resume(tid, sig);
 		break;
 	default:
 		/* FORK, VFORK, CLONE, VFORK_DONE: the new tracee is auto-attached and reports itself. */
@@ -142,6 +185,7 @@ void tracer_run(pid_t child, int sfd, bool pgroup, bool traced, struct tracer_re
 				continue;
 			}
 			exec_hint_drop(tid);
+			rtctl_drop(tid);
 			if (tid == child) {
 				if (WIFEXITED(status)) {
 					out->status = WEXITSTATUS(status);

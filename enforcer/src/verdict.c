@@ -21,6 +21,7 @@
 #include "json.h"
 #include "match.h"
 #include "procfs.h"
+#include "rtctl.h"
 #include "sha256.h"
 
 static const struct bundle *bundle;
@@ -63,8 +64,8 @@ void verdict_init(const struct bundle *b, int64_t start_realtime_ns)
 {
 	bundle = b;
 	start_ns = start_realtime_ns;
-	active = b->report_execs;
-	for (int c = 0; c < CTL_COUNT; c++)
+	active = b->report_execs || b->mode[CTL_REVSHELL] != INLAY_OFF || b->mode[CTL_PRIVILEGE] != INLAY_OFF;
+	for (int c = 0; c < CTL_EXEC_COUNT; c++)
 		if (b->mode[c] != INLAY_OFF)
 			active = true;
 }
@@ -242,7 +243,7 @@ static void evaluate(struct subject *s, bool script, bool advisory, struct findi
 static enum inlay_mode strictest_mode(void)
 {
 	enum inlay_mode worst = INLAY_OFF;
-	for (int c = 0; c < CTL_COUNT; c++) {
+	for (int c = 0; c < CTL_EXEC_COUNT; c++) {
 		enum inlay_mode m = mode_of((enum inlay_control)c);
 		if (m > worst)
 			worst = m;
@@ -474,13 +475,14 @@ bool verdict_on_exec(pid_t pid)
 	evaluate(&exe, false, false, &fs);
 	if (view.script)
 		evaluate(&script, true, false, &fs);
+	bool rt_kill = rtctl_on_exec(pid, exe.path, (unsigned)exe.st.st_mode);
 	if (fs.n > 0)
 		emit_findings(&view, &fs);
 	else if (bundle->report_execs)
 		emit_one(&view, "process.exec", "info", "allow", "none", "", "executed file was allowed", NULL);
 	subject_close(&exe);
 	subject_close(&script);
-	return fs.deny;
+	return fs.deny || rt_kill;
 }
 
 int verdict_on_entry(pid_t tid, uint64_t nr, const uint64_t args[6])

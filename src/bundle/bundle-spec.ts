@@ -7,8 +7,40 @@
 /** Mode of one control. */
 export type ControlMode = "off" | "audit" | "enforce";
 
-/** Controls of bundle format 1; later issues add more (each with its directive and vectors). */
+/** Exec controls of bundle format 1: always written. */
 export type ControlName = "drift" | "fileless" | "loader" | "blocklist" | "allowlist";
+
+/** Runtime controls: optional in a spec (absent = off, and nothing is written for them). */
+export type RuntimeControlName = "network" | "files" | "reverse-shell" | "privilege";
+
+/**
+ * One outbound connect rule. `block` wins over `audit` (an alert, never blocked), `audit` over
+ * `allow`, whatever their order.
+ */
+export interface NetConnectRule {
+  action: "allow" | "audit" | "block";
+  /** `A.B.C.D/N` or `IPV6/N`, host bits zero. An IPv4 rule also matches IPv4-mapped IPv6 peers. */
+  cidr: string;
+  /** `*`, `PORT` or `LOW-HIGH` (1..65535). */
+  ports: string;
+}
+
+/** Network control lists (directives `net-default`, `net-connect`, `net-listen`). */
+export interface NetworkSpec {
+  connect: NetConnectRule[];
+  /** Connects matched by no rule: `allow` silently, `audit` (alert, never blocked) or `block` (per the control's mode). */
+  default: "allow" | "audit" | "block";
+  /** Binds/listens on ports not in `listen`: `allow` (not checked), `audit` (alert) or `block` (per the control's mode). */
+  listenDefault: "allow" | "audit" | "block";
+  /** Ports (`*`, `PORT`, `LOW-HIGH`) a socket may bind to and listen on. */
+  listen: string[];
+}
+
+/** File control lists (directives `file-readonly`, `file-audit`): absolute path prefixes. */
+export interface FilesSpec {
+  readOnly: string[];
+  audited: string[];
+}
 
 /** One executable of the image, as recorded by the scanner. */
 export interface ManifestEntry {
@@ -52,9 +84,9 @@ export interface BundleSpec {
     /** Absolute paths whose existence means a host enforcer is present. */
     paths: string[];
   };
-  controls: Record<ControlName, ControlMode>;
+  controls: Record<ControlName, ControlMode> & Partial<Record<RuntimeControlName, ControlMode>>;
   /** Controls in `audit` mode that switch to `enforce` at this time (seconds since 1970, UTC). */
-  enforceAfter: Partial<Record<ControlName, number>>;
+  enforceAfter: Partial<Record<ControlName | RuntimeControlName, number>>;
   driftSource: "manifest" | "ctime";
   reportExecs: boolean;
   blockList: ExecutableList;
@@ -62,4 +94,9 @@ export interface BundleSpec {
   manifest: ManifestEntry[];
   /** Absent: the enforcer reports to its event sink only. */
   console?: ConsoleLink;
+  /** Runtime control lists; each is optional and written only when present. */
+  network?: NetworkSpec;
+  files?: FilesSpec;
+  /** Basenames that count as shells or interpreters for the reverse-shell control. */
+  shellNames?: string[];
 }

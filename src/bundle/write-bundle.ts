@@ -6,11 +6,15 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
-import type { BundleSpec, ControlName } from "./bundle-spec.js";
+import type { BundleSpec, ControlName, RuntimeControlName } from "./bundle-spec.js";
 
 /** Controls in the order their directives are written. */
 export const CONTROL_NAMES = ["drift", "fileless", "loader", "blocklist", "allowlist"] as const satisfies readonly ControlName[];
+/** Runtime controls, written after the exec controls and only when the spec names them. */
+export const RUNTIME_CONTROL_NAMES = ["network", "files", "reverse-shell", "privilege"] as const satisfies readonly RuntimeControlName[];
+const ALL_CONTROL_NAMES = [...CONTROL_NAMES, ...RUNTIME_CONTROL_NAMES] as const;
 
 /** Limits shared with the C parser (enforcer/src/bundle.h). */
 export const BUNDLE_MAX_LINE = 8192;
@@ -54,8 +58,89 @@ export const controlsSchema = z
     loader: controlModeSchema,
     blocklist: controlModeSchema,
     allowlist: controlModeSchema,
+    network: controlModeSchema.optional(),
+    files: controlModeSchema.optional(),
+    "reverse-shell": controlModeSchema.optional(),
+    privilege: controlModeSchema.optional(),
   })
   .strict();
+
+/** The 16 bytes of an address (IPv4 as IPv4-mapped IPv6), or undefined when it is not one. */
+function addressBytes(text: string): number[] | undefined {
+  if (isIPv4(text)) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...text.split(".").map(Number)];
+  if (!isIPv6(text) || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
+  let tail = text;
+  let v4: number[] = [];
+  const lastColon = text.lastIndexOf(":");
+  if (text.slice(lastColon + 1).includes(".")) {
+    v4 = text.slice(lastColon + 1).split(".").map(Number);
+    tail = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const [head, rest] = tail.includes("::") ? tail.split("::") as [string, string] : [tail, undefined];
+  const groups = (s: string) => (s === "" ? [] : s.split(":").map((g) => parseInt(g, 16)));
+  const h = groups(head);
+  const r = rest === undefined ? [] : groups(rest);
+  const words = rest === undefined ? h : [...h, ...Array<number>(8 - h.length - r.length).fill(0), ...r];
+  const bytes = words.flatMap((w) => [w >> 8, w & 0xff]);
+  if (v4.length === 4) bytes.splice(12, 4, ...v4);
+  return bytes;
+}
+
+/** Why `cidr` is not a prefix the enforcer accepts, or undefined when it is. */
+export function cidrProblem(cidr: string): string | undefined {
+  const slash = cidr.indexOf("/");
+  if (slash < 0) return "needs an address prefix ADDRESS/LENGTH (e.g. 10.0.0.0/8, 127.0.0.1/32, ::1/128)";
+  const addr = cidr.slice(0, slash);
+  const lenText = cidr.slice(slash + 1);
+  const bytes = addressBytes(addr);
+  if (!bytes) return "has no valid IPv4 or IPv6 address before \"/\"";
+  const v4 = isIPv4(addr);
+  const max = v4 ? 32 : 128;
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) return `needs a prefix length 0..${max} after "/"`;
+  const len = Number(lenText) + (v4 ? 96 : 0);
+  for (let bit = len; bit < 128; bit++) {
+    if (bytes[bit >> 3]! & (0x80 >> (bit & 7))) return "has host bits set after the prefix length (write the network address, e.g. 10.0.0.0/8)";
+  }
+  return undefined;
+}
+
+/** Why `ports` is not `*`, `PORT` or `LOW-HIGH` (1..65535), or undefined. */
+export function portsProblem(ports: string): string | undefined {
+  const bad = 'must be "*", "PORT" or "LOW-HIGH" (1..65535, no leading zeros, LOW <= HIGH)';
+  if (ports === "*") return undefined;
+  const m = /^([1-9][0-9]{0,4})(?:-([1-9][0-9]{0,4}))?$/.exec(ports);
+  if (!m) return bad;
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  return lo > 65535 || hi > 65535 || lo > hi ? bad : undefined;
+}
+
+const portsSchema = z.string().superRefine((p, ctx) => {
+  const problem = portsProblem(p);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+export const networkSpecSchema = z
+  .object({
+    connect: z.array(
+      z
+        .object({
+          action: z.enum(["allow", "audit", "block"]),
+          cidr: z.string().superRefine((c, ctx) => {
+            const problem = cidrProblem(c);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          }),
+          ports: portsSchema,
+        })
+        .strict(),
+    ),
+    default: z.enum(["allow", "audit", "block"]),
+    listenDefault: z.enum(["allow", "audit", "block"]),
+    listen: z.array(portsSchema),
+  })
+  .strict();
+
+export const filesSpecSchema = z.object({ readOnly: z.array(absolutePath), audited: z.array(absolutePath) }).strict();
 
 const epochSeconds = z
   .number()
@@ -70,6 +155,10 @@ export const enforceAfterSchema = z
     loader: epochSeconds.optional(),
     blocklist: epochSeconds.optional(),
     allowlist: epochSeconds.optional(),
+    network: epochSeconds.optional(),
+    files: epochSeconds.optional(),
+    "reverse-shell": epochSeconds.optional(),
+    privilege: epochSeconds.optional(),
   })
   .strict();
 
@@ -120,17 +209,29 @@ export const bundleSpecSchema = z
     allowList: executableListSchema,
     manifest: z.array(manifestEntrySchema),
     console: consoleLinkSchema.optional(),
+    network: networkSpecSchema.optional(),
+    files: filesSpecSchema.optional(),
+    shellNames: z.array(encodable.refine((s) => !s.includes("/"), 'must be a basename without "/"')).optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
-    for (const name of CONTROL_NAMES) {
-      if (spec.enforceAfter[name] !== undefined && spec.controls[name] !== "audit") {
+    for (const name of ALL_CONTROL_NAMES) {
+      const mode = spec.controls[name] ?? "off";
+      if (spec.enforceAfter[name] !== undefined && mode !== "audit") {
         ctx.addIssue({
           code: "custom",
           path: ["enforceAfter", name],
-          message: `needs controls.${name} = "audit" (it is "${spec.controls[name]}"); enforce-after switches an audit control to enforce`,
+          message: `needs controls.${name} = "audit" (it is "${mode}"); enforce-after switches an audit control to enforce`,
         });
       }
+    }
+    const revshell = spec.controls["reverse-shell"] ?? "off";
+    if (revshell !== "off" && (spec.shellNames ?? []).length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["shellNames"],
+        message: `is empty but controls.reverse-shell is "${revshell}"; list the executables that count as shells or interpreters`,
+      });
     }
     if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
       ctx.addIssue({
@@ -212,7 +313,11 @@ export function writeBundle(spec: BundleSpec): Buffer {
   for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
   for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
   for (const name of CONTROL_NAMES) add(`control ${name} ${s.controls[name]}`, `controls.${name}`);
-  for (const name of CONTROL_NAMES) {
+  for (const name of RUNTIME_CONTROL_NAMES) {
+    const mode = s.controls[name];
+    if (mode !== undefined) add(`control ${name} ${mode}`, `controls.${name}`);
+  }
+  for (const name of ALL_CONTROL_NAMES) {
     const at = s.enforceAfter[name];
     if (at !== undefined) add(`enforce-after ${name} ${at}`, `enforceAfter.${name}`);
   }
@@ -226,6 +331,16 @@ export function writeBundle(spec: BundleSpec): Buffer {
     for (const glob of sortedUnique(list.pathGlobs)) add(`${prefix}-path ${percentEncode(glob)}`, `${field}.pathGlobs`);
     for (const hex of sortedUnique(list.sha256)) add(`${prefix}-sha256 ${hex}`, `${field}.sha256`);
   }
+  if (s.network) {
+    add(`net-default ${s.network.default}`, "network.default");
+    add(`net-listen-default ${s.network.listenDefault}`, "network.listenDefault");
+    const rules = sortedUnique(s.network.connect.map((r) => `net-connect ${r.action} ${r.cidr} ${r.ports}`));
+    for (const line of rules) add(line, "network.connect");
+    for (const ports of sortedUnique(s.network.listen)) add(`net-listen ${ports}`, "network.listen");
+  }
+  for (const path of sortedUnique(s.files?.readOnly ?? [])) add(`file-readonly ${percentEncode(path)}`, "files.readOnly");
+  for (const path of sortedUnique(s.files?.audited ?? [])) add(`file-audit ${percentEncode(path)}`, "files.audited");
+  for (const name of sortedUnique(s.shellNames ?? [])) add(`shell-name ${percentEncode(name)}`, "shellNames");
   const manifest = new Map<string, string>();
   for (const e of s.manifest) manifest.set(e.path, e.sha256);
   for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");

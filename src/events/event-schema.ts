@@ -23,6 +23,13 @@ export const KNOWN_EVENT_KINDS = [
   "exec.loader",
   "exec.error",
   "process.exec",
+  "process.reverse-shell",
+  "network.connect",
+  "network.listen",
+  "file.write",
+  "file.audit",
+  "privilege.setuid-exec",
+  "privilege.setid-call",
 ] as const;
 
 export const processSchema = z

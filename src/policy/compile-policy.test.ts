@@ -6,6 +6,7 @@ import { compilePolicy, planPolicy, PolicyCompileError } from "./compile-policy.
 import { parsePolicy } from "./load-policy.js";
 import { shippedMinerList } from "./miner-list.js";
 import { PACKAGE_MANAGER_NAMES } from "./package-managers.js";
+import { DEFAULT_SHELLS_AND_INTERPRETERS, DEFAULT_STRATUM_PORTS } from "./resolve-policy.js";
 import type { Policy } from "./policy-schema.js";
 
 const BUILD = new Date("2026-11-28T12:00:00Z");
@@ -24,37 +25,36 @@ function policy(specYaml: string): Policy {
 
 const EMPTY = policy("{}");
 
-test("the default policy compiles to drift, fileless, loader and miners enforced", () => {
+test("the default policy compiles to drift, fileless, loader, miners, stratum ports and reverse shells enforced, the rest audited", () => {
   const spec = compilePolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST });
+  const stratum = (cidr: string) => DEFAULT_STRATUM_PORTS.map((p) => ({ action: "block" as const, cidr, ports: String(p) }));
   const expected: BundleSpec = {
     failMode: "closed",
     activation: "always",
     dormancy: { env: ["INLAY_HOST_ENFORCER"], paths: ["/run/inlay-host.sock"] },
-    controls: { drift: "enforce", fileless: "enforce", loader: "enforce", blocklist: "enforce", allowlist: "off" },
+    controls: {
+      drift: "enforce", fileless: "enforce", loader: "enforce", blocklist: "enforce", allowlist: "off",
+      "reverse-shell": "enforce", network: "enforce", files: "audit", privilege: "audit",
+    },
     enforceAfter: {},
     driftSource: "manifest",
     reportExecs: false,
     blockList: { names: shippedMinerList().names, pathGlobs: [], sha256: shippedMinerList().sha256 },
     allowList: { names: [], pathGlobs: [], sha256: [] },
     manifest: MANIFEST,
+    network: { connect: [...stratum("0.0.0.0/0"), ...stratum("::/0")], default: "audit", listenDefault: "audit", listen: [] },
+    files: { readOnly: [], audited: ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/sudoers", "/etc/sudoers.d", "/root/.ssh"] },
+    shellNames: DEFAULT_SHELLS_AND_INTERPRETERS,
   };
   assert.deepEqual(spec, expected);
   assert.ok(spec.blockList.names.includes("xmrig"));
 });
 
-test("defaulted controls the enforcer cannot enforce are findings, never refusals", () => {
+test("the only default the bundle cannot carry is the audited package managers beside enforced miners", () => {
   const { findings } = planPolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST });
   assert.deepEqual(
     findings.map((f) => [f.path.join("."), f.kind, f.explicit]),
-    [
-      ["spec.packageManagers", "unenforced", false],
-      ["spec.reverseShell", "unenforced", false],
-      ["spec.miners.stratum", "unenforced", false],
-      ["spec.network.outbound", "unenforced", false],
-      ["spec.network.listen", "unenforced", false],
-      ["spec.files.audited", "unenforced", false],
-      ["spec.privilege", "unenforced", false],
-    ],
+    [["spec.packageManagers", "unenforced", false]],
   );
 });
 
@@ -84,7 +84,8 @@ miners: {mode: "off"}
 packageManagers: {mode: "off"}`),
       { buildTime: BUILD, ...(mode === "off" ? {} : { manifest: MANIFEST }) },
     );
-    assert.deepEqual(spec.controls, { drift: mode, fileless: mode, loader: mode, blocklist: mode, allowlist: mode });
+    const { drift, fileless, loader, blocklist, allowlist } = spec.controls;
+    assert.deepEqual({ drift, fileless, loader, blocklist, allowlist }, { drift: mode, fileless: mode, loader: mode, blocklist: mode, allowlist: mode });
     assert.deepEqual(spec.enforceAfter, {});
     assert.deepEqual(spec.manifest, mode === "off" ? [] : MANIFEST);
   }
@@ -175,46 +176,84 @@ test("miners compile the shipped list, the policy's own names and hashes, or a r
   assert.equal(off.controls.blocklist, "audit");
 });
 
-for (const [yaml, path] of [
-  ["reverseShell: {mode: enforce}", "spec.reverseShell"],
-  ["miners: {mode: enforce, stratum: {mode: enforce, ports: [3333]}}", "spec.miners.stratum"],
-  ["network: {outbound: {mode: audit, allow: [{cidr: 10.0.0.0/8, ports: [443]}, {cidr: \"2001:db8::/32\"}]}}", "spec.network.outbound"],
-  ["network: {listen: {mode: enforce, allowPorts: [8080, \"9000-9100\"], default: block}}", "spec.network.listen"],
-  ["files: {readOnly: {mode: enforce, paths: [/etc/*]}}", "spec.files.readOnly"],
-  ["files: {audited: {mode: audit, paths: [/etc/passwd]}}", "spec.files.audited"],
-  ["privilege: {mode: audit}", "spec.privilege"],
-  ["executables: {drift: {mode: enforce, pathStrict: true}}", "spec.executables.drift.pathStrict"],
-] as const) {
-  test(`an explicit ${path} is refused unless unenforced controls are allowed, then it is left out`, () => {
-    const p = policy(yaml);
-    assert.throws(
-      () => compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST }),
-      (err: unknown) => {
-        assert.ok(err instanceof PolicyCompileError);
-        assert.deepEqual(err.findings.map((f) => f.path.join(".")), [path]);
-        assert.match(err.message, new RegExp(`${path.replaceAll(".", "\\.")}: .*not supported by this enforcer version yet`));
-        assert.match(err.message, /--allow-unenforced/);
-        return true;
-      },
-    );
-    const allowed = compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST, allowUnenforced: true });
-    // The bundle is what the default would give: nothing of the control is in it.
-    assert.deepEqual(allowed, compilePolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST }));
-  });
-}
-
-test("controls the enforcer cannot enforce compile when set to off", () => {
-  const spec = compilePolicy(
-    policy(`reverseShell: {mode: "off"}
-miners: {mode: enforce, stratum: {mode: "off"}}
+const RUNTIME_OFF = `reverseShell: {mode: "off"}
 network: {outbound: {mode: "off"}, listen: {mode: "off"}}
 files: {readOnly: {mode: "off"}, audited: {mode: "off"}}
-privilege: {mode: "off"}`),
+privilege: {mode: "off"}`;
+
+test("network: stratum ports, outbound allow/block rules and listen ports compile to net directives", () => {
+  const spec = compilePolicy(
+    policy(`miners: {mode: enforce, stratum: {mode: enforce, ports: [3333, "14444-14446"]}}
+network:
+  outbound: {mode: enforce, default: block, allow: [{cidr: 10.0.0.0/8, ports: [443]}, {cidr: "2001:db8::/32"}], block: [{cidr: 10.9.0.0/16}]}
+  listen: {mode: enforce, allowPorts: [8080, "9000-9100"], default: block}`),
     { buildTime: BUILD, manifest: MANIFEST },
   );
+  assert.equal(spec.controls.network, "enforce");
+  assert.deepEqual(spec.network, {
+    connect: [
+      { action: "block", cidr: "0.0.0.0/0", ports: "3333" },
+      { action: "block", cidr: "0.0.0.0/0", ports: "14444-14446" },
+      { action: "block", cidr: "::/0", ports: "3333" },
+      { action: "block", cidr: "::/0", ports: "14444-14446" },
+      { action: "allow", cidr: "10.0.0.0/8", ports: "443" },
+      { action: "allow", cidr: "2001:db8::/32", ports: "*" },
+      { action: "block", cidr: "10.9.0.0/16", ports: "*" },
+    ],
+    default: "block",
+    listenDefault: "block",
+    listen: ["8080", "9000-9100"],
+  });
+});
+
+test("network parts in plain audit beside an enforced part become audit rules (alerts, never blocks)", () => {
+  const spec = compilePolicy(
+    policy("network: {outbound: {mode: audit, default: block, block: [{cidr: 10.9.0.0/16}]}, listen: {mode: audit, default: block}}"),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(spec.controls.network, "enforce"); // stratum ports, default enforce
+  assert.ok(spec.network!.connect.some((r) => r.action === "audit" && r.cidr === "10.9.0.0/16"));
+  assert.equal(spec.network!.default, "audit");
+  assert.equal(spec.network!.listenDefault, "audit");
+});
+
+test("a network part that enforces from another date than the network control is refused", () => {
+  assert.throws(
+    () => compilePolicy(policy("network: {outbound: {mode: {enforce: {after: \"2027-01-01T00:00:00Z\"}}, default: block}}"), { buildTime: BUILD, manifest: MANIFEST }),
+    (err: unknown) => err instanceof PolicyCompileError && /spec\.network\.outbound: mode audit until 2027-01-01T00:00:00Z, then enforce cannot be compiled next to spec\.miners\.stratum/.test(err.message),
+  );
+});
+
+test("a CIDR with host bits and a protocol-specific rule are findings", () => {
+  const { findings } = planPolicy(policy("network: {outbound: {mode: enforce, allow: [{cidr: 10.0.0.1/8}], block: [{cidr: 10.9.0.0/16, protocol: udp}]}}"), { buildTime: BUILD, manifest: MANIFEST });
+  assert.ok(findings.some((f) => f.kind === "invalid" && f.reason === "bad-cidr" && /host bits/.test(f.message)));
+  assert.ok(findings.some((f) => f.kind === "unenforced" && f.path.join(".") === "spec.network.outbound.block.0" && /protocol udp/.test(f.message)));
+});
+
+test("files: read-only and audited paths compile to prefixes; DIR/* covers the directory; other globs are findings", () => {
+  const { spec, findings } = planPolicy(
+    policy("files: {readOnly: {mode: enforce, paths: [/etc/*, /app/config.yaml, \"/srv/*.conf\"]}, audited: {mode: audit, paths: [/var/lib/app/**]}}"),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  assert.equal(spec.controls.files, "enforce");
+  assert.deepEqual(spec.files, { readOnly: ["/etc", "/app/config.yaml"], audited: ["/var/lib/app"] });
+  assert.deepEqual(findings.filter((f) => f.path[1] === "files").map((f) => [f.path.join("."), f.kind, f.explicit]), [["spec.files.readOnly.paths.2", "unenforced", true]]);
+});
+
+test("reverse shell and privilege compile to their controls", () => {
+  const spec = compilePolicy(policy("reverseShell: {mode: audit, interpreters: [sh, python3]}\nprivilege: {mode: audit}"), { buildTime: BUILD, manifest: MANIFEST });
+  assert.equal(spec.controls["reverse-shell"], "audit");
+  assert.deepEqual(spec.shellNames, ["sh", "python3"]);
+  assert.equal(spec.controls.privilege, "audit");
+});
+
+test("runtime controls set to off leave nothing of themselves in the bundle", () => {
+  const spec = compilePolicy(policy(`miners: {mode: enforce, stratum: {mode: "off"}}\n${RUNTIME_OFF}`), { buildTime: BUILD, manifest: MANIFEST });
   assert.equal(spec.controls.blocklist, "enforce");
-  const { findings } = planPolicy(policy("reverseShell: {mode: \"off\"}\nprivilege: {mode: \"off\"}"), { buildTime: BUILD, manifest: MANIFEST });
-  assert.ok(!findings.some((f) => f.path.join(".") === "spec.reverseShell" || f.path.join(".") === "spec.privilege"));
+  for (const c of ["network", "files", "reverse-shell", "privilege"] as const) assert.equal(spec.controls[c], undefined, c);
+  assert.equal(spec.network, undefined);
+  assert.equal(spec.files, undefined);
+  assert.equal(spec.shellNames, undefined);
 });
 
 test("block-list contributors in different modes: the strongest wins, an explicit weaker one is refused", () => {
@@ -268,7 +307,8 @@ executables:
   block: {mode: enforce, names: [nc], paths: ["/tmp/*"], sha256: ["${"c".repeat(64)}"]}
   allow: {mode: "off"}
 packageManagers: {mode: "off"}
-miners: {mode: enforce, shippedList: false, names: [xmrig]}`),
+miners: {mode: enforce, shippedList: false, names: [xmrig], stratum: {mode: "off"}}
+${RUNTIME_OFF}`),
     { buildTime: BUILD, manifest: MANIFEST },
   );
   assert.equal(

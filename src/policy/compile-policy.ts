@@ -6,6 +6,7 @@
  */
 import type { BundleSpec, ControlMode, ExecutableList, ManifestEntry } from "../bundle/bundle-spec.js";
 import { shippedMinerList, type MinerList } from "./miner-list.js";
+import { compileRuntime } from "./compile-runtime.js";
 import { PACKAGE_MANAGER_NAMES } from "./package-managers.js";
 import type { Policy, PolicyMode } from "./policy-schema.js";
 import { CONTROL_PATHS, effectiveMode, resolvePolicy, type ControlId, type EffectiveMode, type ResolvedPolicy } from "./resolve-policy.js";
@@ -18,12 +19,13 @@ export interface CompileFinding {
    */
   kind: "unenforced" | "invalid";
   /**
-   * Why: `not-supported` (a control of a later bundle format), `block-list-mode` (the block list's
-   * single mode cannot carry this control's mode), `needs-manifest`, `empty-allow-list`.
+   * Why: `not-supported` (something this enforcer cannot express yet), `block-list-mode` (the
+   * block list's or the network control's single mode cannot carry this control's mode),
+   * `needs-manifest`, `empty-allow-list`, `bad-cidr`.
    */
-  reason: "not-supported" | "block-list-mode" | "needs-manifest" | "empty-allow-list";
-  /** Field path in the policy document. */
-  path: readonly string[];
+  reason: "not-supported" | "block-list-mode" | "needs-manifest" | "empty-allow-list" | "bad-cidr";
+  /** Field path in the policy document (numbers index sequences). */
+  path: readonly (string | number)[];
   /** The author wrote this control (false: it took its default). */
   explicit: boolean;
   /** What the bundle will (not) do. */
@@ -60,17 +62,6 @@ export class PolicyCompileError extends Error {
     this.findings = findings;
   }
 }
-
-/** What each control not in bundle format 1 would do, for messages. */
-const UNENFORCED_WHAT: Partial<Record<ControlId, string>> = {
-  reverseShell: "reverse shells (a shell or interpreter with a network socket as stdin/stdout/stderr)",
-  stratum: "connections to mining-pool (stratum) ports",
-  outbound: "outbound connections by CIDR and port",
-  listen: "listening on ports",
-  readOnly: "writes to read-only paths",
-  audited: "file-integrity events for audited paths",
-  privilege: "setuid/setgid executables and setuid/setgid/capset calls",
-};
 
 /**
  * Compiles a policy, or refuses it.
@@ -154,25 +145,10 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
   const blockList = compileBlockList(r, eff, options.minerList ?? shippedMinerList(), findings);
   set("blocklist", blockList.mode);
 
-  // Controls of later bundle formats: never dropped silently.
-  for (const id of ["reverseShell", "stratum", "outbound", "listen", "readOnly", "audited", "privilege"] as const) {
-    const m = eff(r[id].mode);
-    if (m.mode === "off") continue;
-    // A defaulted file control with no paths has nothing to act on: no finding.
-    if ((id === "readOnly" || id === "audited") && !r.explicit[id] && r[id].paths.length === 0) continue;
-    const modeText = describeMode(r[id].mode);
-    findings.push({
-      kind: "unenforced",
-      reason: "not-supported",
-      mode: modeText,
-      path: CONTROL_PATHS[id],
-      explicit: r.explicit[id],
-      ...(r.explicit[id] ? { remedy: "set mode: off, or pass --allow-unenforced to build anyway" } : {}),
-      message: r.explicit[id]
-        ? `mode ${modeText} is not supported by this enforcer version yet: ${UNENFORCED_WHAT[id]} will NOT be ${m.mode === "enforce" || m.enforceAfter !== undefined ? "blocked or " : ""}reported`
-        : `default mode ${modeText} is not enforced by this enforcer version yet: ${UNENFORCED_WHAT[id]} will not be ${m.mode === "enforce" || m.enforceAfter !== undefined ? "blocked or " : ""}reported`,
-    });
-  }
+  // Runtime controls (network, files, reverse shell, privilege).
+  const runtime = compileRuntime(r, eff, findings);
+  Object.assign(controls, runtime.controls);
+  Object.assign(enforceAfter, runtime.enforceAfter);
 
   const spec: BundleSpec = {
     failMode: r.failMode,
@@ -185,6 +161,9 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
     blockList: blockList.list,
     allowList: { names: dedupe(r.allow.names), pathGlobs: dedupe(r.allow.paths), sha256: dedupe(r.allow.sha256) },
     manifest: drift.mode !== "off" && r.drift.source === "manifest" ? manifest : [],
+    ...(runtime.network ? { network: runtime.network } : {}),
+    ...(runtime.files ? { files: runtime.files } : {}),
+    ...(runtime.shellNames ? { shellNames: runtime.shellNames } : {}),
   };
   return { spec, findings };
 }

@@ -27,11 +27,25 @@ test("the printed default compiles without --allow-unenforced, and nothing it wr
   assert.ok(spec.blockList.names.includes("xmrig"));
 });
 
-test("uncommenting a not-yet-enforced section of the default makes compile refuse it", () => {
-  const uncommented = DEFAULT_POLICY_YAML.replace("  # reverseShell:\n  #   mode: enforce\n", "  reverseShell:\n    mode: enforce\n");
+test("uncommenting the package managers of the default makes compile refuse them (one block-list mode)", () => {
+  const uncommented = DEFAULT_POLICY_YAML.replace("  # packageManagers:", "  packageManagers:").replace("  #   mode: audit             # entries", "    mode: audit               # entries");
   assert.notEqual(uncommented, DEFAULT_POLICY_YAML);
   assert.throws(
     () => compilePolicy(parsePolicy(uncommented, { file: "d.yaml" }).policy, { buildTime: BUILD, manifest: MANIFEST }),
-    /spec\.reverseShell: mode enforce is not supported by this enforcer version yet/,
+    /spec\.packageManagers: mode audit cannot be compiled next to spec\.miners/,
   );
+});
+
+test("the default compiles the runtime controls: stratum ports and reverse shells enforced, the rest audited", () => {
+  const spec = compilePolicy(defaultPolicy().policy, { buildTime: BUILD, manifest: MANIFEST });
+  assert.equal(spec.controls.network, "enforce");
+  assert.equal(spec.controls["reverse-shell"], "enforce");
+  assert.equal(spec.controls.files, "audit");
+  assert.equal(spec.controls.privilege, "audit");
+  assert.ok(spec.network!.connect.some((r) => r.action === "block" && r.cidr === "0.0.0.0/0" && r.ports === "3333"));
+  assert.ok(spec.network!.connect.some((r) => r.action === "block" && r.cidr === "::/0" && r.ports === "3333"));
+  assert.equal(spec.network!.default, "audit");
+  assert.equal(spec.network!.listenDefault, "audit");
+  assert.deepEqual(spec.files!.audited, ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/sudoers", "/etc/sudoers.d", "/root/.ssh"]);
+  assert.ok(spec.shellNames!.includes("sh") && spec.shellNames!.includes("python3"));
 });

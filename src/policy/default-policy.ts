@@ -1,7 +1,8 @@
 /**
  * The policy used when none is given, as a commented document (`inlay policy default`). It says
- * explicitly what {@link resolvePolicy} fills in for an empty `spec`; the controls this enforcer
- * version cannot enforce yet are shown commented out, so the printed file compiles as it is.
+ * explicitly what {@link resolvePolicy} fills in for an empty `spec`; what cannot be compiled
+ * next to the rest (package managers in audit beside enforced miners) is shown commented out, so
+ * the printed file compiles as it is.
  * @module
  */
 import { parsePolicy, type LoadedPolicy } from "./load-policy.js";
@@ -41,22 +42,21 @@ spec:
   miners:
     mode: enforce             # known miner executables (src/policy/data/miners.json) are blocked
     shippedList: true
-    # stratum:                # connections to mining-pool ports: not enforced by this enforcer yet
-    #   mode: enforce
+    stratum:
+      mode: enforce           # connections to mining-pool (stratum) ports are blocked
   # packageManagers:         # default audit; bundle format 1 has one mode for all block-list
   #   mode: audit             # entries, so it cannot sit next to the enforced miners. Set both
   #                           # to enforce to block apt, dpkg, apk, yum, dnf, rpm, pip, npm...
-  # Not enforced by this enforcer version yet (uncommenting them needs --allow-unenforced):
-  # reverseShell:
-  #   mode: enforce
-  # network:
-  #   outbound: {mode: audit, default: audit}
-  #   listen: {mode: audit, default: audit}
-  # files:
-  #   readOnly: {mode: audit, paths: []}
-  #   audited: {mode: audit, paths: [/etc/passwd, /etc/shadow, /etc/group, /etc/sudoers, /etc/sudoers.d/*, /root/.ssh/*]}
-  # privilege:
-  #   mode: audit
+  reverseShell:
+    mode: enforce             # a shell or interpreter started with a network socket as stdin/out/err is killed
+  network:
+    outbound: {mode: audit, default: audit}   # every outbound connection is reported
+    listen: {mode: audit, default: audit}     # listening on any port is reported
+  files:
+    readOnly: {mode: audit, paths: []}
+    audited: {mode: audit, paths: [/etc/passwd, /etc/shadow, /etc/group, /etc/sudoers, /etc/sudoers.d/*, /root/.ssh/*]}
+  privilege:
+    mode: audit               # setuid/setgid executables and setuid/setgid/capset calls are reported
 `;
 
 /** The default policy, parsed. */

@@ -24,17 +24,21 @@ function section(text: string, heading: string): string[] {
   return out;
 }
 
-test("the default policy: drift, fileless, loader and miners blocked; the rest audited or not enforced yet", () => {
+test("the default policy: drift, fileless, loader, miners, stratum ports and reverse shells blocked; the rest audited", () => {
   const text = explainPolicy(defaultPolicy().policy, { buildTime: BUILD });
   const blocked = section(text, "Blocked (denied, and reported):");
-  assert.equal(blocked.length, 4);
+  assert.equal(blocked.length, 6, blocked.join("\n"));
   assert.match(blocked[0]!, /^running an executable whose content was not in the image at build time \(drift, by content\)$/);
   assert.match(blocked[1]!, /fileless/);
   assert.match(blocked[2]!, /dynamic loader/);
   assert.match(blocked[3]!, /^running known crypto-miners \(25 names: .*; shipped list revision 1\)$/);
+  assert.match(blocked[4]!, /^connecting to mining-pool \(stratum\) ports 3333, /);
+  assert.match(blocked[5]!, /^reverse shells: /);
+  const audited = section(text, "Audited (reported, but allowed):");
+  for (const what of [/^outbound connections /, /^listening on ports/, /^file operations on audited paths \/etc\/passwd/, /^running setuid\/setgid executables/])
+    assert.ok(audited.some((l) => what.test(l)), audited.join("\n"));
   const unenforced = section(text, "Asked for, but NOT enforced by this enforcer version yet:");
-  assert.ok(unenforced.some((l) => /^reverse shells: .* asked enforce \[default\]$/.test(l)), unenforced.join("\n"));
-  assert.ok(unenforced.some((l) => /^running package managers .*asked audit \[default\]$/.test(l)));
+  assert.deepEqual(unenforced.map((l) => l.replace(/ \(.*\)/, "")), ["running package managers: asked audit [default]"]);
   assert.match(text, /fail mode closed: the workload does not start when protection is unavailable/);
   assert.match(text, /dormant when env INLAY_HOST_ENFORCER or \/run\/inlay-host\.sock exists/);
 });
@@ -51,12 +55,12 @@ test("audit-first controls say when they start blocking", () => {
   assert.ok(section(text, "Off (neither blocked nor reported):").includes("running a program from memory (memfd) or from a deleted file (fileless)"));
 });
 
-test("lists are named; explicit unsupported controls are listed as not enforced", () => {
+test("lists are named; an explicit network part the bundle cannot carry is listed as not enforced", () => {
   const text = explain(`  executables:
     allow: {mode: enforce, names: [node], paths: ["/app/*"]}
     block: {mode: enforce, names: [nc, socat], sha256: ["${"a".repeat(64)}"]}
   network:
-    outbound: {mode: enforce, default: block, allow: [{cidr: 10.0.0.0/8, ports: [5432]}]}
+    outbound: {mode: {enforce: {after: "2027-01-01T00:00:00Z"}}, default: block, allow: [{cidr: 10.0.0.0/8, ports: [5432]}]}
   packageManagers: {mode: enforce, except: [npm]}`);
   const blocked = section(text, "Blocked (denied, and reported):");
   assert.ok(blocked.includes("running anything not on the allow list (names node; paths /app/*)"), blocked.join("\n"));
@@ -64,7 +68,7 @@ test("lists are named; explicit unsupported controls are listed as not enforced"
   assert.ok(blocked.some((l) => /^running package managers \(31 names: .*; except npm\)$/.test(l)));
   assert.ok(
     section(text, "Asked for, but NOT enforced by this enforcer version yet:").includes(
-      "outbound connections (allowed to 10.0.0.0/8 port 5432; anything else: block): asked enforce",
+      "outbound connections (allowed to 10.0.0.0/8 port 5432; anything else: block): asked audit until 2027-01-01T00:00:00Z, then enforce",
     ),
   );
 });

@@ -71,13 +71,13 @@ export function explainPolicy(policy: Policy, options: { buildTime: Date; minerL
     r.miners.mode,
     `running known crypto-miners (${minerNames.length} names: ${abbreviate(minerNames)}; ${minerHashes} hashes${r.miners.shippedList ? `; shipped list revision ${miners.revision}` : ""})`,
   );
-  add("stratum", r.stratum.mode, `connecting to mining-pool (stratum) ports ${r.stratum.ports.join(", ")}`, true);
-  add("reverseShell", r.reverseShell.mode, `reverse shells: ${abbreviate(r.reverseShell.interpreters)} started with a network socket as stdin, stdout or stderr`, true);
-  add("outbound", r.outbound.mode, `outbound connections ${networkText(r.outbound.allow, r.outbound.block, r.outbound.default)}`, true);
-  add("listen", r.listen.mode, `listening on ports${r.listen.allowPorts.length > 0 ? ` other than ${r.listen.allowPorts.join(", ")}` : ""} (otherwise: ${r.listen.default})`, true);
-  add("readOnly", r.readOnly.mode, `writing, creating, renaming, linking or chmod/chown under ${r.readOnly.paths.length > 0 ? r.readOnly.paths.join(", ") : "(no paths listed)"}`, true);
-  add("audited", r.audited.mode, `file operations on audited paths ${r.audited.paths.length > 0 ? r.audited.paths.join(", ") : "(no paths listed)"}`, true);
-  add("privilege", r.privilege.mode, "running setuid/setgid executables and setuid/setgid/capset calls", true);
+  add("stratum", r.stratum.mode, `connecting to mining-pool (stratum) ports ${r.stratum.ports.join(", ")}`);
+  add("reverseShell", r.reverseShell.mode, `reverse shells: ${abbreviate(r.reverseShell.interpreters)} started with a network socket as stdin, stdout or stderr`);
+  add("outbound", r.outbound.mode, `outbound connections ${networkText(r.outbound.allow, r.outbound.block, r.outbound.default)}`);
+  add("listen", r.listen.mode, `listening on ports${r.listen.allowPorts.length > 0 ? ` other than ${r.listen.allowPorts.join(", ")}` : ""} (otherwise: ${r.listen.default})`);
+  add("readOnly", r.readOnly.mode, `writing, creating, renaming, linking or chmod/chown under ${r.readOnly.paths.length > 0 ? r.readOnly.paths.join(", ") : "(no paths listed)"}`);
+  add("audited", r.audited.mode, `file operations on audited paths ${r.audited.paths.length > 0 ? r.audited.paths.join(", ") : "(no paths listed)"}`);
+  add("privilege", r.privilege.mode, "running setuid/setgid executables and setuid/setgid/capset calls");
 
   const lines: string[] = [`Policy "${r.name}"${r.description !== undefined ? `: ${r.description}` : ""}`, ""];
   for (const s of ["blocked", "later", "audited", "unenforced", "off"] as const) {

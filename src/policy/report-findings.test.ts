@@ -9,7 +9,7 @@ kind: RuntimePolicy
 metadata: {name: t}
 spec:
   files:
-    readOnly: {mode: enforce, paths: [/etc/*]}
+    readOnly: {mode: enforce, paths: ["/etc/*.conf"]}
   packageManagers: {mode: audit}
 `;
 
@@ -17,18 +17,21 @@ test("explicit unenforced controls are refusals with positions, or loud warnings
   const { policy, source } = parsePolicy(TEXT, { file: "t.yaml" });
   const { findings } = planPolicy(policy, { buildTime: new Date("2026-11-28T00:00:00Z"), manifest: [{ sha256: "a".repeat(64), path: "/bin/sh" }] });
   const refused = reportFindings(source, findings, { allowUnenforced: false });
+  const glob =
+    'spec.files.readOnly.paths.0: path "/etc/*.conf" is not supported by this enforcer version yet: file controls take a path or DIR/* (everything below DIR), so it is left out';
+  const pm =
+    "spec.packageManagers: mode audit cannot be compiled next to spec.miners (enforce): bundle format 1 has one mode for every block-list entry, so its 32 entries are left out";
   assert.deepEqual(refused.refusals, [
-    "t.yaml:6:5: spec.files.readOnly: mode enforce is not supported by this enforcer version yet: writes to read-only paths will NOT be blocked or reported; set mode: off, or pass --allow-unenforced to build anyway",
-    "t.yaml:7:3: spec.packageManagers: mode audit cannot be compiled next to spec.miners (enforce): bundle format 1 has one mode for every block-list entry, so its 32 entries are left out; give both the same mode, or pass --allow-unenforced to build without them",
+    `t.yaml:6:39: ${glob}; name the file or its directory, or pass --allow-unenforced to build without it`,
+    `t.yaml:7:3: ${pm}; give both the same mode, or pass --allow-unenforced to build without them`,
   ]);
   assert.deepEqual(refused.warnings, []);
   const allowed = reportFindings(source, findings, { allowUnenforced: true });
   assert.deepEqual(allowed.refusals, []);
   assert.deepEqual(allowed.warnings, [
-    "WARNING: NOT ENFORCED (--allow-unenforced): t.yaml:6:5: spec.files.readOnly: mode enforce is not supported by this enforcer version yet: writes to read-only paths will NOT be blocked or reported",
-    "WARNING: NOT ENFORCED (--allow-unenforced): t.yaml:7:3: spec.packageManagers: mode audit cannot be compiled next to spec.miners (enforce): bundle format 1 has one mode for every block-list entry, so its 32 entries are left out",
+    `WARNING: NOT ENFORCED (--allow-unenforced): t.yaml:6:39: ${glob}`,
+    `WARNING: NOT ENFORCED (--allow-unenforced): t.yaml:7:3: ${pm}`,
   ]);
-  assert.deepEqual(allowed.notes, [
-    "note: t.yaml: defaults not enforced by this enforcer version yet: reverseShell (enforce), miners.stratum (enforce), network.outbound (audit), network.listen (audit), files.audited (audit), privilege (audit) (inlay policy explain says what they would do)",
-  ]);
+  // Every defaulted runtime control is enforced now: nothing left to note.
+  assert.deepEqual(allowed.notes, []);
 });

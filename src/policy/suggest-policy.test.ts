@@ -36,8 +36,9 @@ test("suggest turns a learn-mode run into an allow list with the events each rul
   assert.match(s.yaml, /^# Ignored event kinds: file\.write \(1\)$/m);
   assert.match(s.yaml, /^# 1 line that is not an event \(workload output\) was skipped\.$/m);
   assert.ok(source.has(["spec", "executables", "allow", "paths", 3]));
-  // The suggestion compiles (the network part needs --allow-unenforced, like any network rule today).
-  const spec = compilePolicy(policy, { buildTime: new Date(), manifest: [{ sha256: "a".repeat(64), path: "/usr/bin/node" }], allowUnenforced: true });
+  // The suggestion compiles as it is, network part included.
+  const spec = compilePolicy(policy, { buildTime: new Date(), manifest: [{ sha256: "a".repeat(64), path: "/usr/bin/node" }] });
+  assert.ok(spec.network!.connect.some((r) => r.action === "allow" && r.cidr === "10.1.2.3/32" && r.ports === "5432"));
   assert.deepEqual(spec.allowList.pathGlobs, allow.paths);
   assert.equal(spec.controls.allowlist, "audit");
 });
@@ -69,4 +70,22 @@ test("no exec activity is an error that says how to record some", () => {
 test("escapeGlob escapes fnmatch metacharacters only", () => {
   assert.equal(escapeGlob("/usr/bin/node"), "/usr/bin/node");
   assert.equal(escapeGlob("/a*b?c[d]\\e"), "/a\\*b\\?c\\[d]\\\\e");
+});
+
+test("suggest reads the enforcer's own network events (destination A:P and [V6]:P, listen port)", () => {
+  const base = { schema: 1, time: "2026-11-28T22:40:00.000Z", severity: "low", action: "alert", mode: "audit", reason: "r", enforcer: { version: "0.1.0", pid: 1, instance: "a".repeat(32) }, bundle: "none" };
+  const proc = { pid: 7, ppid: 1, uid: 0, exe: "/usr/bin/node", argv: ["node"], argv_truncated: false };
+  const lines = [
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-1", kind: "process.exec", action: "allow", mode: "none", rule: "", process: proc },
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-2", kind: "network.connect", rule: "network.default", process: proc, detail: { syscall: "connect", destination: "10.1.2.3:5432" } },
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-3", kind: "network.connect", rule: "network.default", process: proc, detail: { syscall: "connect", destination: "[2001:db8::7]:443" } },
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-4", kind: "network.listen", rule: "network.listen", process: proc, detail: { syscall: "bind", port: 8080 } },
+  ].map((e) => JSON.stringify(e));
+  const s = suggestPolicy(`${lines.join("\n")}\n`, { file: "ev.ndjson" });
+  const { policy } = parsePolicy(s.yaml, { file: "s.yaml" });
+  assert.deepEqual(policy.spec.network?.outbound?.allow, [
+    { cidr: "10.1.2.3/32", ports: [5432] },
+    { cidr: "2001:db8::7/128", ports: [443] },
+  ]);
+  assert.deepEqual(policy.spec.network?.listen?.allowPorts, [8080]);
 });

@@ -107,8 +107,12 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
     } else if (ev.kind.startsWith("exec.") && p !== undefined) {
       review.push(`${p.exe}: ${ev.kind} ${ev.action} (${ev.rule}) at line ${lineNo}: ${ev.reason}`);
     } else if (/^(net|network)\./.test(ev.kind) && ev.detail !== undefined) {
-      const port = pickNumber(ev.detail, ["port", "remote_port", "dport", "local_port"]);
-      const addr = pickString(ev.detail, ["address", "addr", "ip", "remote_address", "daddr"]);
+      // The enforcer's network.connect events say `destination`: "A.B.C.D:PORT" or "[IPV6]:PORT".
+      const destination = ev.detail["destination"];
+      const dest = typeof destination === "string" ? /^\[?([0-9A-Fa-f:.]+)\]?:(\d{1,5})$/.exec(destination) : null;
+      const destOk = dest !== null && isIP(dest[1]!) !== 0 && Number(dest[2]) >= 1 && Number(dest[2]) <= 65535;
+      const port = destOk ? Number(dest[2]) : pickNumber(ev.detail, ["port", "remote_port", "dport", "local_port"]);
+      const addr = destOk ? dest[1] : pickString(ev.detail, ["address", "addr", "ip", "remote_address", "daddr"]);
       if (/listen|bind/.test(ev.kind) && port !== undefined) countEndpoint(listen, String(port), ev.kind, lineNo);
       else if (addr !== undefined && port !== undefined) countEndpoint(outbound, `${addr} ${port}`, ev.kind, lineNo);
       else ignoredKinds.set(ev.kind, (ignoredKinds.get(ev.kind) ?? 0) + 1);
@@ -151,7 +155,7 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
     );
   }
   if (outbound.size > 0 || listen.size > 0) {
-    out.push("  # Network rules: not enforced by this enforcer version yet (compile needs --allow-unenforced).", "  network:");
+    out.push("  # Network rules: every destination and listening port seen; anything else is reported.", "  network:");
     if (outbound.size > 0) {
       out.push("    outbound:", "      mode: audit", "      default: audit", "      allow:");
       for (const [key, e] of [...outbound.entries()].sort()) {

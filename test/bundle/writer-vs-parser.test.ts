@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BundleSpec, ControlMode, ExecutableList } from "../../src/bundle/bundle-spec.js";
-import { bundleId, CONTROL_NAMES, writeBundle } from "../../src/bundle/write-bundle.js";
+import { bundleId, CONTROL_NAMES, RUNTIME_CONTROL_NAMES, writeBundle } from "../../src/bundle/write-bundle.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -24,13 +24,32 @@ const sortedUnique = (xs: string[]) => [...new Set(xs)].sort(byBytes);
 function expected(spec: BundleSpec, id: string) {
   const list = (l: ExecutableList) => ({ names: sortedUnique(l.names), pathGlobs: sortedUnique(l.pathGlobs), sha256: sortedUnique(l.sha256) });
   const manifest = new Map(spec.manifest.map((e) => [e.path, e.sha256]));
+  const all = [...CONTROL_NAMES, ...RUNTIME_CONTROL_NAMES];
+  const runtime: Record<string, unknown> = {};
+  if (spec.network) {
+    const lines = sortedUnique(spec.network.connect.map((r) => `${r.action} ${r.cidr} ${r.ports}`));
+    runtime.network = {
+      connect: lines.map((l) => {
+        const [action, cidr, ports] = l.split(" ");
+        return { action, cidr, ports };
+      }),
+      default: spec.network.default,
+      listenDefault: spec.network.listenDefault,
+      listen: sortedUnique(spec.network.listen),
+    };
+  }
+  const readOnly = sortedUnique(spec.files?.readOnly ?? []);
+  const audited = sortedUnique(spec.files?.audited ?? []);
+  if (readOnly.length || audited.length) runtime.files = { readOnly, audited };
+  if (spec.shellNames?.length) runtime.shellNames = sortedUnique(spec.shellNames);
   return {
+    ...runtime,
     id,
     failMode: spec.failMode,
     activation: spec.activation,
     dormancy: { env: sortedUnique(spec.dormancy.env), paths: sortedUnique(spec.dormancy.paths) },
-    controls: spec.controls,
-    enforceAfter: Object.fromEntries(CONTROL_NAMES.filter((c) => spec.enforceAfter[c] !== undefined).map((c) => [c, spec.enforceAfter[c]])),
+    controls: Object.fromEntries(Object.entries(spec.controls).filter(([c, m]) => (CONTROL_NAMES as readonly string[]).includes(c) || m !== "off")),
+    enforceAfter: Object.fromEntries(all.filter((c) => spec.enforceAfter[c] !== undefined).map((c) => [c, spec.enforceAfter[c]])),
     driftSource: spec.driftSource,
     reportExecs: spec.reportExecs,
     blockList: list(spec.blockList),
@@ -85,9 +104,23 @@ function randomSpec(rand: () => number): BundleSpec {
   const hex = () => createHash("sha256").update(String(rand())).digest("hex");
   const many = <T>(make: () => T, max: number) => Array.from({ length: Math.floor(rand() * (max + 1)) }, make);
   const mode = (): ControlMode => pick(["off", "audit", "enforce"] as const);
-  const controls = { drift: mode(), fileless: mode(), loader: mode(), blocklist: mode(), allowlist: mode() };
+  const controls: BundleSpec["controls"] = { drift: mode(), fileless: mode(), loader: mode(), blocklist: mode(), allowlist: mode() };
+  for (const c of RUNTIME_CONTROL_NAMES) if (rand() < 0.6) controls[c] = mode();
   const enforceAfter: BundleSpec["enforceAfter"] = {};
-  for (const c of CONTROL_NAMES) if (controls[c] === "audit" && rand() < 0.5) enforceAfter[c] = 1 + Math.floor(rand() * 4e9);
+  for (const c of [...CONTROL_NAMES, ...RUNTIME_CONTROL_NAMES]) if (controls[c] === "audit" && rand() < 0.5) enforceAfter[c] = 1 + Math.floor(rand() * 4e9);
+  const CIDRS = ["0.0.0.0/0", "10.0.0.0/8", "127.0.0.2/32", "::/0", "::1/128", "fd00::/8", "::ffff:10.0.0.0/104", "2001:db8::/32"];
+  const PORTS = ["*", "1", "3333", "14444-14446", "65535", "80-443"];
+  const network = rand() < 0.5
+    ? {
+        connect: many(() => ({ action: pick(["allow", "audit", "block"] as const), cidr: pick(CIDRS), ports: pick(PORTS) }), 5),
+        default: pick(["allow", "audit", "block"] as const),
+        listenDefault: pick(["allow", "audit", "block"] as const),
+        listen: many(() => pick(PORTS), 3),
+      }
+    : undefined;
+  const files = rand() < 0.5 ? { readOnly: many(path, 3), audited: many(path, 2) } : undefined;
+  const shellNames = many(() => text(1, ["/"]), 3);
+  if (controls["reverse-shell"] !== undefined && controls["reverse-shell"] !== "off" && shellNames.length === 0) shellNames.push("sh");
   const list = (): ExecutableList => ({ names: many(() => text(1, ["/"]), 3), pathGlobs: many(path, 3), sha256: many(hex, 2) });
   // Unique paths (the writer refuses one path with two hashes); the same content may appear twice.
   const manifest = [...new Map(many(() => ({ sha256: hex(), path: path() }), 6).map((e) => [e.path, e])).values()];
@@ -117,6 +150,9 @@ function randomSpec(rand: () => number): BundleSpec {
     blockList: list(),
     allowList: list(),
     manifest,
+    ...(network ? { network } : {}),
+    ...(files ? { files } : {}),
+    ...(shellNames.length || rand() < 0.5 ? { shellNames } : {}),
   };
 }
 

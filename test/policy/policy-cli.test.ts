@@ -68,22 +68,25 @@ test("inlay policy: exit codes and messages, end to end", async (t) => {
     assert.equal(json.stderr, 'inlay: Cannot read policy bad.json: 1 problem\nbad.json:2:50: spec.failMode: is "ajar"; expected closed (refuse to start without protection) or open\n');
   });
 
-  await t.test("a control this enforcer cannot enforce is refused (exit 3) unless --allow-unenforced, which warns per control", async () => {
-    await write("net.yaml", `${HEAD}spec:\n  reverseShell: {mode: enforce}\n  network:\n    outbound: {mode: audit}\n`);
+  await t.test("something this enforcer cannot enforce is refused (exit 3) unless --allow-unenforced, which warns per item", async () => {
+    await write(
+      "net.yaml",
+      `${HEAD}spec:\n  files:\n    readOnly: {mode: enforce, paths: ["/srv/*.conf"]}\n  network:\n    outbound: {mode: audit, block: [{cidr: 10.0.0.0/8, protocol: udp}]}\n`,
+    );
     const refused = await inlay(["policy", "check", "net.yaml"], { cwd });
     assert.equal(refused.code, 3);
     assert.equal(
       refused.stderr,
       "inlay: Cannot compile policy net.yaml: 2 problems\n" +
-        "net.yaml:6:3: spec.reverseShell: mode enforce is not supported by this enforcer version yet: reverse shells (a shell or interpreter with a network socket as stdin/stdout/stderr) will NOT be blocked or reported; set mode: off, or pass --allow-unenforced to build anyway\n" +
-        "net.yaml:8:5: spec.network.outbound: mode audit is not supported by this enforcer version yet: outbound connections by CIDR and port will NOT be reported; set mode: off, or pass --allow-unenforced to build anyway\n",
+        'net.yaml:7:39: spec.files.readOnly.paths.0: path "/srv/*.conf" is not supported by this enforcer version yet: file controls take a path or DIR/* (everything below DIR), so it is left out; name the file or its directory, or pass --allow-unenforced to build without it\n' +
+        "net.yaml:9:37: spec.network.outbound.block.0: protocol udp is not supported by this enforcer version yet: the rule applies to TCP and UDP alike; remove protocol (or use any), or pass --allow-unenforced to build it for both protocols\n",
     );
     const allowed = await inlay(["policy", "check", "--allow-unenforced", "net.yaml"], { cwd });
     assert.equal(allowed.code, 0, allowed.stderr);
     const warnings = allowed.stderr.split("\n").filter((l) => l.startsWith("inlay: WARNING: NOT ENFORCED (--allow-unenforced): "));
     assert.deepEqual(
       warnings.map((l) => /: (net\.yaml:\d+:\d+: [\w.]+):/.exec(l)?.[1]),
-      ["net.yaml:6:3: spec.reverseShell", "net.yaml:8:5: spec.network.outbound"],
+      ["net.yaml:7:39: spec.files.readOnly.paths.0", "net.yaml:9:37: spec.network.outbound.block.0"],
     );
   });
 
@@ -122,7 +125,7 @@ test("inlay policy: exit codes and messages, end to end", async (t) => {
     assert.deepEqual(lines.slice(-2), ["end", ""]);
     assert.ok(!(await readdir(cwd)).some((n) => n.includes(".tmp-")), "no temporary file left behind");
     // A refused compile leaves an existing bundle untouched.
-    await write("refused.yaml", `${HEAD}spec:\n  privilege: {mode: audit}\n`);
+    await write("refused.yaml", `${HEAD}spec:\n  files:\n    readOnly: {mode: enforce, paths: ["/srv/*.conf"]}\n`);
     const refused = await inlay(["policy", "compile", "refused.yaml", "-o", "out.bundle", "--manifest-dir", root], { cwd });
     assert.equal(refused.code, 3);
     assert.deepEqual(await readFile(join(cwd, "out.bundle")), bytes);
@@ -165,13 +168,13 @@ test("inlay policy: exit codes and messages, end to end", async (t) => {
     assert.match(r.stdout, /^Audited first, blocked later:\n {2}- running a program from memory \(memfd\) or from a deleted file \(fileless\): reported until 2026-11-30T00:00:00\.000Z, blocked from then on$/m);
   });
 
-  await t.test("suggest writes a policy from events that checks clean (network part needs --allow-unenforced)", async () => {
+  await t.test("suggest writes a policy from events that checks clean, network part included", async () => {
     const r = await inlay(["policy", "suggest", FIXTURE, "-o", "suggested.yaml", "--name", "learned"], { cwd });
     assert.equal(r.code, 0, r.stderr);
     const text = await readFile(join(cwd, "suggested.yaml"), "utf8");
     assert.match(text, /^ {8}- "\/usr\/bin\/node"$/m);
     assert.ok(!(await readdir(cwd)).some((n) => n.includes(".tmp-")), "no temporary file left behind");
-    const check = await inlay(["policy", "check", "--allow-unenforced", "suggested.yaml"], { cwd });
+    const check = await inlay(["policy", "check", "suggested.yaml"], { cwd });
     assert.equal(check.code, 0, check.stderr);
     assert.equal(check.stdout, 'suggested.yaml: valid policy "learned"\n');
     const badName = await inlay(["policy", "suggest", FIXTURE, "--name", "my policy"], { cwd });

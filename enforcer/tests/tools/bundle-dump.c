@@ -4,6 +4,7 @@
  * the parser's order (sorted by hash). Exit 1 with the parser's message on stderr when rejected. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bundle.h"
 #include "json.h"
@@ -33,6 +34,51 @@ static void exe_list(struct json *j, const char *key, const struct exelist *l)
 	}
 	json_end_array(j);
 	json_end_object(j);
+}
+
+/* The optional runtime parts of the spec, each only when the bundle has lines for it. */
+static void runtime_fields(struct json *j, const struct bundle_runtime *rt)
+{
+	static const char *const defaults[] = { "allow", "audit", "block" };
+	if (rt->net_default_set || rt->n_connect || rt->n_listen || rt->listen_default_set) {
+		json_key(j, "network");
+		json_begin_object(j);
+		json_key(j, "connect");
+		json_begin_array(j);
+		for (size_t i = 0; i < rt->n_connect; i++) {
+			const char *sp = strchr(rt->connect[i].text, ' ');
+			char cidr[64];
+			snprintf(cidr, sizeof cidr, "%.*s", (int)(sp - rt->connect[i].text), rt->connect[i].text);
+			json_begin_object(j);
+			json_key(j, "action");
+			json_str(j, defaults[rt->connect[i].action]);
+			json_key(j, "cidr");
+			json_str(j, cidr);
+			json_key(j, "ports");
+			json_str(j, sp + 1);
+			json_end_object(j);
+		}
+		json_end_array(j);
+		json_key(j, "default");
+		json_str(j, defaults[rt->net_default]);
+		json_key(j, "listenDefault");
+		json_str(j, defaults[rt->listen_default]);
+		json_key(j, "listen");
+		json_begin_array(j);
+		for (size_t i = 0; i < rt->n_listen; i++)
+			json_str(j, rt->listen[i].text);
+		json_end_array(j);
+		json_end_object(j);
+	}
+	if (rt->n_readonly || rt->n_audited) {
+		json_key(j, "files");
+		json_begin_object(j);
+		str_list(j, "readOnly", rt->readonly, rt->n_readonly);
+		str_list(j, "audited", rt->audited, rt->n_audited);
+		json_end_object(j);
+	}
+	if (rt->n_shells)
+		str_list(j, "shellNames", rt->shells, rt->n_shells);
 }
 
 int main(int argc, char **argv)
@@ -70,6 +116,9 @@ int main(int argc, char **argv)
 		json_key(&j, "controls");
 		json_begin_object(&j);
 		for (int c = 0; c < CTL_COUNT; c++) {
+			/* runtime controls are optional in the spec: shown only when on */
+			if (c >= CTL_EXEC_COUNT && b.mode[c] == INLAY_OFF)
+				continue;
 			json_key(&j, control_name((enum inlay_control)c));
 			json_str(&j, mode_name(b.mode[c]));
 		}
@@ -89,6 +138,7 @@ int main(int argc, char **argv)
 		json_bool(&j, b.report_execs);
 		exe_list(&j, "blockList", &b.block);
 		exe_list(&j, "allowList", &b.allow);
+		runtime_fields(&j, &b.rt);
 		json_key(&j, "manifest");
 		json_begin_array(&j);
 		for (size_t i = 0; i < b.n_manifest; i++) {

@@ -144,6 +144,46 @@ static void check_everything(void)
 	CHECK(strcmp(b.id, "none") == 0, "free resets");
 }
 
+/* Runtime-control directives of the runtime vector, and the rule matcher on what they hold. */
+static void check_runtime(void)
+{
+	struct bundle b;
+	uint8_t a[16], v4[4];
+	if (load_vector("runtime", &b) != 0)
+		return;
+	CHECK(b.mode[CTL_NETWORK] == INLAY_ENFORCE && b.mode[CTL_FILES] == INLAY_AUDIT &&
+		      b.mode[CTL_REVSHELL] == INLAY_ENFORCE && b.mode[CTL_PRIVILEGE] == INLAY_AUDIT,
+	      "runtime modes");
+	CHECK(bundle_mode_now(&b, CTL_FILES, 1800000000) == INLAY_ENFORCE, "enforce-after on a runtime control");
+	CHECK(b.rt.net_default == NET_DEFAULT_BLOCK && b.rt.net_default_set, "net-default");
+	CHECK(b.rt.n_connect == 7 && b.rt.n_listen == 2, "rule counts %zu %zu", b.rt.n_connect, b.rt.n_listen);
+	CHECK_STR(b.rt.connect[0].text, "127.0.0.0/8 *");
+	CHECK(b.rt.connect[0].action == NET_ALLOW && b.rt.connect[2].action == NET_AUDIT &&
+		      b.rt.connect[4].action == NET_BLOCK,
+	      "actions");
+	CHECK(b.rt.listen_default == NET_DEFAULT_BLOCK && b.rt.listen_default_set, "net-listen-default");
+	CHECK(b.rt.listen[1].port_lo == 9000 && b.rt.listen[1].port_hi == 9010, "listen range");
+	CHECK(b.rt.n_readonly == 2 && strcmp(b.rt.readonly[1], "/usr/lib/my app") == 0, "readonly decoded");
+	CHECK(b.rt.n_audited == 1 && b.rt.n_shells == 4 && strcmp(b.rt.shells[0], "bash") == 0, "audit, shells");
+	/* 127.0.0.2 as IPv4 and as IPv4-mapped IPv6 hits the same block rule (index 4) */
+	v4[0] = 127, v4[1] = 0, v4[2] = 0, v4[3] = 2;
+	netrule_map_v4(v4, a);
+	CHECK(netrule_match(&b.rt.connect[4], a, 1234) && netrule_match(&b.rt.connect[0], a, 1), "127.0.0.2");
+	CHECK(netrule_match(&b.rt.connect[5], a, 14445) && !netrule_match(&b.rt.connect[5], a, 14447),
+	      "::/0 covers mapped IPv4, port range");
+	v4[3] = 1;
+	netrule_map_v4(v4, a);
+	CHECK(!netrule_match(&b.rt.connect[4], a, 1234), "127.0.0.1 is not 127.0.0.2/32");
+	memset(a, 0, 16);
+	a[15] = 1;
+	CHECK(netrule_match(&b.rt.connect[1], a, 443) && !netrule_match(&b.rt.connect[1], a, 444), "::1 80-443");
+	CHECK(!netrule_match(&b.rt.connect[0], a, 1), "::1 is not 127.0.0.0/8");
+	CHECK(path_under("/etc/passwd", "/etc") && path_under("/etc", "/etc/") && !path_under("/etcx", "/etc") &&
+		      path_under("/x", "/"),
+	      "path_under");
+	bundle_free(&b);
+}
+
 static void check_defaults(void)
 {
 	struct bundle b;
@@ -227,6 +267,7 @@ int main(int argc, char **argv)
 	run_dir("valid");
 	run_dir("invalid");
 	check_everything();
+	check_runtime();
 	check_defaults();
 	inline_cases();
 	return tap_done("bundle");
