@@ -103,7 +103,9 @@ async function buildInitramfs(pkgs: { kernel: string; busybox: string }): Promis
 function boot(kernel: string, initrd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const q = spawn("qemu-system-aarch64", [
-      "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-nographic", "-no-reboot",
+      // Two vCPUs: with one, exec-race's flipper thread runs only when its execve thread is
+      // descheduled, and in some boots never between the entry check and the kernel's read.
+      "-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-m", "512", "-nographic", "-no-reboot",
       "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 panic=-1 quiet",
     ], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
