@@ -426,7 +426,7 @@ int events_init(const char *sink, char *err, size_t errlen)
 		snprintf(err, errlen, "event sink \"%s\": cannot create an eventfd: %s", sink, strerror(errno));
 		return -1;
 	}
-	/* The writer takes no signals: they belong to the tracer's signalfd. */
+	/* The writer takes no signals: they belong to the forwarding thread (sigfwd.c). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +27,7 @@
 #include "fds.h"
 #include "filter.h"
 #include "rtctl.h"
+#include "sigfwd.h"
 #include "json.h"
 #include "reporter.h"
 #include "spawn.h"
@@ -170,7 +170,7 @@ static const char *detail_kv(char *buf, size_t cap, const char *k1, const char *
 
 /* Blocks every signal but the synchronous faults (they must kill us: a crashed enforcer fails
  * closed) and SIGTTIN/SIGTTOU, which are ignored so that terminal job control can never stop
- * PID 1. Everything blocked is read from a signalfd by the event loop and forwarded. */
+ * PID 1. Everything blocked is taken by the forwarding thread (sigfwd.c) and forwarded. */
 static int setup_signals(sigset_t *set, sigset_t *orig)
 {
 	sigfillset(set);
@@ -204,9 +204,6 @@ int main(int argc, char **argv)
 	int keep = events_fd(o.events);
 	if (fds_close_inherited(keep) < 0)
 		die_unprotected("cannot close inherited descriptors: ", strerror(errno));
-	int sfd = signalfd(-1, &blocked, SFD_CLOEXEC);
-	if (sfd < 0)
-		die_unprotected("cannot create the signalfd: ", strerror(errno));
 
 	/* 3. Policy and reporting. */
 	struct bundle b;
@@ -237,7 +234,6 @@ int main(int argc, char **argv)
 		reporter_set_tier("dormant");
 		events_shutdown(2000);
 		reporter_shutdown(REPORTER_DORMANT_WAIT_MS); /* registers once, bounded, so the inventory lists us */
-		close(sfd);
 		return spawn_exec_direct(path, o.argv, &orig_mask);
 	}
 
@@ -316,6 +312,16 @@ int main(int argc, char **argv)
 			       "the console did not answer within wait-for-policy; starting the workload with the baked policy (fail-open)",
 			       NULL);
 	}
+	/* Before the release, so no signal sent once the workload runs can be missed (until then
+	 * they stay pending, blocked). */
+	int frc = sigfwd_start(sp.pid, o.pgroup, &blocked);
+	if (frc != 0) {
+		fprintf(stderr, "inlay-enforcer: cannot start the signal forwarder: %s\n", strerror(frc));
+		spawn_abort(&sp);
+		events_shutdown(2000);
+		reporter_shutdown(1000);
+		return EXIT_UNPROTECTED;
+	}
 	if (spawn_release(&sp, traced) < 0) {
 		fprintf(stderr, "inlay-enforcer: cannot release the workload: %s\n", strerror(errno));
 		spawn_abort(&sp);
@@ -325,7 +331,7 @@ int main(int argc, char **argv)
 
 	/* 7. Serve until the workload ends. */
 	struct tracer_result res;
-	tracer_run(sp.pid, sfd, o.pgroup, traced, &res);
+	tracer_run(sp.pid, traced, &res);
 	struct json j;
 	json_init(&j, detail, sizeof detail);
 	json_begin_object(&j);

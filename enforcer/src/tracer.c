@@ -1,8 +1,10 @@
 /* The event loop (memo §2.4), single-threaded: every ptrace request must come from the thread
  * that seized the tracees.
  *
- *   loop: wait4(-1, __WALL|WNOHANG) until nothing is left -> dispatch each status;
- *         block in read(signalfd): SIGCHLD only means "look again", others are forwarded.
+ *   loop: block in wait4(-1, __WALL) -> dispatch the status.
+ *
+ * One syscall per stop to learn about it: signals are forwarded by another thread (sigfwd.c),
+ * so nothing else needs to wake this one, and SIGCHLD stays blocked and unread.
  *
  * No per-tracee state is needed to tell stops apart: with PTRACE_SEIZE every stop says what it
  * is (status >> 16). A new child's first stop is PTRACE_EVENT_STOP with SIGTRAP whether or not
@@ -16,7 +18,6 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -158,62 +159,39 @@ static void on_stop(pid_t tid, int status)
 	}
 }
 
-void tracer_run(pid_t child, int sfd, bool pgroup, bool traced, struct tracer_result *out)
+void tracer_run(pid_t child, bool traced, struct tracer_result *out)
 {
 	main_child = child;
 	start_reported = !traced;
 	out->exit_code = 125;
 	out->status = -1;
 	out->signal = 0;
-	pid_t self = getpid();
 	for (;;) {
-		for (;;) {
-			int status;
-			pid_t tid = wait4(-1, &status, __WALL | WNOHANG, NULL);
-			if (tid == 0)
-				break;
-			if (tid < 0) {
-				if (errno == EINTR)
-					continue;
-				/* ECHILD: nothing left to wait for, so the child's status was collected. */
-				if (errno != ECHILD)
-					fprintf(stderr, "inlay-enforcer: wait4: %s\n", strerror(errno));
-				return;
-			}
-			if (WIFSTOPPED(status)) {
-				on_stop(tid, status);
+		int status;
+		pid_t tid = wait4(-1, &status, __WALL, NULL);
+		if (tid < 0) {
+			if (errno == EINTR)
 				continue;
-			}
-			exec_hint_drop(tid);
-			rtctl_drop(tid);
-			if (tid == child) {
-				if (WIFEXITED(status)) {
-					out->status = WEXITSTATUS(status);
-					out->exit_code = out->status;
-				} else if (WIFSIGNALED(status)) {
-					out->signal = WTERMSIG(status);
-					out->exit_code = 128 + out->signal;
-				}
-				return;
-			}
-		}
-		struct signalfd_siginfo si[16];
-		ssize_t n = read(sfd, si, sizeof si);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			fprintf(stderr, "inlay-enforcer: cannot read signals: %s\n", strerror(errno));
+			/* ECHILD: nothing left to wait for, so the child's status was collected. */
+			if (errno != ECHILD)
+				fprintf(stderr, "inlay-enforcer: wait4: %s\n", strerror(errno));
 			return;
 		}
-		for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
-			int signo = (int)si[i].ssi_signo;
-			/* SIGCHLD only wakes the loop. A signal from ourselves is the kernel's SIGPIPE or
-			 * SIGXFSZ for one of our own writes: never the workload's business. */
-			if (signo == SIGCHLD || (pid_t)si[i].ssi_pid == self)
-				continue;
-			/* ESRCH: the child (or its whole group) is gone; its status is on the way. */
-			if (kill(pgroup ? -child : child, signo) < 0 && errno != ESRCH)
-				fprintf(stderr, "inlay-enforcer: cannot forward signal %d: %s\n", signo, strerror(errno));
+		if (WIFSTOPPED(status)) {
+			on_stop(tid, status);
+			continue;
+		}
+		exec_hint_drop(tid);
+		rtctl_drop(tid);
+		if (tid == child) {
+			if (WIFEXITED(status)) {
+				out->status = WEXITSTATUS(status);
+				out->exit_code = out->status;
+			} else if (WIFSIGNALED(status)) {
+				out->signal = WTERMSIG(status);
+				out->exit_code = 128 + out->signal;
+			}
+			return;
 		}
 	}
 }

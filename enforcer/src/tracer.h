@@ -1,4 +1,4 @@
-/* The PID-1 event loop: reaps, forwards signals, and serves every ptrace stop of the workload. */
+/* The PID-1 event loop: reaps and serves every ptrace stop of the workload. */
 #ifndef INLAY_TRACER_H
 #define INLAY_TRACER_H
 
@@ -17,10 +17,10 @@ struct tracer_result {
 	int signal;     /* the signal that killed it, or 0 */
 };
 
-/* Runs until the main child `child` ends. sfd: a signalfd for every signal the enforcer blocks
- * (owned by the caller). pgroup: forward signals to the child's process group. traced: the child
+/* Runs until the main child `child` ends, reaping every child and serving every stop (signals
+ * are forwarded by sigfwd, not here). Must run on the thread that seized the child. traced: the child
  * was seized (emits `enforcer.start` at its first trapped syscall, which proves the filter is on).
  * Only returns; never exits. */
-void tracer_run(pid_t child, int sfd, bool pgroup, bool traced, struct tracer_result *out);
+void tracer_run(pid_t child, bool traced, struct tracer_result *out);
 
 #endif

@@ -32,6 +32,7 @@ static bool active;
 struct subject {
 	int fd;            /* readable fd (owned), or -1 until needed */
 	int path_fd;       /* O_PATH fd (owned), or -1 */
+	pid_t exe_of;      /* > 0: st is /proc/exe_of/exe, opened only when it must be hashed */
 	struct stat st;
 	const char *path;  /* absolute path as the kernel resolves it, or NULL when unknown */
 	const char *alias; /* the name the caller used (AT_EXECFN or the syscall's path), or NULL */
@@ -108,6 +109,9 @@ static const uint8_t *subject_sha(struct subject *s)
 				char self[48];
 				snprintf(self, sizeof self, "/proc/self/fd/%d", s->path_fd);
 				s->fd = open_cloexec(self, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+			} else if (s->fd < 0 && s->exe_of > 0) {
+				/* hashcache_hash_fd checks the fd against s->st (ESTALE otherwise) */
+				s->fd = procfs_open_as_tracee(s->exe_of, "exe", O_RDONLY);
 			}
 			if (s->fd >= 0 && hashcache_hash_fd(s->fd, &s->st, s->sha) == 0) {
 				s->sha_state = 1;
@@ -410,6 +414,25 @@ static ssize_t fd_path(int fd, char *buf, size_t cap)
 	return n;
 }
 
+/* The exec stop's common case in two syscalls: stat and readlink of /proc/PID/exe, which keep
+ * naming the new image while the tracee stays stopped (the mm an exec creates is shared with no
+ * one, so nothing can swap its exe file). The file itself is opened only to hash it. Returns
+ * false on any failure: the caller then opens it, which handles every error. */
+static bool stat_exe(pid_t pid, struct subject *s, char *path, size_t cap)
+{
+	char link[48];
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+	if (stat(link, &s->st) < 0)
+		return false;
+	ssize_t n = readlink(link, path, cap - 1);
+	if (n < 0)
+		return false;
+	path[n] = '\0';
+	s->path = path;
+	s->exe_of = pid;
+	return true;
+}
+
 bool verdict_on_exec(pid_t pid)
 {
 	if (!active)
@@ -421,6 +444,8 @@ bool verdict_on_exec(pid_t pid)
 	struct findings fs = { .n = 0, .deny = false };
 	struct proc_view view = { .stage = "exec", .pid = pid, .exe = &exe };
 
+	if (stat_exe(pid, &exe, exe_path, sizeof exe_path))
+		goto judge;
 	exe.fd = procfs_open_as_tracee(pid, "exe", O_RDONLY);
 	if (exe.fd < 0 && (errno == ENOENT || errno == ESRCH)) {
 		/* The stopped tracee was SIGKILLed meanwhile (nothing else removes /proc/PID or its exe
@@ -439,6 +464,8 @@ bool verdict_on_exec(pid_t pid)
 	}
 	if (fd_path(exe.fd, exe_path, sizeof exe_path) >= 0)
 		exe.path = exe_path;
+
+judge:;
 
 	/* The entry stop's hint says whether the file named is the file executed; without it, or
 	 * when they differ (a script, binfmt_misc, a swapped path), AT_EXECFN tells what was named. */
