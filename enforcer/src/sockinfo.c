@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "netrule.h"
+#include "pctenc.h"
 #include "procfs.h"
 
 uint64_t sockinfo_fd_inode(pid_t pid, int fd)
@@ -29,23 +30,12 @@ uint64_t sockinfo_fd_inode(pid_t pid, int fd)
 	return strtoull(link + 8, NULL, 10);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Parses n hex digits into a host-order word. */
 static int hexword(const char *s, unsigned n, uint32_t *out)
 {
 	uint32_t v = 0;
 	for (unsigned i = 0; i < n; i++) {
-		int h = hexval(s[i]);
+		int h = hex_value((unsigned char)s[i]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | (uint32_t)h;
