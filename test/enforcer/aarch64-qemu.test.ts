@@ -60,7 +60,7 @@ run() {
 }
 # the files every file-control run starts from (an audit run or a negative control changes them)
 reset() {
-  rm -rf /tmp/ro /tmp/aud /tmp/ok; mkdir /tmp/ro /tmp/aud /tmp/ok
+  rm -rf /tmp/ro /tmp/aud /tmp/ok; mkdir /tmp/ro /tmp/aud /tmp/ok /tmp/ro/d
   for f in ro/f aud/f ok/safe ok/other; do echo data >/tmp/$f; done
 }
 cp /tests/pid1 /tmp/suid; chmod 4755 /tmp/suid
@@ -102,6 +102,7 @@ interface GuestRun {
 }
 
 const NET = (m: string) => [`control network ${m}`, "net-connect block 127.0.0.2/32 *", "net-connect allow 127.0.0.0/8 *", "net-default allow"];
+const DEFAULT_BLOCK = (m: string) => [`control network ${m}`, "net-connect allow 127.0.0.0/8 *", "net-default block"];
 const LISTEN = (m: string) => [`control network ${m}`, "net-listen-default block", "net-listen 8080"];
 const FILES = (m: string) => [`control files ${m}`, "file-readonly /tmp/ro", "file-audit /tmp/aud"];
 const SHELLS = (m: string) => [`control reverse-shell ${m}`, "shell-name sh", "shell-name bash", "shell-name python*"];
@@ -129,11 +130,15 @@ const FILE_OPS: { op: string; argv: string[]; code: number }[] = [
   { op: "openat2", argv: ["openat2", "/tmp/ro/new2"], code: 113 },
   { op: "truncate", argv: ["truncate", "/tmp/ro/f"], code: 113 },
   { op: "unlink", argv: ["unlink", "/tmp/ro/f"], code: 113 },
+  { op: "rmdir", argv: ["rmdir", "/tmp/ro/d"], code: 113 },
   { op: "rename", argv: ["rename", "/tmp/ok/other", "/tmp/ro/moved"], code: 113 },
+  { op: "rename-out", argv: ["rename", "/tmp/ro/f", "/tmp/ok/moved"], code: 113 },
+  { op: "renameat2", argv: ["rename2", "/tmp/ok/other", "/tmp/ro/moved"], code: 113 },
   { op: "link", argv: ["link", "/tmp/ok/safe", "/tmp/ro/hard"], code: 113 },
   { op: "symlink", argv: ["symlink", "/x", "/tmp/ro/sym"], code: 113 },
   { op: "mkdir", argv: ["mkdir", "/tmp/ro/dir"], code: 113 },
   { op: "chmod", argv: ["chmod", "/tmp/ro/f"], code: 101 },
+  { op: "chown", argv: ["chown", "/tmp/ro/f"], code: 101 },
 ];
 
 function runtimeCases(): Guest {
@@ -142,6 +147,8 @@ function runtimeCases(): Guest {
   const file = (...a: string[]) => ["/tests/file-probe", ...a];
   g.control("connect4", NET, net("connect", "127.0.0.2", "0"));
   g.control("connect-mapped", NET, net("connect", "::ffff:127.0.0.2", "0"));
+  g.control("connect-nb", NET, net("connect-nb", "127.0.0.2", "0"));
+  g.control("default-v6", DEFAULT_BLOCK, net("connect", "::1", "0"));
   g.control("sendto", NET, net("sendto", "127.0.0.2", "0"));
   g.control("sendmsg", NET, net("sendmsg", "127.0.0.2", "0"));
   g.run("connect-allowed", g.bundle("net.enforce", NET("enforce")), net("connect", "127.0.0.1", "0"));
@@ -245,8 +252,11 @@ async function buildInitramfs(pkgs: { kernel: string; busybox: string }, guest: 
     "E=/bin/inlay-enforcer",
     'echo "T kernel $(cat /proc/sys/kernel/osrelease)"',
     CORE,
+    // guest seconds spent on the runtime controls, printed for whoever tunes the boot's length
+    'echo "T runtime-start $(cut -d" " -f1 /proc/uptime)"',
     RUNTIME_PRELUDE,
     ...guest.lines,
+    'echo "T runtime-end $(cut -d" " -f1 /proc/uptime)"',
     'echo "T done"',
     "poweroff -f",
     "",
@@ -324,6 +334,8 @@ describe("aarch64 enforcer on a real arm64 kernel (qemu-system-aarch64)", () => 
     if (skip) return t.skip(`SKIP: ${skip}`);
     assert.ok(results.has("done"), `the guest did not finish:\n${console_.slice(-3000)}`);
     assert.match(results.get("kernel")!, /arm64/);
+    const spent = Number(results.get("runtime-end")) - Number(results.get("runtime-start"));
+    t.diagnostic(`runtime controls: ${runs.size} runs in ${spent.toFixed(1)} s of guest time`);
   });
 
   test("PID-1 duties: exit status and 128+signal", (t) => {
@@ -413,6 +425,13 @@ describe("aarch64 enforcer on a real arm64 kernel (qemu-system-aarch64)", () => 
     assertNone("connect-allowed", ["network.connect"]);
   });
 
+  test("network: a non-blocking connect is judged too; net-default block refuses what no rule allows (IPv6 ::1)", (t) => {
+    if (skip) return t.skip(`SKIP: ${skip}`);
+    assertControl("connect-nb", { enforce: 113, ok: 0 }, "network.connect", "network.block");
+    const ev = assertControl("default-v6", { enforce: 113, ok: 0 }, "network.connect", "network.default");
+    assert.match(String(detail(ev).destination), /^\[::1\]:\d+$/);
+  });
+
   test("network: UDP sendto and sendmsg with a destination count as connections", (t) => {
     if (skip) return t.skip(`SKIP: ${skip}`);
     for (const call of ["sendto", "sendmsg"]) {
@@ -441,7 +460,7 @@ describe("aarch64 enforcer on a real arm64 kernel (qemu-system-aarch64)", () => 
     assertNone("bind-allowed", ["network.listen"]);
   });
 
-  test("files: write-open, create, openat2, truncate, unlinkat, renameat, linkat, symlinkat, mkdirat under a read-only path fail with EACCES, fchmodat with EPERM", (t) => {
+  test("files: write-open, create, openat2, truncate, unlinkat, renameat, renameat2, linkat, symlinkat, mkdirat under a read-only path fail with EACCES, fchmodat and fchownat with EPERM", (t) => {
     if (skip) return t.skip(`SKIP: ${skip}`);
     for (const f of FILE_OPS) {
       const ev = assertControl(`file-${f.op}`, { enforce: f.code, ok: 0 }, "file.write", "files.readonly");
