@@ -37,8 +37,9 @@ void platform_publish(const struct platform_info *p)
 		(void)events_set_platform(buf); /* -1 only past the second call: the first answer stays */
 }
 
-/* Static: 18 KiB each, too large for the small thread stack. The main thread uses the first,
- * the fetch thread the second; they never run platform_gather at the same time (contract). */
+/* Static (about 18 KiB each), so no stack holds one. The main thread fills the first, the fetch
+ * thread the second; pthread_create orders the two platform_gather calls (platform.h: one
+ * caller at a time). */
 static struct platform_info local_info, fetched_info;
 static int fetch_timeout_ms;
 
