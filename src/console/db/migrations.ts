@@ -144,13 +144,32 @@ function policyOverlay(): Migration {
   };
 }
 
+/**
+ * Revocation that cuts off: each enforcer remembers the enrolment token it registered with, and
+ * can be revoked (alone, or with every enforcer of a revoked token). `cut_off_ms` marks a token
+ * revoked by an administrator (rotation only sets `revoked_ms`); `last_used_ms` is written by
+ * every registration, which also serialises a registration against a concurrent revocation.
+ * Enforcers registered before this migration have no token id: revoke them one by one.
+ */
+function enforcerRevocation(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("enforcers").addColumn("enrolment_token_id", "text").execute();
+      await db.schema.alterTable("enforcers").addColumn("revoked_ms", "bigint").execute();
+      await db.schema.alterTable("enrolment_tokens").addColumn("cut_off_ms", "bigint").execute();
+      await db.schema.alterTable("enrolment_tokens").addColumn("last_used_ms", "bigint").execute();
+      await db.schema.createIndex("enforcers_enrolment_token").on("enforcers").column("enrolment_token_id").execute();
+    },
+  };
+}
+
 class CodeMigrations implements MigrationProvider {
   readonly #engine: Engine;
   constructor(engine: Engine) {
     this.#engine = engine;
   }
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { "0001-initial": initial(this.#engine), "0002-policy-overlay": policyOverlay() };
+    return { "0001-initial": initial(this.#engine), "0002-policy-overlay": policyOverlay(), "0003-enforcer-revocation": enforcerRevocation() };
   }
 }
 
