@@ -150,7 +150,9 @@ export interface HeartbeatRecorder {
  * answered before the write; the pending map is only a write buffer, never read from. An
  * `intervalMs` of 0 writes each heartbeat before answering. The write is one synchronous
  * transaction on SQLite (the connection is never held across awaits, which would queue every
- * request behind it) and one UPDATE … FROM unnest() on PostgreSQL.
+ * request behind it) and one UPDATE … FROM unnest() on PostgreSQL. A failed write is kept and
+ * retried at the next interval; `close` (a graceful stop) writes what is pending. Only a crash
+ * of the process loses the heartbeats of its last interval, which the next heartbeats repeat.
  */
 export function createHeartbeatRecorder(database: OpenDatabase, options: { intervalMs: number; onError?: (err: unknown) => void }): HeartbeatRecorder {
   const write = database.sqlite === null ? postgresHeartbeatWriter(database.db) : sqliteHeartbeatWriter(database.db, database.sqlite);
@@ -163,7 +165,14 @@ export function createHeartbeatRecorder(database: OpenDatabase, options: { inter
     if (pending.size === 0) return flushing;
     const entries = [...pending];
     pending = new Map();
-    flushing = flushing.then(() => write(entries)).catch((err) => options.onError?.(err));
+    flushing = flushing
+      .then(() => write(entries))
+      .catch((err) => {
+        // A failed write (database unreachable, a deadlock between replicas) is retried at the
+        // next interval, unless a newer heartbeat of the same enforcer arrived meanwhile.
+        for (const [id, st] of entries) if (!pending.has(id)) pending.set(id, st);
+        options.onError?.(err);
+      });
     return flushing;
   };
   const timer = setInterval(() => void flush(), options.intervalMs);
@@ -174,7 +183,8 @@ export function createHeartbeatRecorder(database: OpenDatabase, options: { inter
     },
     async close() {
       clearInterval(timer);
-      await flush();
+      for (let attempt = 0; attempt < 3 && pending.size > 0; attempt++) await flush();
+      await flushing;
     },
   };
 }
@@ -206,11 +216,16 @@ function sqliteHeartbeatWriter(db: Kysely<ConsoleDatabase>, sqlite: SqliteDataba
 function postgresHeartbeatWriter(db: Kysely<ConsoleDatabase>) {
   return async (entries: HeartbeatEntries) => {
     const col = <T>(f: (e: HeartbeatEntries[number]) => T) => entries.map(f);
-    await sql`
-      update enforcers as e set last_seen_ms = u.seen, tier = u.tier, mode = u.mode, policy_in_force = u.policy, dropped_total = u.dropped
-      from unnest(${col((x) => x[0])}::text[], ${col((x) => x[1].seen)}::bigint[], ${col((x) => x[1].tier)}::text[], ${col((x) => x[1].mode)}::text[],
-                  ${col((x) => x[1].policy_in_force)}::text[], ${col((x) => x[1].dropped_total)}::bigint[]) as u(id, seen, tier, mode, policy, dropped)
-      where e.id = u.id and e.last_seen_ms <= u.seen`.execute(db);
+    // Replicas flush concurrently, often for the same enforcers: locking the rows in id order
+    // first means two flushes wait for each other instead of deadlocking.
+    await db.transaction().execute(async (trx) => {
+      await sql`select id from enforcers where id = any(${col((x) => x[0])}::text[]) order by id for update`.execute(trx);
+      await sql`
+        update enforcers as e set last_seen_ms = u.seen, tier = u.tier, mode = u.mode, policy_in_force = u.policy, dropped_total = u.dropped
+        from unnest(${col((x) => x[0])}::text[], ${col((x) => x[1].seen)}::bigint[], ${col((x) => x[1].tier)}::text[], ${col((x) => x[1].mode)}::text[],
+                    ${col((x) => x[1].policy_in_force)}::text[], ${col((x) => x[1].dropped_total)}::bigint[]) as u(id, seen, tier, mode, policy, dropped)
+        where e.id = u.id and e.last_seen_ms <= u.seen`.execute(trx);
+    });
   };
 }
 
