@@ -4,7 +4,7 @@
  * carries the overlay and its id under an ETag that digests the exact body, and versions stored
  * by an older console (before the overlay column) are compiled on first serve.
  */
-import { describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import SqliteDatabase from "better-sqlite3";
@@ -16,6 +16,7 @@ import { compilePolicyOverlay } from "../../src/policy/compile-overlay.js";
 import { parsePolicy } from "../../src/policy/load-policy.js";
 import { httpCall, jsonCall } from "../helpers/http-call.js";
 import { SimulatedEnforcer } from "../helpers/simulated-enforcer.js";
+import { startPostgres, type Postgres } from "../helpers/postgres.js";
 import { BACKENDS, BOOTSTRAP_SECRET, makeDatabase, startFixture } from "./console-fixture.js";
 
 const doc = (drift: string, name = "web") =>
@@ -29,8 +30,21 @@ async function fetchPolicy(url: string, credential: string, etag?: string) {
 
 for (const backend of BACKENDS) {
   describe(`policy overlays on ${backend}`, () => {
+    // One PostgreSQL server for both tests, a fresh database each.
+    let postgres: Postgres | null = null;
+    let seq = 0;
+    const freshDatabase = async () =>
+      postgres === null ? makeDatabase(backend) : { location: await postgres.createDatabase(`overlay_${++seq}`), dispose: async () => undefined };
+    before(async () => {
+      if (backend === "postgres") postgres = await startPostgres();
+    });
+    after(async () => {
+      await postgres?.dispose();
+    });
+
     test("upload compiles the overlay or refuses with the compiler's message; the enforcer gets overlay and overlay_id", async () => {
-      const f = await startFixture(backend);
+      const database = await freshDatabase();
+      const f = await startFixture(backend, {}, { database: database.location });
       try {
         const editor = await f.userToken("editor");
         const g = await f.group("overlay");
@@ -71,11 +85,12 @@ for (const backend of BACKENDS) {
         assert.notEqual(r2.json().policy.overlay_id, r1.json().policy.overlay_id);
       } finally {
         await f.dispose();
+        await database.dispose();
       }
     });
 
     test("versions stored before overlays are compiled on first serve; one that cannot compile is served with overlay_error", async () => {
-      const database = await makeDatabase(backend);
+      const database = await freshDatabase();
       try {
         // An older console's database: schema up to 0001, two versions without overlays.
         const old =
