@@ -3,7 +3,8 @@
  * migrations race), serving one fleet: an enforcer registered through A heartbeats and sends
  * events through B, the same batch sent to both at once is stored once, a policy change made
  * through A is served by B, the inventory reads the same through both, a revocation made on A is
- * refused by B, and heartbeats buffered by a replica are written when it stops.
+ * refused by B (also for registrations racing it), and heartbeats buffered by a replica are
+ * written when it stops.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -29,7 +30,7 @@ async function eventually(what: string, ms: number, f: () => Promise<boolean>): 
   }
 }
 
-test("two console replicas on one PostgreSQL serve one fleet with no state of their own", { timeout: 180_000 }, async () => {
+test("two console replicas on one PostgreSQL serve one fleet with no state of their own", { timeout: 180_000 }, async (t) => {
   const postgres = await startPostgres();
   const procs: ConsoleProcess[] = [];
   try {
@@ -147,6 +148,22 @@ test("two console replicas on one PostgreSQL serve one fleet with no state of th
     assert.equal((await e.heartbeat()).status, 401, "B refuses an enforcer of the token revoked through A");
     assert.equal((await jsonCall(`${B}/api/enforcer/v1/register`, enrol.token, "POST", new SimulatedEnforcer({ baseUrl: B, enrolmentToken: enrol.token }).registration())).status, 401);
     assert.equal((await o1.heartbeat()).status, 401);
+
+    // Registrations racing a revocation of their token: none may end up with a working credential.
+    const racing = (await jsonCall(`${A}/api/v1/groups/${group}/enrolment-tokens`, admin, "POST")).json();
+    const racers = Array.from({ length: 24 }, (_, i) => new SimulatedEnforcer({ baseUrl: i % 2 === 0 ? A : B, enrolmentToken: racing.token }));
+    const registrations = racers.map((r) => jsonCall(`${r.baseUrl}/api/enforcer/v1/register`, racing.token, "POST", r.registration()));
+    await sleep(5);
+    const revoked = await jsonCall(`${A}/api/v1/groups/${group}/enrolment-tokens/${racing.id}`, admin, "DELETE");
+    assert.equal(revoked.status, 204);
+    const outcomes = await Promise.all(registrations);
+    t.diagnostic(`registrations racing the revocation: ${outcomes.filter((o) => o.status === 201).length} registered first, ${outcomes.filter((o) => o.status === 401).length} refused`);
+    for (const [i, o] of outcomes.entries()) {
+      assert.ok([201, 401].includes(o.status), `racer ${i}: ${o.status} ${o.body}`);
+      if (o.status !== 201) continue;
+      racers[i]!.credential = o.json().credential;
+      assert.equal((await racers[i]!.heartbeat()).status, 401, `racer ${i} registered before the revocation and was cut off with it`);
+    }
 
     // A heartbeat buffered by B is written when B stops gracefully (nothing lost to the group commit).
     const late = new SimulatedEnforcer({ baseUrl: A, enrolmentToken: (await jsonCall(`${A}/api/v1/groups/${group}/enrolment-tokens`, admin, "POST")).json().token });

@@ -76,7 +76,11 @@ export const enforcerRoutes: RouteSpec[] = [
         };
       } catch (err) {
         if (err instanceof InstanceConflictError) throw new ApiError("conflict", err.message, { cause: err });
-        if (err instanceof RegistrationRevokedError) throw new ApiError("forbidden", err.message, { cause: err });
+        if (err instanceof RegistrationRevokedError) {
+          // A token revoked while this call was in flight is refused like a revoked token (401).
+          if (err.revoked === "token") throw new ApiError("unauthorized", err.message, { cause: err, headers: { "WWW-Authenticate": "Bearer" } });
+          throw new ApiError("forbidden", err.message, { cause: err });
+        }
         throw err;
       }
     },

@@ -37,9 +37,14 @@ export class InstanceConflictError extends Error {
   override name = "InstanceConflictError";
 }
 
-/** Thrown when registration is refused: the instance or the enrolment token was revoked. */
+/** Thrown when registration is refused: the enrolment token (`token`) or the instance (`instance`) was revoked. */
 export class RegistrationRevokedError extends Error {
   override name = "RegistrationRevokedError";
+  readonly revoked: "token" | "instance";
+  constructor(message: string, revoked: "token" | "instance") {
+    super(message);
+    this.revoked = revoked;
+  }
 }
 
 /**
@@ -85,7 +90,7 @@ export async function registerEnforcer(db: Kysely<ConsoleDatabase>, groupId: str
         .where("cut_off_ms", "is", null)
         .where((eb) => eb.or([eb("revoked_ms", "is", null), eb("revoked_ms", ">", now)]))
         .executeTakeFirst();
-      if (Number(used.numUpdatedRows) !== 1) throw new RegistrationRevokedError(`Cannot register instance ${identity.instance}: the enrolment token was revoked or rotated out`);
+      if (Number(used.numUpdatedRows) !== 1) throw new RegistrationRevokedError(`Cannot register instance ${identity.instance}: the enrolment token was revoked or rotated out`, "token");
     }
     const existing = await trx.selectFrom("enforcers").select(["id", "group_id", "revoked_ms"]).where("instance", "=", identity.instance).executeTakeFirst();
     if (existing !== undefined) {
@@ -94,6 +99,7 @@ export async function registerEnforcer(db: Kysely<ConsoleDatabase>, groupId: str
       if (Number(res.numUpdatedRows) !== 1) {
         throw new RegistrationRevokedError(
           `Cannot register instance ${identity.instance}: an administrator revoked this enforcer; a new container start (a new instance id) enrols afresh`,
+          "instance",
         );
       }
       return { id: existing.id, credential, created: false };
