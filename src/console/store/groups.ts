@@ -121,8 +121,15 @@ export async function revokeEnrolmentToken(db: Kysely<ConsoleDatabase>, groupId:
       .where("cut_off_ms", "is", null)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return false;
-    const cut = await trx.updateTable("enforcers").set({ revoked_ms: now }).where("enrolment_token_id", "=", tokenId).where("revoked_ms", "is", null).executeTakeFirst();
-    const enforcers = Number(cut.numUpdatedRows);
+    // One row at a time in id order, the order heartbeat flushes lock them in, so a revocation
+    // and a concurrent flush on PostgreSQL wait for each other instead of deadlocking. The set is
+    // stable: registrations with this token wait on the token row locked above.
+    const ids = await trx.selectFrom("enforcers").select("id").where("enrolment_token_id", "=", tokenId).where("revoked_ms", "is", null).orderBy("id").execute();
+    let enforcers = 0;
+    for (const { id } of ids) {
+      const cut = await trx.updateTable("enforcers").set({ revoked_ms: now }).where("id", "=", id).where("revoked_ms", "is", null).executeTakeFirst();
+      enforcers += Number(cut.numUpdatedRows);
+    }
     await writeAudit(trx, { actor: input.actor, action: "enrolment-token.revoke", target: `group:${groupId}`, detail: { token_id: tokenId, enforcers_revoked: enforcers } });
     return true;
   });
