@@ -17,6 +17,8 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -374,10 +376,12 @@ int netctl_entry(pid_t tid, uint64_t nr, const uint64_t args[6], struct rt_pendi
 
 /* The kernel's peer of socket fd: 1 inet (addr, port set), 0 not inet or not connected, -1 error.
  * *type and *ino: the socket's SOCK_* type and inode (-1 / 0 when unknown). */
-static int kernel_peer(pid_t tid, int fd, uint8_t a[16], uint16_t *port, int *type, uint64_t *ino)
+static int kernel_peer(pid_t tid, int fd, uint8_t a[16], uint16_t *port, int *type, uint64_t *ino,
+		       uint32_t *segs_out)
 {
 	*type = -1;
 	*ino = 0;
+	*segs_out = UINT32_MAX;
 	int dup = rt_grab_fd(tid, fd);
 	if (dup < 0)
 		return -1;
@@ -393,6 +397,16 @@ static int kernel_peer(pid_t tid, int fd, uint8_t a[16], uint16_t *port, int *ty
 	if (st_ok == 0 && getsockopt(dup, SOL_SOCKET, SO_TYPE, &t, &tl) == 0) {
 		*type = t;
 		*ino = (uint64_t)st.st_ino;
+	}
+	if (r != 0 && *type == SOCK_STREAM) {
+		/* Whether this stream socket ever sent a segment (a SYN at least); reading TCP_INFO has
+		 * no side effect on the socket. EOPNOTSUPP for a non-TCP stream leaves UINT32_MAX. */
+		struct tcp_info ti;
+		socklen_t il = sizeof ti;
+		memset(&ti, 0, sizeof ti);
+		if (getsockopt(dup, IPPROTO_TCP, TCP_INFO, &ti, &il) == 0 &&
+		    il >= offsetof(struct tcp_info, tcpi_segs_out) + sizeof ti.tcpi_segs_out)
+			*segs_out = ti.tcpi_segs_out;
 	}
 	close(dup);
 	if (r == 0) {
@@ -476,7 +490,11 @@ bool netctl_exit(const struct rt_pending *p, int64_t rval)
 	uint16_t port = 0;
 	int type;
 	uint64_t ino;
-	int r = kernel_peer(p->tid, p->fd, a, &port, &type, &ino);
+	uint32_t segs_out;
+	int r = kernel_peer(p->tid, p->fd, a, &port, &type, &ino, &segs_out);
+	static const uint8_t none[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	bool unread = memcmp(p->addr, none, 16) == 0;
 	if (r < 0) {
 		snprintf(reason, sizeof reason, "cannot read the connected socket to verify its peer: %s", strerror(errno));
 		rt_emit(p->tid, "network.connect", "high", m, enforce, "network.unverified", reason, NULL);
@@ -484,16 +502,20 @@ bool netctl_exit(const struct rt_pending *p, int64_t rval)
 	}
 	if (p->sock_ino && ino != p->sock_ino)
 		return socket_switched(p, "network.connect", "connect", m, enforce);
-	if (r == 0)
+	if (r == 0) {
+		/* The call succeeded (or is in progress) for an inet address, yet the socket judged at
+		 * entry is not connected and never was: a datagram socket stays connected after a
+		 * successful connect, and a stream socket has at least sent its SYN. So the kernel
+		 * connected another socket, which the descriptor named only during the call. */
+		if (p->sock_ino && !unread && (type == SOCK_DGRAM || (type == SOCK_STREAM && segs_out == 0)))
+			return socket_switched(p, "network.connect", "connect", m, enforce);
 		return false;
+	}
 	if (memcmp(a, p->addr, 16) == 0 && port == p->port)
 		return false; /* the kernel connected where the entry check looked, on the socket it judged */
 	const char *text = NULL;
 	enum verdict v = judge(a, port, type, &text);
 	char checked[80];
-	static const uint8_t none[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	bool unread = memcmp(p->addr, none, 16) == 0;
 	if (unread)
 		snprintf(checked, sizeof checked, "no inet address");
 	else
