@@ -904,7 +904,7 @@ bool path_under(const char *path, const char *prefix)
  * apart from the exec directives above, so either can change without touching the other. */
 
 /* Validates a net rule (cidr NULL for net-listen) and, in the store pass, writes it to *dst with
- * its text ("CIDR PORTS" or "PORTS") in the string area. */
+ * its text ("CIDR PORTS" or "PORTS", then " tcp"/" udp" when given) in the string area. */
 static int add_net_rule(struct parser *ps, const char *kw, const struct token *cidr, const struct token *ports,
 			const struct token *proto, int action, struct net_rule *dst)
 {
