@@ -119,6 +119,7 @@ const portsSchema = z.string().superRefine((p, ctx) => {
   const problem = portsProblem(p);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
+const protocolSchema = z.enum(["tcp", "udp"], { error: 'must be "tcp" or "udp" (omit it for both)' });
 
 export const networkSpecSchema = z
   .object({
@@ -131,12 +132,13 @@ export const networkSpecSchema = z
             if (problem) ctx.addIssue({ code: "custom", message: problem });
           }),
           ports: portsSchema,
+          protocol: protocolSchema.optional(),
         })
         .strict(),
     ),
     default: z.enum(["allow", "audit", "block"]),
     listenDefault: z.enum(["allow", "audit", "block"]),
-    listen: z.array(portsSchema),
+    listen: z.array(z.union([portsSchema, z.object({ ports: portsSchema, protocol: protocolSchema }).strict()])),
   })
   .strict();
 
@@ -204,6 +206,7 @@ export const bundleSpecSchema = z
     controls: controlsSchema,
     enforceAfter: enforceAfterSchema,
     driftSource: z.enum(["manifest", "ctime"]),
+    driftPathStrict: z.boolean().optional(),
     reportExecs: z.boolean(),
     blockList: executableListSchema,
     allowList: executableListSchema,
@@ -231,6 +234,13 @@ export const bundleSpecSchema = z
         code: "custom",
         path: ["shellNames"],
         message: `is empty but controls.reverse-shell is "${revshell}"; list the executables that count as shells or interpreters`,
+      });
+    }
+    if (spec.driftPathStrict === true && spec.driftSource !== "manifest") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["driftPathStrict"],
+        message: `needs driftSource "manifest" (it compares the executed path with the manifest's paths); it is "${spec.driftSource}"`,
       });
     }
     if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
@@ -353,6 +363,8 @@ export function policyDirectives(s: BundleSpec): DirectiveLine[] {
     if (at !== undefined) add(`enforce-after ${name} ${at}`, `enforceAfter.${name}`);
   }
   add(`drift-source ${s.driftSource}`, "driftSource");
+  // Written only when on, so a spec without it keeps its bytes and bundle id.
+  if (s.driftPathStrict === true) add("drift-path-strict on", "driftPathStrict");
   add(`report-execs ${s.reportExecs ? "on" : "off"}`, "reportExecs");
   for (const [prefix, list, field] of [
     ["block", s.blockList, "blockList"],
@@ -365,9 +377,12 @@ export function policyDirectives(s: BundleSpec): DirectiveLine[] {
   if (s.network) {
     add(`net-default ${s.network.default}`, "network.default");
     add(`net-listen-default ${s.network.listenDefault}`, "network.listenDefault");
-    const rules = sortedUnique(s.network.connect.map((r) => `net-connect ${r.action} ${r.cidr} ${r.ports}`));
+    // The protocol is a trailing argument written only when given, so older rules keep their bytes.
+    const proto = (p: string | undefined) => (p === undefined ? "" : ` ${p}`);
+    const rules = sortedUnique(s.network.connect.map((r) => `net-connect ${r.action} ${r.cidr} ${r.ports}${proto(r.protocol)}`));
     for (const line of rules) add(line, "network.connect");
-    for (const ports of sortedUnique(s.network.listen)) add(`net-listen ${ports}`, "network.listen");
+    const listen = sortedUnique(s.network.listen.map((l) => (typeof l === "string" ? l : `${l.ports}${proto(l.protocol)}`)));
+    for (const ports of listen) add(`net-listen ${ports}`, "network.listen");
   }
   for (const path of sortedUnique(s.files?.readOnly ?? [])) add(`file-readonly ${percentEncode(path)}`, "files.readOnly");
   for (const path of sortedUnique(s.files?.audited ?? [])) add(`file-audit ${percentEncode(path)}`, "files.audited");

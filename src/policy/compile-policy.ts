@@ -128,16 +128,17 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
       remedy: "compile with --manifest-dir DIR (inlay embed passes the image), or set source: manifest-free",
     });
   }
-  if (drift.mode !== "off" && r.drift.pathStrict) {
+  // Path-strict drift compares the executed path with the manifest's paths for that content;
+  // manifest-free drift has no paths to compare with.
+  const pathStrict = drift.mode !== "off" && r.drift.pathStrict && r.drift.source === "manifest";
+  if (drift.mode !== "off" && r.drift.pathStrict && r.drift.source !== "manifest") {
     findings.push({
-      kind: "unenforced",
-      reason: "not-supported",
+      kind: "invalid",
+      reason: "needs-manifest",
       path: [...CONTROL_PATHS.drift, "pathStrict"],
       explicit: true,
-      message:
-        "pathStrict: true is not supported by this enforcer version yet: drift matches executables by content only, " +
-        "so an identical copy under a new path will NOT count as drift",
-      remedy: "set pathStrict: false, or pass --allow-unenforced to build anyway",
+      message: "pathStrict: true compares the executed path with the image manifest's paths, and source manifest-free has none",
+      remedy: "use source: manifest, or set pathStrict: false",
     });
   }
 
@@ -173,6 +174,7 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
     controls,
     enforceAfter,
     driftSource: r.drift.source === "manifest-free" ? "ctime" : "manifest",
+    ...(pathStrict ? { driftPathStrict: true } : {}),
     reportExecs: r.reportExecs,
     blockList: blockList.list,
     allowList: { names: dedupe(r.allow.names), pathGlobs: dedupe(r.allow.paths), sha256: dedupe(r.allow.sha256) },
