@@ -11,7 +11,7 @@ import { defaultPolicy } from "../../policy/default-policy.js";
 import { loadPolicyFile, type LoadedPolicy } from "../../policy/load-policy.js";
 import { buildExecManifest } from "../../scan/layer-walker.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
-import { ttyProgress } from "../../embed/progress.js";
+import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
 import { ClientPool, formatLocation, openSink, openSource, parseLocation, type Location } from "../../embed/transport.js";
 import { parsePlatform, type Platform } from "../../oci/v1/platform.js";
 
@@ -60,7 +60,7 @@ function buildTimeOf(flags: EmbedFlags): Date {
 }
 
 /** The bundle builder the flags ask for: a fixed spec, a policy file, or the default policy. */
-async function bundleBuilderFrom(flags: EmbedFlags): Promise<BundleBuilder> {
+async function bundleBuilderFrom(flags: EmbedFlags, warn: (line: string) => void): Promise<BundleBuilder> {
   if (flags.policy !== undefined && flags.bundleSpec !== undefined) throw new CliError("Cannot use --policy and --bundle-spec together: give one", ExitCode.usage);
   if (flags.bundleSpec !== undefined) {
     try {
@@ -78,7 +78,7 @@ async function bundleBuilderFrom(flags: EmbedFlags): Promise<BundleBuilder> {
   return policyBundleBuilder(loaded, {
     buildTime: buildTimeOf(flags),
     allowUnenforced: flags.allowUnenforced === true,
-    warn: (line) => process.stderr.write(`${line}\n`),
+    warn,
   });
 }
 
@@ -101,23 +101,27 @@ export function register(program: Command): void {
       const from = parseLocationArg(src, "source");
       const to = parseLocationArg(dst, "destination");
       const platforms = parsePlatforms(flags.platform);
-      const bundleFor = await bundleBuilderFrom(flags);
+      // Progress only on a terminal and never with --json; warnings go above the status line.
+      const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "embed" });
+      const warn = (line: string): void => (progress ? progress.log(line) : void process.stderr.write(`${line}\n`));
+      const bundleFor = await bundleBuilderFrom(flags, warn);
       const pool = new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] });
       const source = openSource(from, pool);
       const sink = openSink(to, pool);
       let result: EmbedResult;
       try {
-        const progress = flags.json ? undefined : ttyProgress(process.stderr);
         const r = await embedImage(source, sink, {
           bundleFor,
           scan: (layers) => buildExecManifest(layers),
           baseName: formatLocation(from),
           ...(platforms ? { platforms } : {}),
           ...(flags.enforcerDir ? { enforcerDir: flags.enforcerDir } : {}),
-          ...(progress ? { onProgress: progress } : {}),
+          ...(progress ? { onProgress: (p: PlatformLayerProgress) => progress.update(p) } : {}),
         });
         result = { source: formatLocation(from), destination: formatLocation(to), ...r };
+        progress?.finish("done");
       } catch (err) {
+        progress?.finish("failed");
         throw toCliError(err, `Cannot embed ${formatLocation(from)} into ${formatLocation(to)}`);
       } finally {
         await sink.close();

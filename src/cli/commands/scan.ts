@@ -7,7 +7,7 @@ import { CliError } from "../cli-error.js";
 import { buildExecManifest } from "../../scan/layer-walker.js";
 import { formatScanSummary } from "../../scan/summary.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
-import { ttyProgress } from "../../embed/progress.js";
+import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
 import { scanImage } from "../../embed/scan-image.js";
 import { ClientPool, formatLocation, openSource, parseLocation } from "../../embed/transport.js";
 import { parsePlatforms } from "./embed.js";
@@ -31,10 +31,12 @@ export function register(program: Command): void {
       const platforms = parsePlatforms(flags.platform);
       const source = openSource(loc, new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] }));
       let results;
+      const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "scan" });
       try {
-        const progress = flags.json ? undefined : ttyProgress(process.stderr);
-        results = await scanImage(source, (layers) => buildExecManifest(layers), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: progress } : {}) });
+        results = await scanImage(source, (layers) => buildExecManifest(layers), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: (p: PlatformLayerProgress) => progress.update(p) } : {}) });
+        progress?.finish("done");
       } catch (err) {
+        progress?.finish("failed");
         throw toCliError(err, `Cannot scan ${formatLocation(loc)}`);
       } finally {
         await source.close();
