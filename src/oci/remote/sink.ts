@@ -7,8 +7,9 @@
 import type { Readable } from "node:stream";
 import type { Descriptor } from "../v1/descriptor.js";
 import type { BlobOrigin, ImageSink } from "../v1/store.js";
-import { RegistryAuthError } from "../errors.js";
-import { RegistryClient, type ClientOptions } from "./client.js";
+import { ImageNotFoundError, RegistryAuthError, RegistryResponseError } from "../errors.js";
+import { RegistryClient, type ClientOptions, type RequestOptions } from "./client.js";
+import { notFoundAdvice } from "./registry-hosts.js";
 import { formatReference, type ImageReference } from "./reference.js";
 
 /** Opens a registry repository for writing; `commit` tags (or checks the digest of) `ref`. */
@@ -20,8 +21,23 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
   /** Upload sessions a refused mount opened (202): upload there instead of POSTing again. */
   const pending = new Map<string, string>();
 
+  /**
+   * A write request; a 404 means the repository does not exist, which registries that do not
+   * create repositories on push (ECR) answer with NAME_UNKNOWN.
+   */
+  async function write(path: string, o: RequestOptions): Promise<Response> {
+    try {
+      return await client.request(path, o);
+    } catch (err) {
+      if (err instanceof RegistryResponseError && err.status === 404) {
+        throw new ImageNotFoundError(`Cannot push to repository ${repo} on registry ${client.label}: it does not exist (${err.message})${notFoundAdvice(ref.registry, repo)}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
   async function startUpload(what: string): Promise<string> {
-    const res = await client.request(`/v2/${repo}/blobs/uploads/`, { method: "POST", scopes: push, body: Buffer.alloc(0) });
+    const res = await write(`/v2/${repo}/blobs/uploads/`, { method: "POST", scopes: push, body: Buffer.alloc(0) });
     await res.body?.cancel();
     const loc = res.headers.get("location");
     if (!loc) throw new Error(`Cannot upload ${what} to ${name}: the registry returned no upload Location`);
@@ -69,7 +85,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       if (res.status !== 201) throw new Error(`Cannot upload ${what} to ${name}: expected HTTP 201, got ${res.status}`);
     },
     async putManifest(desc: Descriptor, bytes: Buffer): Promise<void> {
-      const res = await client.request(`/v2/${repo}/manifests/${desc.digest}`, {
+      const res = await write(`/v2/${repo}/manifests/${desc.digest}`, {
         method: "PUT",
         scopes: push,
         headers: { "content-type": desc.mediaType },
@@ -81,7 +97,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       if (ref.digest && ref.digest !== root.digest) {
         throw new Error(`Cannot write ${name}: the result has digest ${root.digest}, not the digest named in the destination`);
       }
-      const res = await client.request(`/v2/${repo}/manifests/${ref.tag ?? root.digest}`, {
+      const res = await write(`/v2/${repo}/manifests/${ref.tag ?? root.digest}`, {
         method: "PUT",
         scopes: push,
         headers: { "content-type": root.mediaType },
