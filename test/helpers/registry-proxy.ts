@@ -1,8 +1,9 @@
 /**
  * A loopback HTTP proxy in front of a test registry that misbehaves on purpose: it can flip one
  * byte of a chosen blob (a registry that lies about digests) and answer the first N requests with
- * 503 (to exercise retries), and slow blob downloads down (so progress has something to show).
- * Everything else is forwarded unchanged.
+ * 503 (to exercise retries), slow blob downloads down (so progress has something to show), and
+ * answer authenticated requests for chosen repositories with a fixed error (a registry's documented
+ * answers for a missing or forbidden repository). Everything else is forwarded unchanged.
  * @module
  */
 import { createServer, request, type Server } from "node:http";
@@ -21,8 +22,18 @@ export interface RegistryProxy {
  * @param opts.corruptManifest reference (tag or digest) whose `GET …/manifests/<ref>` body gets one byte flipped
  * @param opts.fail503 answer this many first requests with 503
  * @param opts.blobChunkDelayMs pause this long after each chunk of a `GET …/blobs/…` body
+ * @param opts.repositoryErrors repository → the distribution error every authenticated request for it gets
  */
-export async function startRegistryProxy(upstream: string, opts: { corruptBlob?: string; corruptManifest?: string; fail503?: number; blobChunkDelayMs?: number } = {}): Promise<RegistryProxy> {
+export async function startRegistryProxy(
+  upstream: string,
+  opts: {
+    corruptBlob?: string;
+    corruptManifest?: string;
+    fail503?: number;
+    blobChunkDelayMs?: number;
+    repositoryErrors?: Record<string, { status: number; code: string; message: string }>;
+  } = {},
+): Promise<RegistryProxy> {
   const up = new URL(upstream);
   const state = { failures: 0 };
   const requests: string[] = [];
@@ -34,6 +45,13 @@ export async function startRegistryProxy(upstream: string, opts: { corruptBlob?:
       return;
     }
     requests.push(`${req.method} ${req.url}`);
+    const repo = /^\/v2\/(.+?)\/(?:manifests|blobs|tags)\//.exec(req.url ?? "")?.[1];
+    const fixed = repo !== undefined && req.headers.authorization ? opts.repositoryErrors?.[repo] : undefined;
+    if (fixed) {
+      req.resume();
+      res.writeHead(fixed.status, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: fixed.code, message: fixed.message }] }));
+      return;
+    }
     const corrupt =
       req.method === "GET" &&
       ((opts.corruptBlob !== undefined && (req.url ?? "").endsWith(`/blobs/${opts.corruptBlob}`)) ||

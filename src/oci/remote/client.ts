@@ -259,7 +259,10 @@ export class RegistryClient {
       }
       if (res.ok || opts.accept?.includes(res.status)) return res;
       const text = await res.text().catch(() => "");
-      if (res.status === 403) throw this.#authError(what, `access denied (HTTP 403): ${registryErrorText(text)}`);
+      if (res.status === 403) {
+        const why = registryErrorText(text);
+        throw this.#authError(what, `access denied (HTTP 403${why ? `: ${why}` : method === "HEAD" ? "; a HEAD answer carries no reason" : ""})`);
+      }
       throw new RegistryResponseError(`Cannot ${what} on registry ${this.label}: HTTP ${res.status} ${registryErrorText(text)}`, res.status);
     }
   }

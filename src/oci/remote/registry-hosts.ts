@@ -37,7 +37,11 @@ export function notFoundAdvice(registry: string, repository: string): string {
 export function authAdvice(registry: string): string {
   const ecr = parseEcrHost(registry);
   if (ecr) {
-    return `ECR tokens expire after 12 hours: set "credHelpers": {"${registry}": "ecr-login"} in the docker config (docker-credential-ecr-login on PATH), or log in again with \`aws ecr get-login-password --region ${ecr.region} | docker login --username AWS --password-stdin ${registry}\``;
+    return (
+      `ECR tokens expire after 12 hours, and ECR refuses both an expired token and a missing IAM permission: ` +
+      `set "credHelpers": {"${registry}": "ecr-login"} in the docker config (docker-credential-ecr-login on PATH), or log in again with ` +
+      `\`aws ecr get-login-password --region ${ecr.region} | docker login --username AWS --password-stdin ${registry}\`, and check the IAM policy of the caller`
+    );
   }
   if (isDockerHub(registry)) {
     return "log in with `docker login`/`podman login docker.io` (stored under https://index.docker.io/v1/) or set REGISTRY_AUTH_FILE/DOCKER_CONFIG";

@@ -54,7 +54,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       // Mounting is best effort: registries may refuse the second scope or the mount itself.
       try {
         const q = new URLSearchParams({ mount: desc.digest, from: origin.repository });
-        const res = await client.request(`/v2/${repo}/blobs/uploads/?${q}`, {
+        const res = await write(`/v2/${repo}/blobs/uploads/?${q}`, {
           method: "POST",
           scopes: [...push, `repository:${origin.repository}:pull`],
           body: Buffer.alloc(0),
