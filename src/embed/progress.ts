@@ -33,6 +33,7 @@ export interface ProgressStream {
   write(s: string): unknown;
 }
 
+/** How {@link ttyProgress} labels layers, and its clock (tests inject one). */
 export interface ProgressOptions {
   /** `embed` reports copied vs already-present blobs; `scan` only reads. */
   mode: "embed" | "scan";
