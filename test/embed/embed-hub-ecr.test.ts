@@ -160,6 +160,10 @@ test("ECR style: credHelpers → docker-credential-ecr-login or auths AWS:<token
     const m1 = await inlay(["embed", "--bundle-spec", SPEC, ...ecr, `docker://${host}/team/app:oci`, `docker://${host}/team/missing:x`], env);
     assert.equal(m1.code, 3, m1.stderr);
     assert.match(m1.stderr, /Cannot push to repository team\/missing on registry 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com \(endpoint http:\/\/127\.0\.0\.1:\d+\): it does not exist .*NAME_UNKNOWN.*aws ecr create-repository --repository-name team\/missing --region eu-west-1/);
+    // The usual CI case, pushing a locally built layout: no mount is possible, the first upload is refused, and that is a clean exit 3 too.
+    const m3 = await inlay(["embed", "--bundle-spec", SPEC, ...ecr, `oci:${img}:v1`, `docker://${host}/team/missing:x`], env);
+    assert.equal(m3.code, 3, m3.stderr);
+    assert.match(m3.stderr, /^inlay: Cannot embed oci:.* Cannot push to repository team\/missing .*aws ecr create-repository --repository-name team\/missing --region eu-west-1\)\n$/);
     const m2 = await inlay(["scan", ...ecr, `docker://${host}/team/missing:x`], env);
     assert.equal(m2.code, 3, m2.stderr);
     assert.match(m2.stderr, /Cannot find tag x in repository team\/missing .*404 \(NAME_UNKNOWN: The repository with name 'team\/missing' does not exist.*aws ecr create-repository --repository-name team\/missing/);

@@ -54,7 +54,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       // Mounting is best effort: registries may refuse the second scope or the mount itself.
       try {
         const q = new URLSearchParams({ mount: desc.digest, from: origin.repository });
-        const res = await write(`/v2/${repo}/blobs/uploads/?${q}`, {
+        const res = await client.request(`/v2/${repo}/blobs/uploads/?${q}`, {
           method: "POST",
           scopes: [...push, `repository:${origin.repository}:pull`],
           body: Buffer.alloc(0),
@@ -65,13 +65,25 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
         if (res.status === 202 && loc) pending.set(desc.digest, client.resolveLocation(loc, `blob ${desc.digest}`));
         return false;
       } catch (err) {
-        if (err instanceof RegistryAuthError) return false;
+        // A 404 may be about the mount's source: upload instead, whose own POST tells whether the
+        // destination repository exists.
+        if (err instanceof RegistryAuthError || (err instanceof RegistryResponseError && err.status === 404)) return false;
         throw err;
       }
     },
     async putBlob(desc: Descriptor, data: Readable): Promise<void> {
       const what = `blob ${desc.digest}`;
-      const loc = pending.get(desc.digest) ?? (await startUpload(what));
+      let loc: string;
+      try {
+        loc = pending.get(desc.digest) ?? (await startUpload(what));
+      } catch (err) {
+        // `data` is ours from here on: it will never be read, so dispose of it, and keep the errors
+        // its producer may still push into it (it is usually one branch of a tee) from crashing the
+        // process as unhandled 'error' events. The failure itself is reported by the throw.
+        data.on("error", () => undefined);
+        data.destroy();
+        throw err;
+      }
       pending.delete(desc.digest);
       const u = new URL(loc);
       u.searchParams.set("digest", desc.digest);
