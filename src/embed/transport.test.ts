@@ -34,6 +34,7 @@ test("ClientPool sends a mapped registry to its endpoint and every other registr
   const pool = new ClientPool({ endpoints: new Map([["docker.io", "http://127.0.0.1:5000"]]) });
   assert.equal(pool.get("docker.io").baseUrl, "http://127.0.0.1:5000");
   assert.equal(pool.get("docker.io").label, "docker.io (endpoint http://127.0.0.1:5000)");
+  assert.equal(pool.get("registry-1.docker.io").baseUrl, "http://127.0.0.1:5000");
   assert.equal(pool.get("r.example").baseUrl, "https://r.example");
   assert.equal(new ClientPool().get("docker.io").baseUrl, "https://registry-1.docker.io");
 });

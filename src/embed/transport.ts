@@ -10,7 +10,7 @@ import { openLayoutSink } from "../oci/layout/sink.js";
 import { openLayoutSource } from "../oci/layout/source.js";
 import { endpointOrigin, RegistryClient, type ClientOptions } from "../oci/remote/client.js";
 import { defaultCredentials } from "../oci/remote/credentials.js";
-import { DOCKER_HUB, formatReference, isRegistryHost, parseReference, type ImageReference } from "../oci/remote/reference.js";
+import { DOCKER_HUB, formatReference, isDockerHub, isRegistryHost, parseReference, type ImageReference } from "../oci/remote/reference.js";
 import { openRegistrySink } from "../oci/remote/sink.js";
 import { openRegistrySource } from "../oci/remote/source.js";
 import type { ImageSink, ImageSource } from "../oci/v1/store.js";
@@ -82,7 +82,8 @@ export class ClientPool {
     if (!c) {
       const o: ClientOptions = { credentials: defaultCredentials(this.#opts.env ?? process.env) };
       if (this.#opts.insecureRegistries?.includes(registry)) o.insecure = true;
-      const endpoint = this.#opts.endpoints?.get(registry);
+      // Docker Hub's names are one registry: docker.io's endpoint serves registry-1.docker.io/… too.
+      const endpoint = this.#opts.endpoints?.get(registry) ?? (isDockerHub(registry) ? this.#opts.endpoints?.get(DOCKER_HUB) : undefined);
       if (endpoint !== undefined) o.endpoint = endpoint;
       c = new RegistryClient(registry, o);
       this.#clients.set(registry, c);
