@@ -281,14 +281,15 @@ function formatIssuePath(path: readonly PropertyKey[]): string {
 /**
  * Validates a spec and returns it typed. The error names the first offending field, e.g.
  * `Cannot write bundle: manifest[2].path must be an absolute path (start with "/")`.
+ * @param options.what the file named in the error (default `bundle`)
  * @throws {Error} when the spec does not fit bundle format 1 (the ZodError is the `cause`)
  */
-export function validateBundleSpec(spec: unknown): BundleSpec {
+export function validateBundleSpec(spec: unknown, options: { what?: string } = {}): BundleSpec {
   const parsed = bundleSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : "";
-    throw new Error(`Cannot write bundle: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
+    throw new Error(`Cannot write ${options.what ?? "bundle"}: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
   }
   return parsed.data;
 }
@@ -304,7 +305,7 @@ export function validateBundleSpec(spec: unknown): BundleSpec {
  */
 export function writeBundle(spec: BundleSpec): Buffer {
   const s = validateBundleSpec(spec);
-  const lines: { text: string; field: string }[] = [];
+  const lines: DirectiveLine[] = [];
   const add = (text: string, field: string) => lines.push({ text, field });
 
   add("inlay-bundle 1", "version");
@@ -312,6 +313,36 @@ export function writeBundle(spec: BundleSpec): Buffer {
   add(`activation ${s.activation}`, "activation");
   for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
   for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
+  lines.push(...policyDirectives(s));
+  const manifest = new Map<string, string>();
+  for (const e of s.manifest) manifest.set(e.path, e.sha256);
+  for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
+  if (s.console) {
+    const c = s.console;
+    add(`console ${percentEncode(c.url)}`, "console.url");
+    if (c.ca !== undefined) add(`console-ca ${percentEncode(c.ca)}`, "console.ca");
+    if (c.enrolToken !== undefined) add(`enrol-token ${c.enrolToken}`, "console.enrolToken");
+    if (c.plainHttp === true) add("console-plain-http on", "console.plainHttp");
+    if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
+  }
+  add("end", "end");
+  return renderDirectives(lines, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
+}
+
+/** One directive line and the spec field it comes from (named when the line is too long). */
+export interface DirectiveLine {
+  text: string;
+  field: string;
+}
+
+/**
+ * The policy directives of a validated spec, in the order of docs/bundle-format.md: `control`,
+ * `enforce-after`, `drift-source`, `report-execs`, the block and allow lists, the network, file
+ * and shell lists. Shared by the bundle and the policy overlay, so both write them alike.
+ */
+export function policyDirectives(s: BundleSpec): DirectiveLine[] {
+  const lines: DirectiveLine[] = [];
+  const add = (text: string, field: string) => lines.push({ text, field });
   for (const name of CONTROL_NAMES) add(`control ${name} ${s.controls[name]}`, `controls.${name}`);
   for (const name of RUNTIME_CONTROL_NAMES) {
     const mode = s.controls[name];
@@ -341,30 +372,25 @@ export function writeBundle(spec: BundleSpec): Buffer {
   for (const path of sortedUnique(s.files?.readOnly ?? [])) add(`file-readonly ${percentEncode(path)}`, "files.readOnly");
   for (const path of sortedUnique(s.files?.audited ?? [])) add(`file-audit ${percentEncode(path)}`, "files.audited");
   for (const name of sortedUnique(s.shellNames ?? [])) add(`shell-name ${percentEncode(name)}`, "shellNames");
-  const manifest = new Map<string, string>();
-  for (const e of s.manifest) manifest.set(e.path, e.sha256);
-  for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
-  if (s.console) {
-    const c = s.console;
-    add(`console ${percentEncode(c.url)}`, "console.url");
-    if (c.ca !== undefined) add(`console-ca ${percentEncode(c.ca)}`, "console.ca");
-    if (c.enrolToken !== undefined) add(`enrol-token ${c.enrolToken}`, "console.enrolToken");
-    if (c.plainHttp === true) add("console-plain-http on", "console.plainHttp");
-    if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
-  }
-  add("end", "end");
+  return lines;
+}
 
+/**
+ * Joins directive lines into the file's bytes, checking the line and size limits.
+ * @throws {Error} "Cannot write <what>: <field> has an entry whose line is N bytes…" or "…it would be N bytes"
+ */
+export function renderDirectives(lines: readonly DirectiveLine[], options: { what: string; maxSize: number }): Buffer {
   for (const { text, field } of lines) {
     const length = Buffer.byteLength(text, "utf8");
     if (length > BUNDLE_MAX_LINE) {
       throw new Error(
-        `Cannot write bundle: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
+        `Cannot write ${options.what}: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
       );
     }
   }
   const bytes = Buffer.from(lines.map((l) => `${l.text}\n`).join(""), "utf8");
-  if (bytes.length > BUNDLE_MAX_SIZE) {
-    throw new Error(`Cannot write bundle: it would be ${bytes.length} bytes; the limit is ${BUNDLE_MAX_SIZE}`);
+  if (bytes.length > options.maxSize) {
+    throw new Error(`Cannot write ${options.what}: it would be ${bytes.length} bytes; the limit is ${options.maxSize}`);
   }
   return bytes;
 }
