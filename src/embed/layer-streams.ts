@@ -22,6 +22,8 @@ export interface LayerProgress {
   total: number;
   /** False when the sink already had the blob (or mounted it) and it is only read for the scan. */
   copying: boolean;
+  /** Set on the one last event of a layer: its digest and diff_id checked, its upload (if any) finished. */
+  done?: true;
 }
 
 export interface LayerStreamOptions {
@@ -98,5 +100,6 @@ export async function* layerStreams(
     if (!out.destroyed) out.resume();
     await finished(out);
     if (upload) await upload;
+    opts.onProgress?.({ layer: i + 1, layers: layers.length, digest: desc.digest, bytes, total: desc.size, copying, done: true });
   }
 }
