@@ -28,6 +28,8 @@
 #include "jsonr.h"
 #include "net.h"
 #include "platform.h"
+#include "policy.h"
+#include "rtctl.h"
 
 #ifndef INLAY_VERSION
 #define INLAY_VERSION "0.0.0"
@@ -40,6 +42,8 @@
 #define BACKOFF_MAX_MS 300000
 #define LINGER_MS 200                /* gather a burst into one batch */
 #define CA_FILE_MAX 262144
+/* A policy answer: the overlay (at most 1 MiB, JSON-escaped) and the policy document beside it. */
+#define POLICY_RESP_MAX (6u * 1024u * 1024u)
 
 static struct {
 	pthread_mutex_t mu;
@@ -61,6 +65,9 @@ static struct {
 	char mode[8];
 	char bundle_id[72];
 	bool want_policy;
+	const struct bundle *baked; /* main's, outlives the thread */
+	/* guarded by mu: why the last console policy could not be applied ("" = it was, or none) */
+	char policy_refusal[640];
 } R = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static char *queue;      /* REPORTER_QUEUE_BYTES, or INLAY_REPORTER_BUFFER_BYTES; allocated once at start */
@@ -72,6 +79,9 @@ static char head[2048];
 static char body[16384];
 static char resp[RESP_MAX];
 static struct platform_info plat;
+/* Policy answers (BSS: pages are touched only when a policy is fetched). */
+static char presp[POLICY_RESP_MAX];
+static char overlay_text[OVERLAY_MAX_SIZE + 1];
 
 /* Thread-private protocol state. */
 static char credential[208];
@@ -81,6 +91,10 @@ static size_t batch_limit = SEND_MAX; /* halved on 413 */
 static int backoff_ms;
 static uint64_t rng;
 static const char *last_problem = ""; /* the problem last reported as an event ("" = none) */
+/* The console policy: the ETag of the answer held, and what is in force. */
+static char policy_etag[96];
+static char in_force_sha[72] = "baked";  /* policy_in_force: "baked" or the policy's sha256 */
+static char in_force_overlay[80];        /* its overlay id, "" when baked */
 
 static int64_t mono_ms(void)
 {
@@ -166,13 +180,15 @@ static int64_t backoff_next(bool slowest)
 
 /* Sends a request and returns the status (>= 200), or 0 for a transport failure, or -2 for an
  * untrusted certificate. msg gets the console's error message or the transport error. */
-static int call(const char *method, const char *path, const char *auth, const char *ctype, const char *data,
-		size_t dlen, struct http_response *r, char *msg, size_t msglen, int64_t deadline)
+static int call_into(const char *method, const char *path, const char *auth, const char *ctype, const char *data,
+		     size_t dlen, const char *more_headers, char *rbuf, size_t rcap, struct http_response *r, char *msg,
+		     size_t msglen, int64_t deadline)
 {
-	char extra[512];
+	char extra[640];
 	bool gz = data == gzbuf;
-	int n = snprintf(extra, sizeof extra, "Authorization: Bearer %s\r\n%s%s%s%s", auth, ctype ? "Content-Type: " : "",
-			 ctype ? ctype : "", ctype ? "\r\n" : "", gz ? "Content-Encoding: gzip\r\n" : "");
+	int n = snprintf(extra, sizeof extra, "Authorization: Bearer %s\r\n%s%s%s%s%s", auth, ctype ? "Content-Type: " : "",
+			 ctype ? ctype : "", ctype ? "\r\n" : "", gz ? "Content-Encoding: gzip\r\n" : "",
+			 more_headers ? more_headers : "");
 	if (n < 0 || (size_t)n >= sizeof extra)
 		return 0;
 	size_t hl = http_format_request(head, sizeof head, method, &R.url, path, extra, dlen);
@@ -181,24 +197,30 @@ static int call(const char *method, const char *path, const char *auth, const ch
 	msg[0] = '\0';
 	if (!hl)
 		return 0;
-	enum net_result nr = net_exchange(&R.url, R.ca, head, hl, data, dlen, resp, sizeof resp - 1, r, timeout, msg, msglen);
+	enum net_result nr = net_exchange(&R.url, R.ca, head, hl, data, dlen, rbuf, rcap - 1, r, timeout, msg, msglen);
 	if (nr == NET_UNTRUSTED)
 		return -2;
 	if (nr != NET_OK)
 		return 0;
 	if (r->status >= 300) {
 		char m[512];
-		resp[r->body_off + r->body_len] = '\0';
+		rbuf[r->body_off + r->body_len] = '\0';
 		const char *e;
 		size_t el;
 		/* {"error":{"code":..,"message":..}} */
-		if (jsonr_raw(resp + r->body_off, r->body_len, "error", &e, &el) == JSONR_OK &&
+		if (jsonr_raw(rbuf + r->body_off, r->body_len, "error", &e, &el) == JSONR_OK &&
 		    jsonr_string(e, el, "message", m, sizeof m) == JSONR_OK)
 			snprintf(msg, msglen, "%s", m);
 		else
 			snprintf(msg, msglen, "HTTP %d", r->status);
 	}
 	return r->status;
+}
+
+static int call(const char *method, const char *path, const char *auth, const char *ctype, const char *data,
+		size_t dlen, struct http_response *r, char *msg, size_t msglen, int64_t deadline)
+{
+	return call_into(method, path, auth, ctype, data, dlen, NULL, resp, sizeof resp, r, msg, msglen, deadline);
 }
 
 static const char *body_of(const struct http_response *r, size_t *len)
@@ -241,7 +263,7 @@ static int64_t do_register(int64_t deadline, bool *registered)
 	json_key(&j, "bundle");
 	json_str(&j, R.bundle_id);
 	json_key(&j, "policy_in_force");
-	json_str(&j, "baked");
+	json_str(&j, in_force_sha);
 	json_key(&j, "image");
 	json_begin_object(&j);
 	json_key(&j, "name");
@@ -306,12 +328,207 @@ static int64_t do_register(int64_t deadline, bool *registered)
 	return backoff_next(false);
 }
 
+/* ---- the console policy (docs/console-protocol.md, "Policy"; docs/enforcer.md, "Console policy") ---- */
+
+struct policy_ref {
+	char name[128];
+	int64_t version;
+	char sha256[72];
+	char overlay_id[80];
+};
+
+static void set_refusal(const char *why)
+{
+	pthread_mutex_lock(&R.mu);
+	snprintf(R.policy_refusal, sizeof R.policy_refusal, "%s", why);
+	pthread_mutex_unlock(&R.mu);
+}
+
+/* Emits enforcer.policy. action: "applied", "reverted" or "refused"; missing: the traps the
+ * filter lacks for the bundle now in force (its controls become pending_restart). */
+static void emit_policy(const char *action, const char *severity, const char *reason, const struct policy_ref *p,
+			unsigned missing, const char *error)
+{
+	char detail[2048];
+	struct json j;
+	json_init(&j, detail, sizeof detail);
+	json_begin_object(&j);
+	json_key(&j, "action");
+	json_str(&j, action);
+	json_key(&j, "policy_in_force");
+	json_str(&j, in_force_sha);
+	if (p) {
+		json_key(&j, "policy");
+		json_begin_object(&j);
+		json_key(&j, "name");
+		json_str_capped(&j, p->name, 120);
+		json_key(&j, "version");
+		json_int(&j, p->version);
+		json_key(&j, "sha256");
+		json_str(&j, p->sha256);
+		json_end_object(&j);
+		json_key(&j, "overlay_id");
+		json_str(&j, p->overlay_id);
+	}
+	json_key(&j, "pending_restart");
+	json_begin_array(&j);
+	if (missing & (TRAP_NET_CONNECT | TRAP_NET_BIND))
+		json_str(&j, "network");
+	if (missing & TRAP_FILES)
+		json_str(&j, "files");
+	if (missing & TRAP_PRIVILEGE)
+		json_str(&j, "privilege");
+	json_end_array(&j);
+	if (error) {
+		json_key(&j, "error");
+		json_str_capped(&j, error, 600);
+	}
+	json_end_object(&j);
+	struct event ev = {
+		.kind = "enforcer.policy", .severity = severity, .action = "info", .mode = "none", .rule = "",
+		.reason = reason, .detail_json = j.overflow ? NULL : detail,
+	};
+	events_emit(&ev);
+}
+
+static void refuse_policy(const struct policy_ref *p, const char *why)
+{
+	char msg[640];
+	snprintf(msg, sizeof msg, "console policy %s version %lld: %s", p->name[0] ? p->name : "?", (long long)p->version,
+		 why);
+	set_refusal(msg);
+	emit_policy("refused", "high",
+		    "the console policy cannot be applied; the policy in force stays unchanged", p, 0, msg);
+}
+
+static void update_mode(const struct bundle *b)
+{
+	bool enforce = false, audit = false;
+	for (int c = 0; c < CTL_COUNT; c++) {
+		enforce |= b->mode[c] == INLAY_ENFORCE;
+		audit |= b->mode[c] == INLAY_AUDIT;
+	}
+	snprintf(R.mode, sizeof R.mode, "%s", enforce && audit ? "mixed" : enforce ? "enforce" : audit ? "audit" : "off");
+}
+
+/* override:false (or no policy assigned): the baked bundle. */
+static void revert_policy(void)
+{
+	set_refusal("");
+	if (strcmp(in_force_sha, "baked") == 0)
+		return;
+	unsigned missing = policy_offer(NULL);
+	snprintf(in_force_sha, sizeof in_force_sha, "baked");
+	in_force_overlay[0] = '\0';
+	update_mode(R.baked);
+	emit_policy("reverted", missing ? "medium" : "info",
+		    "the group no longer overrides the baked policy: the image's policy is in force again", NULL, missing,
+		    NULL);
+}
+
+/* Parses the overlay in overlay_text[0..len), merges it with the baked bundle and hands it over. */
+static void apply_overlay(const struct policy_ref *p, size_t len)
+{
+	char err[600];
+	struct bundle ov;
+	if (bundle_parse_overlay(overlay_text, len, &ov, err, sizeof err) != 0) {
+		char why[640];
+		snprintf(why, sizeof why, "overlay %s", err);
+		refuse_policy(p, why);
+		return;
+	}
+	if (strcmp(ov.id, p->overlay_id) != 0) {
+		bundle_free(&ov);
+		refuse_policy(p, "the overlay's bytes do not match its overlay_id");
+		return;
+	}
+	struct bundle *m = malloc(sizeof *m);
+	if (!m) {
+		bundle_free(&ov);
+		refuse_policy(p, "cannot allocate the merged policy");
+		return;
+	}
+	if (bundle_merge(R.baked, &ov, m, err, sizeof err) != 0) {
+		free(m);
+		char why[640];
+		snprintf(why, sizeof why, "overlay merged with the image's bundle: %s", err);
+		refuse_policy(p, why);
+		return;
+	}
+	update_mode(m);
+	unsigned missing = policy_offer(m); /* m belongs to the tracer from here on */
+	set_refusal("");
+	snprintf(in_force_sha, sizeof in_force_sha, "%s", p->sha256);
+	snprintf(in_force_overlay, sizeof in_force_overlay, "%s", p->overlay_id);
+	emit_policy("applied", missing ? "medium" : "info",
+		    missing ? "a console policy is in force; some of its controls need a container restart"
+			    : "a console policy is in force",
+		    p, missing, NULL);
+}
+
+/* A 200 answer: {"override":bool,"policy":null|{name,version,sha256,document,overlay,overlay_id}}. */
+static void handle_policy(const char *doc, size_t n)
+{
+	struct policy_ref p;
+	const char *v, *pol;
+	size_t vl, pl;
+	memset(&p, 0, sizeof p);
+	if (jsonr_raw(doc, n, "override", &v, &vl) != JSONR_OK || !((vl == 4 && !memcmp(v, "true", 4)) ||
+								     (vl == 5 && !memcmp(v, "false", 5)))) {
+		refuse_policy(&p, "the console's policy answer has no boolean \"override\"");
+		return;
+	}
+	bool override = vl == 4;
+	if (jsonr_raw(doc, n, "policy", &pol, &pl) != JSONR_OK || (pl == 4 && !memcmp(pol, "null", 4)) || !override) {
+		revert_policy();
+		return;
+	}
+	if (jsonr_string(pol, pl, "name", p.name, sizeof p.name) != JSONR_OK ||
+	    jsonr_int(pol, pl, "version", &p.version) != JSONR_OK ||
+	    jsonr_string(pol, pl, "sha256", p.sha256, sizeof p.sha256) != JSONR_OK) {
+		refuse_policy(&p, "the console's policy answer lacks name, version or sha256");
+		return;
+	}
+	char cerr[480] = "";
+	enum jsonr_result ovr = jsonr_string(pol, pl, "overlay", overlay_text, sizeof overlay_text);
+	if (ovr != JSONR_OK) {
+		char why[640];
+		if (ovr == JSONR_TOO_LONG)
+			snprintf(why, sizeof why, "the overlay is larger than %u bytes", OVERLAY_MAX_SIZE);
+		else if (jsonr_string(pol, pl, "overlay_error", cerr, sizeof cerr) == JSONR_OK)
+			snprintf(why, sizeof why, "the console could not compile it: %s", cerr);
+		else
+			snprintf(why, sizeof why, "the console's answer has no overlay");
+		refuse_policy(&p, why);
+		return;
+	}
+	if (jsonr_string(pol, pl, "overlay_id", p.overlay_id, sizeof p.overlay_id) != JSONR_OK) {
+		refuse_policy(&p, "the console's answer has no overlay_id");
+		return;
+	}
+	if (strcmp(p.overlay_id, in_force_overlay) == 0) {
+		/* Already in force (a new ETag for the same overlay: renamed, or the document changed
+		 * without changing a directive): only policy_in_force follows the version. */
+		snprintf(in_force_sha, sizeof in_force_sha, "%s", p.sha256);
+		set_refusal("");
+		return;
+	}
+	apply_overlay(&p, strlen(overlay_text));
+}
+
 static int64_t do_policy(int64_t deadline, bool *registered, bool *have_policy)
 {
 	struct http_response r;
-	char msg[600];
-	int st = call("GET", "/api/enforcer/v1/policy", credential, NULL, NULL, 0, &r, msg, sizeof msg, deadline);
+	char msg[600], inm[128] = "";
+	if (policy_etag[0])
+		snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", policy_etag);
+	int st = call_into("GET", "/api/enforcer/v1/policy", credential, NULL, NULL, 0, inm[0] ? inm : NULL, presp,
+			   sizeof presp, &r, msg, sizeof msg, deadline);
 	if (st == 200 || st == 304) {
+		if (st == 200) {
+			snprintf(policy_etag, sizeof policy_etag, "%s", r.etag);
+			handle_policy(presp + r.body_off, r.body_len);
+		}
 		*have_policy = true;
 		set_ready(1);
 		return 0;
@@ -320,6 +537,13 @@ static int64_t do_policy(int64_t deadline, bool *registered, bool *have_policy)
 		*registered = false;
 		return 0;
 	}
+	/* While the workload waits for the policy, keep asking; once it runs, the next heartbeat's
+	 * policy_etag (still different from the one held) asks again, and events keep flowing. */
+	pthread_mutex_lock(&R.mu);
+	bool waiting = R.want_policy && R.ready == 0;
+	pthread_mutex_unlock(&R.mu);
+	if (!waiting)
+		*have_policy = true;
 	return backoff_next(false);
 }
 
@@ -412,7 +636,7 @@ static int64_t do_batch(int64_t deadline, bool *registered)
 	return backoff_next(false);
 }
 
-static int64_t do_heartbeat(int64_t deadline, bool *registered)
+static int64_t do_heartbeat(int64_t deadline, bool *registered, bool *have_policy)
 {
 	struct http_response r;
 	struct json j;
@@ -432,7 +656,7 @@ static int64_t do_heartbeat(int64_t deadline, bool *registered)
 	json_key(&j, "tier");
 	json_str(&j, tier);
 	json_key(&j, "policy_in_force");
-	json_str(&j, "baked");
+	json_str(&j, in_force_sha);
 	json_key(&j, "dropped_total");
 	json_uint(&j, dropped);
 	json_key(&j, "buffered");
@@ -444,8 +668,11 @@ static int64_t do_heartbeat(int64_t deadline, bool *registered)
 		size_t bl;
 		const char *b = body_of(&r, &bl);
 		int64_t v;
+		char tag[96];
 		if (jsonr_int(b, bl, "heartbeat_seconds", &v) == JSONR_OK && v >= 1 && v <= 3600)
 			heartbeat_ms = v * 1000;
+		if (jsonr_string(b, bl, "policy_etag", tag, sizeof tag) == JSONR_OK && strcmp(tag, policy_etag) != 0)
+			*have_policy = false; /* the console's policy changed: fetch it next */
 		return 0;
 	}
 	if (st == 401 || st == 403)
@@ -508,7 +735,7 @@ static void *reporter_main(void *arg)
 		}
 		/* When the next step is due. */
 		int64_t due;
-		if (!registered || (R.want_policy && !have_policy))
+		if (!registered || !have_policy)
 			due = next_try;
 		else {
 			due = next_hb;
@@ -544,12 +771,12 @@ static void *reporter_main(void *arg)
 			have_policy = false;
 			if (registered)
 				next_hb = mono_ms() + heartbeat_ms;
-		} else if (R.want_policy && !have_policy) {
+		} else if (!have_policy) {
 			delay = do_policy(deadline, &registered, &have_policy);
 		} else if (have && now >= next_try) {
 			delay = do_batch(deadline, &registered);
 		} else {
-			delay = do_heartbeat(deadline, &registered);
+			delay = do_heartbeat(deadline, &registered, &have_policy);
 			next_hb = mono_ms() + heartbeat_ms;
 		}
 		next_try = mono_ms() + delay;
@@ -636,6 +863,7 @@ int reporter_start(const struct bundle *b, char *err, size_t errlen)
 	snprintf(R.token, sizeof R.token, "%s", token);
 	snprintf(R.mode, sizeof R.mode, "%s", overall_mode(b));
 	snprintf(R.bundle_id, sizeof R.bundle_id, "%s", b->id);
+	R.baked = b;
 	R.want_policy = b->wait_for_policy_s > 0;
 	if (!R.token[0]) {
 		emit_link("high", "no enrolment token (bundle enrol-token or INLAY_ENROL_TOKEN): events are not sent to the console",
@@ -735,6 +963,17 @@ int reporter_wait_ready(int timeout_ms)
 	int r = R.ready;
 	pthread_mutex_unlock(&R.mu);
 	return r;
+}
+
+int reporter_policy_refusal(char *why, size_t cap)
+{
+	if (!R.started)
+		return 0;
+	pthread_mutex_lock(&R.mu);
+	int refused = R.policy_refusal[0] != '\0';
+	snprintf(why, cap, "%s", R.policy_refusal);
+	pthread_mutex_unlock(&R.mu);
+	return refused;
 }
 
 void reporter_shutdown(int timeout_ms)
