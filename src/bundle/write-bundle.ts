@@ -195,64 +195,86 @@ export const consoleLinkSchema = z
     }
   });
 
-/** The zod form of {@link BundleSpec}, with the cross-field rules of the bundle format. */
-export const bundleSpecSchema = z
-  .object({
-    failMode: z.enum(["closed", "open"]),
-    activation: z.enum(["always", "serverless"]),
-    dormancy: dormancySchema,
-    controls: controlsSchema,
-    enforceAfter: enforceAfterSchema,
-    driftSource: z.enum(["manifest", "ctime"]),
-    reportExecs: z.boolean(),
-    blockList: executableListSchema,
-    allowList: executableListSchema,
-    manifest: z.array(manifestEntrySchema),
-    console: consoleLinkSchema.optional(),
-    network: networkSpecSchema.optional(),
-    files: filesSpecSchema.optional(),
-    shellNames: z.array(encodable.refine((s) => !s.includes("/"), 'must be a basename without "/"')).optional(),
-  })
-  .strict()
-  .superRefine((spec, ctx) => {
-    for (const name of ALL_CONTROL_NAMES) {
-      const mode = spec.controls[name] ?? "off";
-      if (spec.enforceAfter[name] !== undefined && mode !== "audit") {
-        ctx.addIssue({
-          code: "custom",
-          path: ["enforceAfter", name],
-          message: `needs controls.${name} = "audit" (it is "${mode}"); enforce-after switches an audit control to enforce`,
-        });
-      }
-    }
-    const revshell = spec.controls["reverse-shell"] ?? "off";
-    if (revshell !== "off" && (spec.shellNames ?? []).length === 0) {
+const bundleSpecObject = z.object({
+  failMode: z.enum(["closed", "open"]),
+  activation: z.enum(["always", "serverless"]),
+  dormancy: dormancySchema,
+  controls: controlsSchema,
+  enforceAfter: enforceAfterSchema,
+  driftSource: z.enum(["manifest", "ctime"]),
+  reportExecs: z.boolean(),
+  blockList: executableListSchema,
+  allowList: executableListSchema,
+  manifest: z.array(manifestEntrySchema),
+  console: consoleLinkSchema.optional(),
+  network: networkSpecSchema.optional(),
+  files: filesSpecSchema.optional(),
+  shellNames: z.array(encodable.refine((s) => !s.includes("/"), 'must be a basename without "/"')).optional(),
+});
+
+type IssueSink = Parameters<Parameters<typeof bundleSpecObject.superRefine>[0]>[1];
+
+/** Cross-field rules between policy directives only: they hold in a bundle and in a policy overlay. */
+function checkPolicyRules(spec: z.infer<typeof bundleSpecObject>, ctx: IssueSink): void {
+  for (const name of ALL_CONTROL_NAMES) {
+    const mode = spec.controls[name] ?? "off";
+    if (spec.enforceAfter[name] !== undefined && mode !== "audit") {
       ctx.addIssue({
         code: "custom",
-        path: ["shellNames"],
-        message: `is empty but controls.reverse-shell is "${revshell}"; list the executables that count as shells or interpreters`,
+        path: ["enforceAfter", name],
+        message: `needs controls.${name} = "audit" (it is "${mode}"); enforce-after switches an audit control to enforce`,
       });
     }
-    if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["manifest"],
-        message: `is empty but controls.drift is "${spec.controls.drift}" with driftSource "manifest" (every exec would be drift); add the image's manifest or use driftSource "ctime"`,
-      });
-    }
-    const seen = new Map<string, number>();
-    spec.manifest.forEach((e, i) => {
-      const first = seen.get(e.path);
-      if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["manifest", i, "path"],
-          message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
-        });
-      }
-      if (first === undefined) seen.set(e.path, i);
+  }
+  const revshell = spec.controls["reverse-shell"] ?? "off";
+  if (revshell !== "off" && (spec.shellNames ?? []).length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["shellNames"],
+      message: `is empty but controls.reverse-shell is "${revshell}"; list the executables that count as shells or interpreters`,
     });
+  }
+}
+
+/** The zod form of {@link BundleSpec}, with the cross-field rules of the bundle format. */
+export const bundleSpecSchema = bundleSpecObject.strict().superRefine((spec, ctx) => {
+  checkPolicyRules(spec, ctx);
+  if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["manifest"],
+      message: `is empty but controls.drift is "${spec.controls.drift}" with driftSource "manifest" (every exec would be drift); add the image's manifest or use driftSource "ctime"`,
+    });
+  }
+  const seen = new Map<string, number>();
+  spec.manifest.forEach((e, i) => {
+    const first = seen.get(e.path);
+    if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["manifest", i, "path"],
+        message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
+      });
+    }
+    if (first === undefined) seen.set(e.path, i);
   });
+});
+
+/**
+ * The zod form of a spec written as a policy overlay (docs/bundle-format.md, "Policy overlay"):
+ * the policy rules only. The manifest and the console link belong to the image's bundle, so they
+ * must be absent; rules that need the image (drift from the manifest) are checked by the enforcer
+ * on the merged bundle.
+ */
+export const overlaySpecSchema = bundleSpecObject.strict().superRefine((spec, ctx) => {
+  checkPolicyRules(spec, ctx);
+  if (spec.manifest.length > 0) {
+    ctx.addIssue({ code: "custom", path: ["manifest"], message: "must be empty in a policy overlay: the exe lines come from the image's bundle" });
+  }
+  if (spec.console !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["console"], message: "must be absent in a policy overlay: the console link comes from the image's bundle" });
+  }
+});
 
 /**
  * Percent-encodes one argument: every byte of its UTF-8 form below 0x21, above 0x7e, and `%`
@@ -278,40 +300,40 @@ function formatIssuePath(path: readonly PropertyKey[]): string {
   return out || "spec";
 }
 
+/** Parses `spec` with `schema`, or throws "Cannot write <what>: <field> <problem>". */
+export function validateSpecWith(schema: z.ZodType<BundleSpec>, spec: unknown, what: string): BundleSpec {
+  const parsed = schema.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : "";
+    throw new Error(`Cannot write ${what}: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
 /**
  * Validates a spec and returns it typed. The error names the first offending field, e.g.
  * `Cannot write bundle: manifest[2].path must be an absolute path (start with "/")`.
  * @throws {Error} when the spec does not fit bundle format 1 (the ZodError is the `cause`)
  */
 export function validateBundleSpec(spec: unknown): BundleSpec {
-  const parsed = bundleSpecSchema.safeParse(spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : "";
-    throw new Error(`Cannot write bundle: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
-  }
-  return parsed.data;
+  return validateSpecWith(bundleSpecSchema as z.ZodType<BundleSpec>, spec, "bundle");
+}
+
+/** One directive line and the spec field it comes from (named when the line is too long). */
+export interface DirectiveLine {
+  text: string;
+  field: string;
 }
 
 /**
- * Renders a spec as bundle bytes.
- * @param spec the policy; validated first
- * @returns the exact file content
- * @throws {Error} "Cannot write bundle: <field> <problem>" for an invalid spec, or when a line or
- *   the whole bundle exceeds the format's limits
- * @example
- * const bytes = writeBundle({ ...defaultBundleSpec(), manifest: [{ sha256, path: "/bin/sh" }] });
+ * The policy directives of a validated spec, in the order of docs/bundle-format.md: `control`,
+ * `enforce-after`, `drift-source`, `report-execs`, the block and allow lists, the network, file
+ * and shell lists. Shared by the bundle and the policy overlay, so both write them alike.
  */
-export function writeBundle(spec: BundleSpec): Buffer {
-  const s = validateBundleSpec(spec);
-  const lines: { text: string; field: string }[] = [];
+export function policyDirectives(s: BundleSpec): DirectiveLine[] {
+  const lines: DirectiveLine[] = [];
   const add = (text: string, field: string) => lines.push({ text, field });
-
-  add("inlay-bundle 1", "version");
-  add(`fail-mode ${s.failMode}`, "failMode");
-  add(`activation ${s.activation}`, "activation");
-  for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
-  for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
   for (const name of CONTROL_NAMES) add(`control ${name} ${s.controls[name]}`, `controls.${name}`);
   for (const name of RUNTIME_CONTROL_NAMES) {
     const mode = s.controls[name];
@@ -341,6 +363,49 @@ export function writeBundle(spec: BundleSpec): Buffer {
   for (const path of sortedUnique(s.files?.readOnly ?? [])) add(`file-readonly ${percentEncode(path)}`, "files.readOnly");
   for (const path of sortedUnique(s.files?.audited ?? [])) add(`file-audit ${percentEncode(path)}`, "files.audited");
   for (const name of sortedUnique(s.shellNames ?? [])) add(`shell-name ${percentEncode(name)}`, "shellNames");
+  return lines;
+}
+
+/**
+ * Joins directive lines into the file's bytes, checking the line and size limits.
+ * @throws {Error} "Cannot write <what>: <field> has an entry whose line is N bytes…" or "…it would be N bytes"
+ */
+export function renderDirectives(lines: readonly DirectiveLine[], options: { what: string; maxSize: number }): Buffer {
+  for (const { text, field } of lines) {
+    const length = Buffer.byteLength(text, "utf8");
+    if (length > BUNDLE_MAX_LINE) {
+      throw new Error(
+        `Cannot write ${options.what}: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
+      );
+    }
+  }
+  const bytes = Buffer.from(lines.map((l) => `${l.text}\n`).join(""), "utf8");
+  if (bytes.length > options.maxSize) {
+    throw new Error(`Cannot write ${options.what}: it would be ${bytes.length} bytes; the limit is ${options.maxSize}`);
+  }
+  return bytes;
+}
+
+/**
+ * Renders a spec as bundle bytes.
+ * @param spec the policy; validated first
+ * @returns the exact file content
+ * @throws {Error} "Cannot write bundle: <field> <problem>" for an invalid spec, or when a line or
+ *   the whole bundle exceeds the format's limits
+ * @example
+ * const bytes = writeBundle({ ...defaultBundleSpec(), manifest: [{ sha256, path: "/bin/sh" }] });
+ */
+export function writeBundle(spec: BundleSpec): Buffer {
+  const s = validateBundleSpec(spec);
+  const lines: DirectiveLine[] = [];
+  const add = (text: string, field: string) => lines.push({ text, field });
+
+  add("inlay-bundle 1", "version");
+  add(`fail-mode ${s.failMode}`, "failMode");
+  add(`activation ${s.activation}`, "activation");
+  for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
+  for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
+  lines.push(...policyDirectives(s));
   const manifest = new Map<string, string>();
   for (const e of s.manifest) manifest.set(e.path, e.sha256);
   for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
@@ -353,20 +418,7 @@ export function writeBundle(spec: BundleSpec): Buffer {
     if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
   }
   add("end", "end");
-
-  for (const { text, field } of lines) {
-    const length = Buffer.byteLength(text, "utf8");
-    if (length > BUNDLE_MAX_LINE) {
-      throw new Error(
-        `Cannot write bundle: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
-      );
-    }
-  }
-  const bytes = Buffer.from(lines.map((l) => `${l.text}\n`).join(""), "utf8");
-  if (bytes.length > BUNDLE_MAX_SIZE) {
-    throw new Error(`Cannot write bundle: it would be ${bytes.length} bytes; the limit is ${BUNDLE_MAX_SIZE}`);
-  }
-  return bytes;
+  return renderDirectives(lines, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
 }
 
 /** The bundle id that events carry: `sha256:` and the lower-case hex SHA-256 of the bytes. */
