@@ -1,5 +1,6 @@
 /* Policy overlays (docs/bundle-format.md, "Policy overlay"): the shared overlay vectors
- * (the .overlay files in test/vectors/bundle/valid and invalid), the directive classes, and bundle_merge:
+ * (test/vectors/bundle/overlay: valid ones parse, invalid ones fail with the expected message), the directive
+ * classes, and bundle_merge:
  * whole replacement of the policy, image and link fields from the baked bundle, ownership. */
 #include <dirent.h>
 
@@ -21,7 +22,7 @@ static int run_dir(const char *kind)
 	struct dirent *e;
 	int seen = 0;
 
-	snprintf(dir, sizeof dir, "%s/bundle/%s", vectors, kind);
+	snprintf(dir, sizeof dir, "%s/bundle/overlay/%s", vectors, kind);
 	DIR *d = opendir(dir);
 	CHECK(d != NULL, "cannot open %s", dir);
 	if (!d)
@@ -205,7 +206,7 @@ static void merge_cases(void)
 int main(int argc, char **argv)
 {
 	snprintf(vectors, sizeof vectors, "%s", argc > 1 ? argv[1] : "../test/vectors");
-	run_dir("valid");
+	CHECK(run_dir("valid") >= 3, "the valid overlay vectors are missing");
 	CHECK(run_dir("invalid") >= 3, "the invalid overlay vectors are missing");
 	directive_classes();
 	merge_cases();
