@@ -328,6 +328,8 @@ static int64_t do_register(int64_t deadline, bool *registered)
 	return backoff_next(false);
 }
 
+static int64_t do_heartbeat(int64_t deadline, bool *registered, bool *have_policy);
+
 /* ---- the console policy (docs/console-protocol.md, "Policy"; docs/enforcer.md, "Console policy") ---- */
 
 struct policy_ref {
@@ -526,8 +528,14 @@ static int64_t do_policy(int64_t deadline, bool *registered, bool *have_policy)
 			   sizeof presp, &r, msg, sizeof msg, deadline);
 	if (st == 200 || st == 304) {
 		if (st == 200) {
+			char before[72];
+			snprintf(before, sizeof before, "%s", in_force_sha);
 			snprintf(policy_etag, sizeof policy_etag, "%s", r.etag);
 			handle_policy(presp + r.body_off, r.body_len);
+			/* Tell the inventory at once what is in force (before a waiting workload starts). */
+			bool ignored = true;
+			if (strcmp(before, in_force_sha) != 0)
+				do_heartbeat(deadline, registered, &ignored);
 		}
 		*have_policy = true;
 		set_ready(1);
