@@ -133,13 +133,37 @@ function initial(engine: Engine): Migration {
   };
 }
 
+/** Each policy version keeps the policy overlay compiled from it (docs/bundle-format.md, "Policy overlay"). */
+function policyOverlay(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      // Versions stored before this migration keep null and are compiled on first serve.
+      await db.schema.alterTable("policy_versions").addColumn("overlay", "text").execute();
+      await db.schema.alterTable("policy_versions").addColumn("overlay_id", "text").execute();
+    },
+  };
+}
+
 class CodeMigrations implements MigrationProvider {
   readonly #engine: Engine;
   constructor(engine: Engine) {
     this.#engine = engine;
   }
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { "0001-initial": initial(this.#engine) };
+    return { "0001-initial": initial(this.#engine), "0002-policy-overlay": policyOverlay() };
+  }
+}
+
+/**
+ * Brings the schema up to migration `target` (inclusive); tests build an older database with it.
+ * @throws Error "Cannot migrate the console database: …" naming the failed migration
+ */
+export async function migrateTo(db: Kysely<any>, engine: Engine, target: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: new CodeMigrations(engine), migrationTableName: "inlay_migration", migrationLockTableName: "inlay_migration_lock" });
+  const { error, results } = await migrator.migrateTo(target);
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "(before any migration ran)";
+    throw new Error(`Cannot migrate the console database: migration ${failed} failed`, { cause: error });
   }
 }
 

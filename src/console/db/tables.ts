@@ -102,6 +102,10 @@ export interface PolicyVersionsTable {
   sha256: string;
   created_ms: number;
   created_by: string;
+  /** The policy overlay compiled from `document`; null only for versions stored before overlays. */
+  overlay: string | null;
+  /** `sha256:<hex>` of `overlay`. */
+  overlay_id: string | null;
 }
 
 export interface AuditLogTable {

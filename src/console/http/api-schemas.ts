@@ -54,8 +54,13 @@ export const rotateBody = z.object({ grace_seconds: z.number().int().min(0).max(
 
 export const policyNameParam = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "lower-case letters, digits, '.', '_' or '-', at most 128");
 export const policyVersionBody = z.object({ document: z.string().min(1).max(256 * 1024).regex(/^[^\u0000]*$/, "no NUL characters") }).strict();
-export const policyVersionSchema = z.object({ name: z.string(), version: z.number().int(), sha256: z.string(), created: iso, created_by: z.string() });
-export const policyDocumentSchema = policyVersionSchema.extend({ document: z.string() });
+const overlayId = z.string().nullable().describe("sha256:<hex> of the overlay; null only for a version stored before overlays that does not compile");
+export const policyVersionSchema = z.object({ name: z.string(), version: z.number().int(), sha256: z.string(), overlay_id: overlayId, created: iso, created_by: z.string() });
+export const policyDocumentSchema = policyVersionSchema.extend({
+  document: z.string(),
+  overlay: z.string().nullable().describe("The policy overlay compiled from the document (docs/bundle-format.md, \"Policy overlay\")"),
+  overlay_error: z.string().optional().describe("Why an older version has no overlay (it does not compile as a console policy)"),
+});
 export const policySummarySchema = z.object({ name: z.string(), latest_version: z.number().int() });
 
 const locationFilter = {
@@ -198,5 +203,15 @@ export const eventsAckResponse = z.object({
 });
 export const enforcerPolicyResponse = z.object({
   override: z.boolean().describe("true: apply `policy` instead of the policy baked into the image"),
-  policy: z.object({ name: z.string(), version: z.number().int(), sha256: z.string(), document: z.string() }).nullable(),
+  policy: z
+    .object({
+      name: z.string(),
+      version: z.number().int(),
+      sha256: z.string().describe("Hex SHA-256 of `document`; the value of policy_in_force once applied"),
+      document: z.string(),
+      overlay: z.string().nullable().describe("The policy overlay to merge into the baked bundle (docs/bundle-format.md); null only with overlay_error"),
+      overlay_id: z.string().nullable().describe("sha256:<hex> of `overlay`"),
+      overlay_error: z.string().optional().describe("Why a version stored before overlays has none; the enforcer keeps its baked policy and reports it"),
+    })
+    .nullable(),
 });

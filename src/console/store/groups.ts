@@ -9,7 +9,7 @@ import type { Kysely } from "kysely";
 import type { ConsoleDatabase } from "../db/tables.js";
 import { generateToken, hashToken } from "../security/secrets.js";
 import { writeAudit } from "./audit.js";
-import { getPolicyVersion } from "./policies.js";
+import { getPolicyVersion, policyVersionExists } from "./policies.js";
 
 function toGroup(r: { id: string; name: string; policy_name: string | null; policy_version: number | null; policy_override: number; created_ms: number }) {
   return {
@@ -54,7 +54,7 @@ export async function assignGroupPolicy(
   input: { policy: string | null; version: number | null; override: boolean; actor: string },
 ) {
   return db.transaction().execute(async (trx) => {
-    if (input.policy !== null && (await getPolicyVersion(trx, input.policy, input.version ?? undefined)) === null) {
+    if (input.policy !== null && !(await policyVersionExists(trx, input.policy, input.version ?? undefined))) {
       throw new UnknownPolicyError(`Cannot assign policy ${input.policy}${input.version === null ? "" : ` version ${input.version}`}: no such policy version`);
     }
     const res = await trx
@@ -144,11 +144,25 @@ export async function authenticateEnrolmentToken(db: Kysely<ConsoleDatabase>, to
 
 /**
  * The policy an enforcer of this group must apply. `override` false means "keep the policy baked
- * into the image" (then `policy` is informational or null).
+ * into the image" (then `policy` is informational or null). `policy.overlay` is what the enforcer
+ * merges into its baked bundle; null (with `overlay_error`) only for a version stored before
+ * overlays that does not compile, and then the enforcer keeps its baked policy.
  */
 export async function resolveGroupPolicy(db: Kysely<ConsoleDatabase>, groupId: string) {
   const g = await db.selectFrom("groups").selectAll().where("id", "=", groupId).executeTakeFirst();
   if (g === undefined || g.policy_name === null) return { override: false, policy: null };
   const v = await getPolicyVersion(db, g.policy_name, g.policy_version ?? undefined);
-  return { override: g.policy_override !== 0 && v !== null, policy: v === null ? null : { name: v.name, version: v.version, sha256: v.sha256, document: v.document } };
+  if (v === null) return { override: false, policy: null };
+  return {
+    override: g.policy_override !== 0,
+    policy: {
+      name: v.name,
+      version: v.version,
+      sha256: v.sha256,
+      document: v.document,
+      overlay: v.overlay,
+      overlay_id: v.overlay_id,
+      ...(v.overlay_error === undefined ? {} : { overlay_error: v.overlay_error }),
+    },
+  };
 }
