@@ -273,8 +273,11 @@ int main(int argc, char **argv)
 			char why[640];
 			if (reporter_policy_refusal(why, sizeof why)) {
 				if (!b.wait_fail_open) {
-					fprintf(stderr, "inlay-enforcer: cannot apply the console policy: %s; not starting the workload "
-						"(wait-for-policy fail-closed)\n", why);
+					/* One write: the event writer shares stderr and must not split the line. */
+					char line[900];
+					snprintf(line, sizeof line, "inlay-enforcer: cannot apply the console policy: %s; not starting "
+						 "the workload (wait-for-policy fail-closed)\n", why);
+					fputs(line, stderr);
 					emit_lifecycle("enforcer.refused", "critical",
 						       "the console policy cannot be applied and wait-for-policy is fail-closed: the workload was not started",
 						       detail_kv(detail, sizeof detail, "cause", why, NULL, NULL));
