@@ -388,7 +388,7 @@ static const struct {
 	{ "net-default", DIR_POLICY },   { "net-connect", DIR_POLICY },
 	{ "net-listen-default", DIR_POLICY }, { "net-listen", DIR_POLICY },
 	{ "file-readonly", DIR_POLICY }, { "file-audit", DIR_POLICY },
-	{ "shell-name", DIR_POLICY },
+	{ "shell-name", DIR_POLICY },    { "drift-path-strict", DIR_POLICY },
 	{ "exe", DIR_IMAGE },            { "fail-mode", DIR_IMAGE },
 	{ "activation", DIR_IMAGE },     { "dormant-env", DIR_IMAGE },
 	{ "dormant-path", DIR_IMAGE },   { "console", DIR_IMAGE },

@@ -737,6 +737,8 @@ static void *reporter_main(void *arg)
 		bool stopping = R.stopping;
 		int64_t deadline = stopping ? R.stop_deadline_ms : now + CALL_TIMEOUT_MS;
 		bool have = R.qlen > 0;
+		if (strcmp(R.tier, "dormant") == 0)
+			have_policy = true; /* nothing to apply a policy to: the workload runs without us */
 		if (stopping && (now >= deadline || (registered && !have))) {
 			pthread_mutex_unlock(&R.mu);
 			break;
@@ -776,7 +778,7 @@ static void *reporter_main(void *arg)
 		int64_t delay;
 		if (!registered) {
 			delay = do_register(deadline, &registered);
-			have_policy = false;
+			have_policy = false; /* after every registration: the policy may have changed meanwhile */
 			if (registered)
 				next_hb = mono_ms() + heartbeat_ms;
 		} else if (!have_policy) {
