@@ -9,7 +9,8 @@
 //      pending_restart and not in force; reverting the override lets the probe run again.
 //  (d) a corrupt overlay (from a loopback stand-in, a real console never serves one) under
 //      wait-for-policy fail-closed refuses to start, naming the overlay line; fail-open starts
-//      under the baked policy with an enforcer.degraded event.
+//      under the baked policy with an enforcer.degraded event; a version served with
+//      overlay_error instead of an overlay is refused the same way.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile, mkdir } from "node:fs/promises";
@@ -187,6 +188,20 @@ describe("console policy in force (podman, TLS console)", () => {
       assert.match(String(degraded[0]!.detail?.cause), /overlay line 3/);
     } finally {
       await server.close();
+    }
+    // A version the console could not compile is served without an overlay: refused the same way.
+    const uncompiled = await startPolicyAnswerServer({
+      override: true,
+      policy: { name: "old", version: 1, sha256: "cd".repeat(32), document: "{}", overlay: null, overlay_id: null, overlay_error: "p.yaml:4:5: spec.executables.drift.mode: is \"enforced\"" },
+    });
+    try {
+      const closed = await t.writeBundle(bundleText([`console ${uncompiled.url}`, "enrol-token inlay_enr_standin", "wait-for-policy 10 fail-closed"]));
+      const r = await t.run([t.enforcer, "--bundle", closed, "--", "/bin/echo", "workload-ran"], { podmanArgs: NET });
+      assert.equal(r.code, 125, explain(r));
+      assert.ok(!r.stdout.includes("workload-ran"), explain(r));
+      assert.match(String(eventsOf(r, "enforcer.refused")[0]?.detail?.cause), /console policy old version 1: the console could not compile it: p\.yaml:4:5/, explain(r));
+    } finally {
+      await uncompiled.close();
     }
   });
 });
