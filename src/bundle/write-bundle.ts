@@ -195,86 +195,64 @@ export const consoleLinkSchema = z
     }
   });
 
-const bundleSpecObject = z.object({
-  failMode: z.enum(["closed", "open"]),
-  activation: z.enum(["always", "serverless"]),
-  dormancy: dormancySchema,
-  controls: controlsSchema,
-  enforceAfter: enforceAfterSchema,
-  driftSource: z.enum(["manifest", "ctime"]),
-  reportExecs: z.boolean(),
-  blockList: executableListSchema,
-  allowList: executableListSchema,
-  manifest: z.array(manifestEntrySchema),
-  console: consoleLinkSchema.optional(),
-  network: networkSpecSchema.optional(),
-  files: filesSpecSchema.optional(),
-  shellNames: z.array(encodable.refine((s) => !s.includes("/"), 'must be a basename without "/"')).optional(),
-});
-
-type IssueSink = Parameters<Parameters<typeof bundleSpecObject.superRefine>[0]>[1];
-
-/** Cross-field rules between policy directives only: they hold in a bundle and in a policy overlay. */
-function checkPolicyRules(spec: z.infer<typeof bundleSpecObject>, ctx: IssueSink): void {
-  for (const name of ALL_CONTROL_NAMES) {
-    const mode = spec.controls[name] ?? "off";
-    if (spec.enforceAfter[name] !== undefined && mode !== "audit") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["enforceAfter", name],
-        message: `needs controls.${name} = "audit" (it is "${mode}"); enforce-after switches an audit control to enforce`,
-      });
-    }
-  }
-  const revshell = spec.controls["reverse-shell"] ?? "off";
-  if (revshell !== "off" && (spec.shellNames ?? []).length === 0) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["shellNames"],
-      message: `is empty but controls.reverse-shell is "${revshell}"; list the executables that count as shells or interpreters`,
-    });
-  }
-}
-
 /** The zod form of {@link BundleSpec}, with the cross-field rules of the bundle format. */
-export const bundleSpecSchema = bundleSpecObject.strict().superRefine((spec, ctx) => {
-  checkPolicyRules(spec, ctx);
-  if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["manifest"],
-      message: `is empty but controls.drift is "${spec.controls.drift}" with driftSource "manifest" (every exec would be drift); add the image's manifest or use driftSource "ctime"`,
-    });
-  }
-  const seen = new Map<string, number>();
-  spec.manifest.forEach((e, i) => {
-    const first = seen.get(e.path);
-    if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
+export const bundleSpecSchema = z
+  .object({
+    failMode: z.enum(["closed", "open"]),
+    activation: z.enum(["always", "serverless"]),
+    dormancy: dormancySchema,
+    controls: controlsSchema,
+    enforceAfter: enforceAfterSchema,
+    driftSource: z.enum(["manifest", "ctime"]),
+    reportExecs: z.boolean(),
+    blockList: executableListSchema,
+    allowList: executableListSchema,
+    manifest: z.array(manifestEntrySchema),
+    console: consoleLinkSchema.optional(),
+    network: networkSpecSchema.optional(),
+    files: filesSpecSchema.optional(),
+    shellNames: z.array(encodable.refine((s) => !s.includes("/"), 'must be a basename without "/"')).optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    for (const name of ALL_CONTROL_NAMES) {
+      const mode = spec.controls[name] ?? "off";
+      if (spec.enforceAfter[name] !== undefined && mode !== "audit") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["enforceAfter", name],
+          message: `needs controls.${name} = "audit" (it is "${mode}"); enforce-after switches an audit control to enforce`,
+        });
+      }
+    }
+    const revshell = spec.controls["reverse-shell"] ?? "off";
+    if (revshell !== "off" && (spec.shellNames ?? []).length === 0) {
       ctx.addIssue({
         code: "custom",
-        path: ["manifest", i, "path"],
-        message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
+        path: ["shellNames"],
+        message: `is empty but controls.reverse-shell is "${revshell}"; list the executables that count as shells or interpreters`,
       });
     }
-    if (first === undefined) seen.set(e.path, i);
+    if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["manifest"],
+        message: `is empty but controls.drift is "${spec.controls.drift}" with driftSource "manifest" (every exec would be drift); add the image's manifest or use driftSource "ctime"`,
+      });
+    }
+    const seen = new Map<string, number>();
+    spec.manifest.forEach((e, i) => {
+      const first = seen.get(e.path);
+      if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["manifest", i, "path"],
+          message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
+        });
+      }
+      if (first === undefined) seen.set(e.path, i);
+    });
   });
-});
-
-/**
- * The zod form of a spec written as a policy overlay (docs/bundle-format.md, "Policy overlay"):
- * the policy rules only. The manifest and the console link belong to the image's bundle, so they
- * must be absent; rules that need the image (drift from the manifest) are checked by the enforcer
- * on the merged bundle.
- */
-export const overlaySpecSchema = bundleSpecObject.strict().superRefine((spec, ctx) => {
-  checkPolicyRules(spec, ctx);
-  if (spec.manifest.length > 0) {
-    ctx.addIssue({ code: "custom", path: ["manifest"], message: "must be empty in a policy overlay: the exe lines come from the image's bundle" });
-  }
-  if (spec.console !== undefined) {
-    ctx.addIssue({ code: "custom", path: ["console"], message: "must be absent in a policy overlay: the console link comes from the image's bundle" });
-  }
-});
 
 /**
  * Percent-encodes one argument: every byte of its UTF-8 form below 0x21, above 0x7e, and `%`
@@ -300,24 +278,55 @@ function formatIssuePath(path: readonly PropertyKey[]): string {
   return out || "spec";
 }
 
-/** Parses `spec` with `schema`, or throws "Cannot write <what>: <field> <problem>". */
-export function validateSpecWith(schema: z.ZodType<BundleSpec>, spec: unknown, what: string): BundleSpec {
-  const parsed = schema.safeParse(spec);
+/**
+ * Validates a spec and returns it typed. The error names the first offending field, e.g.
+ * `Cannot write bundle: manifest[2].path must be an absolute path (start with "/")`.
+ * @param options.what the file named in the error (default `bundle`)
+ * @throws {Error} when the spec does not fit bundle format 1 (the ZodError is the `cause`)
+ */
+export function validateBundleSpec(spec: unknown, options: { what?: string } = {}): BundleSpec {
+  const parsed = bundleSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : "";
-    throw new Error(`Cannot write ${what}: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
+    throw new Error(`Cannot write ${options.what ?? "bundle"}: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
   }
   return parsed.data;
 }
 
 /**
- * Validates a spec and returns it typed. The error names the first offending field, e.g.
- * `Cannot write bundle: manifest[2].path must be an absolute path (start with "/")`.
- * @throws {Error} when the spec does not fit bundle format 1 (the ZodError is the `cause`)
+ * Renders a spec as bundle bytes.
+ * @param spec the policy; validated first
+ * @returns the exact file content
+ * @throws {Error} "Cannot write bundle: <field> <problem>" for an invalid spec, or when a line or
+ *   the whole bundle exceeds the format's limits
+ * @example
+ * const bytes = writeBundle({ ...defaultBundleSpec(), manifest: [{ sha256, path: "/bin/sh" }] });
  */
-export function validateBundleSpec(spec: unknown): BundleSpec {
-  return validateSpecWith(bundleSpecSchema as z.ZodType<BundleSpec>, spec, "bundle");
+export function writeBundle(spec: BundleSpec): Buffer {
+  const s = validateBundleSpec(spec);
+  const lines: DirectiveLine[] = [];
+  const add = (text: string, field: string) => lines.push({ text, field });
+
+  add("inlay-bundle 1", "version");
+  add(`fail-mode ${s.failMode}`, "failMode");
+  add(`activation ${s.activation}`, "activation");
+  for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
+  for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
+  lines.push(...policyDirectives(s));
+  const manifest = new Map<string, string>();
+  for (const e of s.manifest) manifest.set(e.path, e.sha256);
+  for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
+  if (s.console) {
+    const c = s.console;
+    add(`console ${percentEncode(c.url)}`, "console.url");
+    if (c.ca !== undefined) add(`console-ca ${percentEncode(c.ca)}`, "console.ca");
+    if (c.enrolToken !== undefined) add(`enrol-token ${c.enrolToken}`, "console.enrolToken");
+    if (c.plainHttp === true) add("console-plain-http on", "console.plainHttp");
+    if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
+  }
+  add("end", "end");
+  return renderDirectives(lines, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
 }
 
 /** One directive line and the spec field it comes from (named when the line is too long). */
@@ -384,41 +393,6 @@ export function renderDirectives(lines: readonly DirectiveLine[], options: { wha
     throw new Error(`Cannot write ${options.what}: it would be ${bytes.length} bytes; the limit is ${options.maxSize}`);
   }
   return bytes;
-}
-
-/**
- * Renders a spec as bundle bytes.
- * @param spec the policy; validated first
- * @returns the exact file content
- * @throws {Error} "Cannot write bundle: <field> <problem>" for an invalid spec, or when a line or
- *   the whole bundle exceeds the format's limits
- * @example
- * const bytes = writeBundle({ ...defaultBundleSpec(), manifest: [{ sha256, path: "/bin/sh" }] });
- */
-export function writeBundle(spec: BundleSpec): Buffer {
-  const s = validateBundleSpec(spec);
-  const lines: DirectiveLine[] = [];
-  const add = (text: string, field: string) => lines.push({ text, field });
-
-  add("inlay-bundle 1", "version");
-  add(`fail-mode ${s.failMode}`, "failMode");
-  add(`activation ${s.activation}`, "activation");
-  for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
-  for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
-  lines.push(...policyDirectives(s));
-  const manifest = new Map<string, string>();
-  for (const e of s.manifest) manifest.set(e.path, e.sha256);
-  for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
-  if (s.console) {
-    const c = s.console;
-    add(`console ${percentEncode(c.url)}`, "console.url");
-    if (c.ca !== undefined) add(`console-ca ${percentEncode(c.ca)}`, "console.ca");
-    if (c.enrolToken !== undefined) add(`enrol-token ${c.enrolToken}`, "console.enrolToken");
-    if (c.plainHttp === true) add("console-plain-http on", "console.plainHttp");
-    if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
-  }
-  add("end", "end");
-  return renderDirectives(lines, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
 }
 
 /** The bundle id that events carry: `sha256:` and the lower-case hex SHA-256 of the bytes. */

@@ -32,7 +32,7 @@ import {
   rotateEnrolmentToken,
 } from "../store/groups.js";
 import { addPolicyVersion, getPolicyVersion, listPolicies, listPolicyVersions } from "../store/policies.js";
-import { getWorkload, listWorkloads, summariseInventory } from "../store/enforcers.js";
+import { getWorkload, listWorkloads, revokeEnforcer, summariseInventory } from "../store/enforcers.js";
 import { queryEvents } from "../store/events.js";
 import { listAudit } from "../store/audit.js";
 import { PolicyCompileError } from "../../policy/compile-policy.js";
@@ -286,7 +286,7 @@ export const adminRoutes: RouteSpec[] = [
     path: "/api/v1/groups/{id}/enrolment-tokens/{tokenId}",
     auth: "admin",
     tag: "groups",
-    summary: "Revoke an enrolment token now",
+    summary: "Revoke an enrolment token now, and every enforcer credential registered with it",
     responses: { 204: { description: "Revoked" }, 404: E },
     async handle(ctx) {
       if (!(await revokeEnrolmentToken(ctx.db, ctx.params.id!, ctx.params.tokenId!, { actor: actorOf(ctx.principal) }))) {
@@ -378,6 +378,18 @@ export const adminRoutes: RouteSpec[] = [
       const w = await getWorkload(ctx.db, ctx.params.id!, staleBefore(ctx));
       if (w === null) throw notFound(`workload ${ctx.params.id}`);
       return ok(w);
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/enforcers/{id}/revoke",
+    auth: "admin",
+    tag: "inventory",
+    summary: "Revoke one enforcer's credential now: its calls are refused and its instance cannot register again",
+    responses: { 204: { description: "Revoked" }, 404: E },
+    async handle(ctx) {
+      if (!(await revokeEnforcer(ctx.db, ctx.params.id!, { actor: actorOf(ctx.principal) }))) throw notFound(`enforcer ${ctx.params.id} (or it is already revoked)`);
+      return { status: 204 };
     },
   },
   {

@@ -48,7 +48,7 @@ export const createGroupBody = z.object({ name: label(64).min(1) }).strict();
 export const assignPolicyBody = z
   .object({ policy: label(128).min(1).nullable(), version: z.number().int().min(1).nullable().default(null), override: z.boolean() })
   .strict();
-export const enrolmentTokenSchema = z.object({ id: uuid, created: iso, revoked: iso.nullable(), active: z.boolean() });
+export const enrolmentTokenSchema = z.object({ id: uuid, created: iso, revoked: iso.nullable(), active: z.boolean(), last_used: iso.nullable().describe("The last registration with this token") });
 export const newEnrolmentTokenResponse = z.object({ id: uuid, token: z.string().describe("Shown once"), group_id: uuid, created: iso });
 export const rotateBody = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86400).default(0) }).strict();
 
@@ -99,6 +99,7 @@ export const workloadSchema = z.object({
   platform: z.record(z.string(), z.string()),
   registered: iso,
   last_seen: iso,
+  revoked: iso.nullable().describe("When an administrator revoked this enforcer (alone or with its enrolment token); its credential is refused since"),
   stale: z.boolean().describe("No heartbeat for more than the configured number of intervals"),
 });
 export const workloadPage = z.object({ items: z.array(workloadSchema), next_offset: z.number().int().nullable() });
