@@ -28,8 +28,7 @@
 #include "jsonr.h"
 #include "net.h"
 #include "platform.h"
-#include "policy.h"
-#include "rtctl.h"
+#include "policy_answer.h"
 
 #ifndef INLAY_VERSION
 #define INLAY_VERSION "0.0.0"
@@ -62,12 +61,8 @@ static struct {
 	struct http_url url;
 	struct net_ca *ca;
 	char token[208];
-	char mode[8];
 	char bundle_id[72];
 	bool want_policy;
-	const struct bundle *baked; /* main's, outlives the thread */
-	/* guarded by mu: why the last console policy could not be applied ("" = it was, or none) */
-	char policy_refusal[640];
 } R = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static char *queue;      /* REPORTER_QUEUE_BYTES, or INLAY_REPORTER_BUFFER_BYTES; allocated once at start */
@@ -79,9 +74,6 @@ static char head[2048];
 static char body[16384];
 static char resp[RESP_MAX];
 static struct platform_info plat;
-/* Policy answers (BSS: pages are touched only when a policy is fetched). */
-static char presp[POLICY_RESP_MAX];
-static char overlay_text[OVERLAY_MAX_SIZE + 1];
 
 /* Thread-private protocol state. */
 static char credential[208];
@@ -91,10 +83,10 @@ static size_t batch_limit = SEND_MAX; /* halved on 413 */
 static int backoff_ms;
 static uint64_t rng;
 static const char *last_problem = ""; /* the problem last reported as an event ("" = none) */
-/* The console policy: the ETag of the answer held, and what is in force. */
+/* The ETag of the console's policy answer held ("" = none yet). */
 static char policy_etag[96];
-static char in_force_sha[72] = "baked";  /* policy_in_force: "baked" or the policy's sha256 */
-static char in_force_overlay[80];        /* its overlay id, "" when baked */
+/* Policy answers (BSS: pages are touched only when a policy is fetched). */
+static char presp[POLICY_RESP_MAX];
 
 static int64_t mono_ms(void)
 {
@@ -257,13 +249,13 @@ static int64_t do_register(int64_t deadline, bool *registered)
 	json_key(&j, "enforcer_version");
 	json_str(&j, INLAY_VERSION);
 	json_key(&j, "mode");
-	json_str(&j, R.mode);
+	json_str(&j, policy_answer_mode());
 	json_key(&j, "tier");
 	json_str(&j, tier);
 	json_key(&j, "bundle");
 	json_str(&j, R.bundle_id);
 	json_key(&j, "policy_in_force");
-	json_str(&j, in_force_sha);
+	json_str(&j, policy_answer_in_force());
 	json_key(&j, "image");
 	json_begin_object(&j);
 	json_key(&j, "name");
@@ -330,194 +322,6 @@ static int64_t do_register(int64_t deadline, bool *registered)
 
 static int64_t do_heartbeat(int64_t deadline, bool *registered, bool *have_policy);
 
-/* ---- the console policy (docs/console-protocol.md, "Policy"; docs/enforcer.md, "Console policy") ---- */
-
-struct policy_ref {
-	char name[128];
-	int64_t version;
-	char sha256[72];
-	char overlay_id[80];
-};
-
-static void set_refusal(const char *why)
-{
-	pthread_mutex_lock(&R.mu);
-	snprintf(R.policy_refusal, sizeof R.policy_refusal, "%s", why);
-	pthread_mutex_unlock(&R.mu);
-}
-
-/* Emits enforcer.policy. action: "applied", "reverted" or "refused"; missing: the traps the
- * filter lacks for the bundle now in force (its controls become pending_restart). */
-static void emit_policy(const char *action, const char *severity, const char *reason, const struct policy_ref *p,
-			unsigned missing, const char *error)
-{
-	char detail[2048];
-	struct json j;
-	json_init(&j, detail, sizeof detail);
-	json_begin_object(&j);
-	json_key(&j, "action");
-	json_str(&j, action);
-	json_key(&j, "policy_in_force");
-	json_str(&j, in_force_sha);
-	if (p) {
-		json_key(&j, "policy");
-		json_begin_object(&j);
-		json_key(&j, "name");
-		json_str_capped(&j, p->name, 120);
-		json_key(&j, "version");
-		json_int(&j, p->version);
-		json_key(&j, "sha256");
-		json_str(&j, p->sha256);
-		json_end_object(&j);
-		json_key(&j, "overlay_id");
-		json_str(&j, p->overlay_id);
-	}
-	json_key(&j, "pending_restart");
-	json_begin_array(&j);
-	if (missing & (TRAP_NET_CONNECT | TRAP_NET_BIND))
-		json_str(&j, "network");
-	if (missing & TRAP_FILES)
-		json_str(&j, "files");
-	if (missing & TRAP_PRIVILEGE)
-		json_str(&j, "privilege");
-	json_end_array(&j);
-	if (error) {
-		json_key(&j, "error");
-		json_str_capped(&j, error, 600);
-	}
-	json_end_object(&j);
-	struct event ev = {
-		.kind = "enforcer.policy", .severity = severity, .action = "info", .mode = "none", .rule = "",
-		.reason = reason, .detail_json = j.overflow ? NULL : detail,
-	};
-	events_emit(&ev);
-}
-
-static void refuse_policy(const struct policy_ref *p, const char *why)
-{
-	char msg[640];
-	snprintf(msg, sizeof msg, "console policy %s version %lld: %s", p->name[0] ? p->name : "?", (long long)p->version,
-		 why);
-	set_refusal(msg);
-	emit_policy("refused", "high",
-		    "the console policy cannot be applied; the policy in force stays unchanged", p, 0, msg);
-}
-
-static void update_mode(const struct bundle *b)
-{
-	bool enforce = false, audit = false;
-	for (int c = 0; c < CTL_COUNT; c++) {
-		enforce |= b->mode[c] == INLAY_ENFORCE;
-		audit |= b->mode[c] == INLAY_AUDIT;
-	}
-	snprintf(R.mode, sizeof R.mode, "%s", enforce && audit ? "mixed" : enforce ? "enforce" : audit ? "audit" : "off");
-}
-
-/* override:false (or no policy assigned): the baked bundle. */
-static void revert_policy(void)
-{
-	set_refusal("");
-	if (strcmp(in_force_sha, "baked") == 0)
-		return;
-	unsigned missing = policy_offer(NULL);
-	snprintf(in_force_sha, sizeof in_force_sha, "baked");
-	in_force_overlay[0] = '\0';
-	update_mode(R.baked);
-	emit_policy("reverted", missing ? "medium" : "info",
-		    "the group no longer overrides the baked policy: the image's policy is in force again", NULL, missing,
-		    NULL);
-}
-
-/* Parses the overlay in overlay_text[0..len), merges it with the baked bundle and hands it over. */
-static void apply_overlay(const struct policy_ref *p, size_t len)
-{
-	char err[600];
-	struct bundle ov;
-	if (bundle_parse_overlay(overlay_text, len, &ov, err, sizeof err) != 0) {
-		char why[640];
-		snprintf(why, sizeof why, "overlay %s", err);
-		refuse_policy(p, why);
-		return;
-	}
-	if (strcmp(ov.id, p->overlay_id) != 0) {
-		bundle_free(&ov);
-		refuse_policy(p, "the overlay's bytes do not match its overlay_id");
-		return;
-	}
-	struct bundle *m = malloc(sizeof *m);
-	if (!m) {
-		bundle_free(&ov);
-		refuse_policy(p, "cannot allocate the merged policy");
-		return;
-	}
-	if (bundle_merge(R.baked, &ov, m, err, sizeof err) != 0) {
-		free(m);
-		char why[640];
-		snprintf(why, sizeof why, "overlay merged with the image's bundle: %s", err);
-		refuse_policy(p, why);
-		return;
-	}
-	update_mode(m);
-	unsigned missing = policy_offer(m); /* m belongs to the tracer from here on */
-	set_refusal("");
-	snprintf(in_force_sha, sizeof in_force_sha, "%s", p->sha256);
-	snprintf(in_force_overlay, sizeof in_force_overlay, "%s", p->overlay_id);
-	emit_policy("applied", missing ? "medium" : "info",
-		    missing ? "a console policy is in force; some of its controls need a container restart"
-			    : "a console policy is in force",
-		    p, missing, NULL);
-}
-
-/* A 200 answer: {"override":bool,"policy":null|{name,version,sha256,document,overlay,overlay_id}}. */
-static void handle_policy(const char *doc, size_t n)
-{
-	struct policy_ref p;
-	const char *v, *pol;
-	size_t vl, pl;
-	memset(&p, 0, sizeof p);
-	if (jsonr_raw(doc, n, "override", &v, &vl) != JSONR_OK || !((vl == 4 && !memcmp(v, "true", 4)) ||
-								     (vl == 5 && !memcmp(v, "false", 5)))) {
-		refuse_policy(&p, "the console's policy answer has no boolean \"override\"");
-		return;
-	}
-	bool override = vl == 4;
-	if (jsonr_raw(doc, n, "policy", &pol, &pl) != JSONR_OK || (pl == 4 && !memcmp(pol, "null", 4)) || !override) {
-		revert_policy();
-		return;
-	}
-	if (jsonr_string(pol, pl, "name", p.name, sizeof p.name) != JSONR_OK ||
-	    jsonr_int(pol, pl, "version", &p.version) != JSONR_OK ||
-	    jsonr_string(pol, pl, "sha256", p.sha256, sizeof p.sha256) != JSONR_OK) {
-		refuse_policy(&p, "the console's policy answer lacks name, version or sha256");
-		return;
-	}
-	char cerr[480] = "";
-	enum jsonr_result ovr = jsonr_string(pol, pl, "overlay", overlay_text, sizeof overlay_text);
-	if (ovr != JSONR_OK) {
-		char why[640];
-		if (ovr == JSONR_TOO_LONG)
-			snprintf(why, sizeof why, "the overlay is larger than %u bytes", OVERLAY_MAX_SIZE);
-		else if (jsonr_string(pol, pl, "overlay_error", cerr, sizeof cerr) == JSONR_OK)
-			snprintf(why, sizeof why, "the console could not compile it: %s", cerr);
-		else
-			snprintf(why, sizeof why, "the console's answer has no overlay");
-		refuse_policy(&p, why);
-		return;
-	}
-	if (jsonr_string(pol, pl, "overlay_id", p.overlay_id, sizeof p.overlay_id) != JSONR_OK) {
-		refuse_policy(&p, "the console's answer has no overlay_id");
-		return;
-	}
-	if (strcmp(p.overlay_id, in_force_overlay) == 0) {
-		/* Already in force (a new ETag for the same overlay: renamed, or the document changed
-		 * without changing a directive): only policy_in_force follows the version. */
-		snprintf(in_force_sha, sizeof in_force_sha, "%s", p.sha256);
-		set_refusal("");
-		return;
-	}
-	apply_overlay(&p, strlen(overlay_text));
-}
-
 static int64_t do_policy(int64_t deadline, bool *registered, bool *have_policy)
 {
 	struct http_response r;
@@ -528,13 +332,10 @@ static int64_t do_policy(int64_t deadline, bool *registered, bool *have_policy)
 			   sizeof presp, &r, msg, sizeof msg, deadline);
 	if (st == 200 || st == 304) {
 		if (st == 200) {
-			char before[72];
-			snprintf(before, sizeof before, "%s", in_force_sha);
 			snprintf(policy_etag, sizeof policy_etag, "%s", r.etag);
-			handle_policy(presp + r.body_off, r.body_len);
-			/* Tell the inventory at once what is in force (before a waiting workload starts). */
+			/* A change is told to the inventory at once (before a waiting workload starts). */
 			bool ignored = true;
-			if (strcmp(before, in_force_sha) != 0)
+			if (policy_answer_handle(presp + r.body_off, r.body_len))
 				do_heartbeat(deadline, registered, &ignored);
 		}
 		*have_policy = true;
@@ -660,11 +461,11 @@ static int64_t do_heartbeat(int64_t deadline, bool *registered, bool *have_polic
 	json_init(&j, body, sizeof body);
 	json_begin_object(&j);
 	json_key(&j, "mode");
-	json_str(&j, R.mode);
+	json_str(&j, policy_answer_mode());
 	json_key(&j, "tier");
 	json_str(&j, tier);
 	json_key(&j, "policy_in_force");
-	json_str(&j, in_force_sha);
+	json_str(&j, policy_answer_in_force());
 	json_key(&j, "dropped_total");
 	json_uint(&j, dropped);
 	json_key(&j, "buffered");
@@ -830,20 +631,12 @@ static int read_ca_file(const char *path, char **out, size_t *len, char *err, si
 	return 0;
 }
 
-static const char *overall_mode(const struct bundle *b)
-{
-	bool enforce = false, audit = false;
-	for (int c = 0; c < CTL_COUNT; c++) {
-		enforce |= b->mode[c] == INLAY_ENFORCE;
-		audit |= b->mode[c] == INLAY_AUDIT;
-	}
-	return enforce && audit ? "mixed" : enforce ? "enforce" : audit ? "audit" : "off";
-}
-
 int reporter_start(const struct bundle *b, char *err, size_t errlen)
 {
 	const char *env_token = getenv("INLAY_ENROL_TOKEN");
 	char token[208] = "";
+
+	policy_answer_init(b);
 
 	/* The workload must not inherit the enrolment secret, console or not. */
 	if (env_token)
@@ -871,9 +664,7 @@ int reporter_start(const struct bundle *b, char *err, size_t errlen)
 			return -1;
 	}
 	snprintf(R.token, sizeof R.token, "%s", token);
-	snprintf(R.mode, sizeof R.mode, "%s", overall_mode(b));
 	snprintf(R.bundle_id, sizeof R.bundle_id, "%s", b->id);
-	R.baked = b;
 	R.want_policy = b->wait_for_policy_s > 0;
 	if (!R.token[0]) {
 		emit_link("high", "no enrolment token (bundle enrol-token or INLAY_ENROL_TOKEN): events are not sent to the console",
@@ -979,11 +770,7 @@ int reporter_policy_refusal(char *why, size_t cap)
 {
 	if (!R.started)
 		return 0;
-	pthread_mutex_lock(&R.mu);
-	int refused = R.policy_refusal[0] != '\0';
-	snprintf(why, cap, "%s", R.policy_refusal);
-	pthread_mutex_unlock(&R.mu);
-	return refused;
+	return policy_answer_refusal(why, cap);
 }
 
 void reporter_shutdown(int timeout_ms)
