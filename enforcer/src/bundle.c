@@ -21,6 +21,7 @@
 #include "sha256.h"
 
 #define HEADER "inlay-bundle 1"
+#define OVERLAY_HEADER "inlay-policy 1"
 #define MAX_TOKENS 6 /* keyword + at most 4 arguments; a 6th token means "too many" */
 
 static const char *const CONTROL_NAMES[CTL_COUNT] = { "drift",     "fileless", "loader", "blocklist",     "allowlist",
@@ -51,6 +52,7 @@ struct counts {
 struct parser {
 	struct bundle *b;
 	bool store;
+	bool overlay;               /* a policy overlay: policy directives only (DIR_POLICY) */
 	struct counts n;
 	char *strp;                 /* store pass: next free byte of the string area */
 	size_t lineno;
@@ -384,6 +386,46 @@ static int check_console(struct parser *ps)
 	return 0;
 }
 
+/* Every directive and its class (docs/bundle-format.md, "Policy overlay"). A policy overlay may
+ * hold only DIR_POLICY directives; image and link directives come from the image's bundle. A
+ * directive missing from this table is refused in an overlay, so a new directive must be classed
+ * here before a console policy can use it. */
+enum directive_class { DIR_POLICY, DIR_IMAGE };
+static const struct {
+	const char *kw;
+	enum directive_class cls;
+} DIRECTIVES[] = {
+	{ "control", DIR_POLICY },       { "enforce-after", DIR_POLICY },
+	{ "drift-source", DIR_POLICY },  { "report-execs", DIR_POLICY },
+	{ "block-name", DIR_POLICY },    { "block-path", DIR_POLICY },
+	{ "block-sha256", DIR_POLICY },  { "allow-name", DIR_POLICY },
+	{ "allow-path", DIR_POLICY },    { "allow-sha256", DIR_POLICY },
+	{ "net-default", DIR_POLICY },   { "net-connect", DIR_POLICY },
+	{ "net-listen-default", DIR_POLICY }, { "net-listen", DIR_POLICY },
+	{ "file-readonly", DIR_POLICY }, { "file-audit", DIR_POLICY },
+	{ "shell-name", DIR_POLICY },    { "drift-path-strict", DIR_POLICY },
+	{ "exe", DIR_IMAGE },            { "fail-mode", DIR_IMAGE },
+	{ "activation", DIR_IMAGE },     { "dormant-env", DIR_IMAGE },
+	{ "dormant-path", DIR_IMAGE },   { "console", DIR_IMAGE },
+	{ "console-ca", DIR_IMAGE },     { "enrol-token", DIR_IMAGE },
+	{ "console-plain-http", DIR_IMAGE }, { "wait-for-policy", DIR_IMAGE },
+};
+
+/* In an overlay, refuses every directive that is not classed DIR_POLICY. */
+static int check_directive_class(struct parser *ps, const struct token *kw)
+{
+	char shown[SHOW_CAP];
+	for (size_t k = 0; k < sizeof DIRECTIVES / sizeof DIRECTIVES[0]; k++) {
+		if (!tok_is(kw, DIRECTIVES[k].kw))
+			continue;
+		if (DIRECTIVES[k].cls == DIR_POLICY)
+			return 0;
+		return fail(ps, "\"%s\" is not allowed in a policy overlay (image and console-link directives come "
+				"from the image's bundle)", DIRECTIVES[k].kw);
+	}
+	return fail(ps, "unknown directive \"%s\" in a policy overlay", show(kw, shown));
+}
+
 static int parse_directive(struct parser *ps, const struct token *tok, size_t ntok)
 {
 	struct bundle *b = ps->b;
@@ -395,6 +437,8 @@ static int parse_directive(struct parser *ps, const struct token *tok, size_t nt
 	static const char *const onoff[] = { "off", "on" };
 	int i;
 
+	if (ps->overlay && check_directive_class(ps, kw) != 0)
+		return -1;
 	if (tok_is(kw, "fail-mode")) {
 		if (want_args(ps, tok, ntok, 1, "closed|open") || once(ps, &ps->seen_fail_mode, "fail-mode") ||
 		    (i = choose(ps, "fail-mode", &tok[1], fail_modes, 2, "\"closed\" or \"open\"")) < 0)
@@ -526,7 +570,8 @@ static int check_whole(struct parser *ps)
 				    CONTROL_NAMES[c], CONTROL_NAMES[c], CONTROL_NAMES[c], MODE_NAMES[b->mode[c]]);
 		}
 	}
-	if (b->mode[CTL_DRIFT] != INLAY_OFF && !b->drift_ctime && ps->n.exe == 0) {
+	/* An overlay has no manifest: bundle_merge checks this rule on the merged result. */
+	if (!ps->overlay && b->mode[CTL_DRIFT] != INLAY_OFF && !b->drift_ctime && ps->n.exe == 0) {
 		ps->lineno = ps->seen_control[CTL_DRIFT];
 		return fail(ps, "\"control drift %s\" with drift-source manifest needs at least one \"exe\" line (an "
 				"empty manifest makes every exec drift); add the image's manifest or use "
@@ -566,8 +611,14 @@ static int run_pass(struct parser *ps, const char *buf, size_t len)
 		if (memchr(line, '\r', n))
 			return fail(ps, "carriage return (CR) in line; bundle lines end with LF only");
 		if (!nl)
-			return fail(ps, "truncated bundle: the last line has no LF and no \"end\" line follows");
+			return fail(ps, "truncated %s: the last line has no LF and no \"end\" line follows",
+				    ps->overlay ? "policy overlay" : "bundle");
 		pos += n + 1;
+		if (ps->lineno == 1 && ps->overlay) {
+			if (n == strlen(OVERLAY_HEADER) && memcmp(line, OVERLAY_HEADER, n) == 0)
+				continue;
+			return fail(ps, "not an inlay policy overlay: the first line must be \"" OVERLAY_HEADER "\"");
+		}
 		if (ps->lineno == 1) {
 			if (n == strlen(HEADER) && memcmp(line, HEADER, n) == 0)
 				continue;
@@ -606,8 +657,9 @@ static int run_pass(struct parser *ps, const char *buf, size_t len)
 	}
 	ps->lineno++;
 	if (len == 0)
-		return fail(ps, "empty file; not an inlay bundle");
-	return fail(ps, "truncated bundle: the file ends without the final \"end\" line");
+		return fail(ps, "empty file; not an inlay %s", ps->overlay ? "policy overlay" : "bundle");
+	return fail(ps, "truncated %s: the file ends without the final \"end\" line",
+		    ps->overlay ? "policy overlay" : "bundle");
 }
 
 void bundle_defaults(struct bundle *b)
@@ -619,6 +671,7 @@ void bundle_defaults(struct bundle *b)
 void bundle_free(struct bundle *b)
 {
 	free(b->arena_);
+	free(b->image_arena_);
 	bundle_defaults(b);
 }
 
@@ -642,7 +695,7 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_t errlen)
+static int parse_text(const char *buf, size_t len, bool overlay, struct bundle *b, char *err, size_t errlen)
 {
 	struct parser ps;
 	struct counts n;
@@ -653,11 +706,13 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_
 	bundle_defaults(b);
 	if (errlen)
 		err[0] = '\0';
-	if (len > BUNDLE_MAX_SIZE) {
-		snprintf(err, errlen, "bundle is %zu bytes; the limit is %u", len, BUNDLE_MAX_SIZE);
+	if (len > (overlay ? OVERLAY_MAX_SIZE : BUNDLE_MAX_SIZE)) {
+		snprintf(err, errlen, "%s is %zu bytes; the limit is %u", overlay ? "policy overlay" : "bundle", len,
+			 overlay ? OVERLAY_MAX_SIZE : BUNDLE_MAX_SIZE);
 		return -1;
 	}
 	memset(&ps, 0, sizeof ps);
+	ps.overlay = overlay;
 	ps.b = b;
 	ps.err = err;
 	ps.errlen = errlen;
@@ -715,6 +770,7 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_
 
 	struct parser ps2;
 	memset(&ps2, 0, sizeof ps2);
+	ps2.overlay = overlay;
 	ps2.b = b;
 	ps2.store = true;
 	ps2.strp = arena + o_str;
@@ -747,6 +803,16 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_
 	memcpy(b->id, "sha256:", 7);
 	sha256_hex_encode(digest, b->id + 7);
 	return 0;
+}
+
+int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_t errlen)
+{
+	return parse_text(buf, len, false, b, err, errlen);
+}
+
+int bundle_parse_overlay(const char *buf, size_t len, struct bundle *b, char *err, size_t errlen)
+{
+	return parse_text(buf, len, true, b, err, errlen);
 }
 
 int bundle_load(const char *path, struct bundle *b, char *err, size_t errlen)

@@ -15,6 +15,7 @@
 
 #define BUNDLE_MAX_SIZE (64u * 1024u * 1024u)
 #define BUNDLE_MAX_LINE 8192u
+#define OVERLAY_MAX_SIZE (1024u * 1024u)
 
 enum inlay_mode { INLAY_OFF, INLAY_AUDIT, INLAY_ENFORCE };
 enum inlay_control {
@@ -85,7 +86,10 @@ struct bundle {
 	int wait_for_policy_s;     /* 0: the workload never waits for the console */
 	bool wait_fail_open;       /* wait-for-policy ... fail-open */
 	struct bundle_runtime rt;
+	/* A merged bundle (bundle_merge): the overlay's id ("sha256:<hex>" of its bytes); "" otherwise. */
+	char overlay_id[72];
 	void *arena_;         /* private: owns every string and array above */
+	void *image_arena_;   /* private: a merged bundle's copy of the image and link fields */
 };
 
 /* Parses buf[0..len) (need not be NUL-terminated). On success returns 0 and fills *b (its id is
@@ -93,6 +97,21 @@ struct bundle {
  * free, though bundle_free is harmless) and writes "line N: <what is wrong>" to err (always
  * NUL-terminated when errlen > 0; hostile bytes in the message are shown as \xNN). */
 int bundle_parse(const char *buf, size_t len, struct bundle *b, char *err, size_t errlen);
+
+/* Parses a policy overlay (docs/bundle-format.md, "Policy overlay"): first line "inlay-policy 1",
+ * at most OVERLAY_MAX_SIZE bytes, policy directives only. Otherwise like bundle_parse; the id is
+ * the SHA-256 of buf (the overlay id). The rules that need the image (drift in manifest mode
+ * needs "exe" lines) are left to bundle_merge. */
+int bundle_parse_overlay(const char *buf, size_t len, struct bundle *b, char *err, size_t errlen);
+
+/* Builds in *out the bundle in force under a console policy: every policy field from *overlay
+ * (parsed by bundle_parse_overlay), which it consumes (its allocation moves into *out; *overlay
+ * is reset to the defaults, also on failure, when it is freed), and a copy of the image and
+ * link fields of *baked (manifest, fail-mode, activation, dormancy, console link), which it only
+ * reads. out->id is baked->id; out->overlay_id is the overlay's id. Checks the rules across the
+ * two (drift in manifest mode needs the image's manifest). Returns 0, or -1 with err and *out as
+ * bundle_defaults() made it. *out is owned by the caller (bundle_free). */
+int bundle_merge(const struct bundle *baked, struct bundle *overlay, struct bundle *out, char *err, size_t errlen);
 
 /* Reads path (O_RDONLY|O_CLOEXEC, regular file, at most BUNDLE_MAX_SIZE bytes, EINTR retried)
  * and parses it. Errors are "<path>: <reason>", e.g. "/inlay/bundle: line 3: ...". */

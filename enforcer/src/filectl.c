@@ -197,7 +197,7 @@ static int open_entry(pid_t tid, int dirfd, uint64_t name, uint64_t flags, struc
 
 int filectl_entry(pid_t tid, uint64_t nr, const uint64_t args[6], struct rt_pending *p)
 {
-	if (!(rtctl_traps() & TRAP_FILES))
+	if (!(rtctl_live_traps() & TRAP_FILES))
 		return -1;
 	const int cwd = AT_FDCWD;
 	bool reported = false;

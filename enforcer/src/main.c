@@ -30,6 +30,7 @@
 #include "sigfwd.h"
 #include "json.h"
 #include "platform_pub.h"
+#include "policy.h"
 #include "reporter.h"
 #include "spawn.h"
 #include "syscall_deny.h"
@@ -266,7 +267,46 @@ int main(int argc, char **argv)
 		unavailable = "seccomp";
 		unavailable_errno = errno;
 	}
-	rtctl_init(&b); /* runtime controls: decides which of their syscalls the filter traps */
+	/* wait-for-policy: the console's policy is merged before the filter is built, so every control
+	 * of it is fully in force from the workload's first instruction. The tier is provisional until
+	 * the seize below (heartbeats carry the final one). */
+	if (b.wait_for_policy_s > 0) {
+		reporter_set_tier(unavailable ? "degraded" : "full");
+		if (reporter_wait_ready(b.wait_for_policy_s * 1000) != 1) {
+			if (!b.wait_fail_open) {
+				fprintf(stderr, "inlay-enforcer: the console did not answer within %d s (wait-for-policy fail-closed); "
+					"not starting the workload\n", b.wait_for_policy_s);
+				events_shutdown(2000);
+				reporter_shutdown(1000);
+				return EXIT_UNPROTECTED;
+			}
+			emit_lifecycle("enforcer.console", "high",
+				       "the console did not answer within wait-for-policy; starting the workload with the baked policy (fail-open)",
+				       NULL);
+		} else {
+			char why[640];
+			if (reporter_policy_refusal(why, sizeof why)) {
+				if (!b.wait_fail_open) {
+					/* One write: the event writer shares stderr and must not split the line. */
+					char line[900];
+					snprintf(line, sizeof line, "inlay-enforcer: cannot apply the console policy: %s; not starting "
+						 "the workload (wait-for-policy fail-closed)\n", why);
+					fputs(line, stderr);
+					emit_lifecycle("enforcer.refused", "critical",
+						       "the console policy cannot be applied and wait-for-policy is fail-closed: the workload was not started",
+						       detail_kv(detail, sizeof detail, "cause", why, NULL, NULL));
+					events_shutdown(2000);
+					reporter_shutdown(2000);
+					return EXIT_UNPROTECTED;
+				}
+				emit_lifecycle("enforcer.degraded", "critical",
+					       "the console policy cannot be applied and wait-for-policy is fail-open: the workload runs under the baked policy",
+					       detail_kv(detail, sizeof detail, "cause", why, NULL, NULL));
+			}
+		}
+	}
+	/* The bundle in force: decides which runtime-control syscalls the filter traps. */
+	policy_start(&b, (int64_t)start.tv_sec * 1000000000 + start.tv_nsec);
 	struct filter_config fc = { .enforcer_pid = getpid(), .enforcer_pgid = getpgrp(), .wrapper = !pid1,
 				    .traps = rtctl_traps() };
 	struct spawn sp;
@@ -311,21 +351,7 @@ int main(int argc, char **argv)
 					 o.fail_open ? "option" : "bundle"));
 	}
 
-	verdict_init(&b, (int64_t)start.tv_sec * 1000000000 + start.tv_nsec);
 	reporter_set_tier(traced ? "full" : "degraded");
-	if (b.wait_for_policy_s > 0 && reporter_wait_ready(b.wait_for_policy_s * 1000) != 1) {
-		if (!b.wait_fail_open) {
-			fprintf(stderr, "inlay-enforcer: the console did not answer within %d s (wait-for-policy fail-closed); "
-				"not starting the workload\n", b.wait_for_policy_s);
-			spawn_abort(&sp);
-			events_shutdown(2000);
-			reporter_shutdown(1000);
-			return EXIT_UNPROTECTED;
-		}
-		emit_lifecycle("enforcer.console", "high",
-			       "the console did not answer within wait-for-policy; starting the workload with the baked policy (fail-open)",
-			       NULL);
-	}
 	/* Before the release, so no signal sent once the workload runs can be missed (until then
 	 * they stay pending, blocked). */
 	int frc = sigfwd_start(sp.pid, o.pgroup, &blocked);

@@ -313,7 +313,7 @@ static int entry_listen(pid_t tid, const uint64_t args[6])
 
 int netctl_entry(pid_t tid, uint64_t nr, const uint64_t args[6], struct rt_pending *p)
 {
-	unsigned traps = rtctl_traps();
+	unsigned traps = rtctl_live_traps();
 	if (traps & TRAP_NET_CONNECT) {
 		if (nr == (uint64_t)__NR_connect) {
 			uint8_t a[16];

@@ -28,7 +28,7 @@ static const char *setid_name(uint64_t nr)
 
 int privctl_entry(pid_t tid, uint64_t nr, const uint64_t args[6])
 {
-	if (!(rtctl_traps() & TRAP_PRIVILEGE))
+	if (!(rtctl_live_traps() & TRAP_PRIVILEGE))
 		return -1;
 	const char *call = setid_name(nr);
 	if (!call)

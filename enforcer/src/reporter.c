@@ -29,6 +29,7 @@
 #include "net.h"
 #include "platform.h"
 #include "platform_pub.h"
+#include "policy_answer.h"
 
 #ifndef INLAY_VERSION
 #define INLAY_VERSION "0.0.0"
@@ -41,6 +42,8 @@
 #define BACKOFF_MAX_MS 300000
 #define LINGER_MS 200                /* gather a burst into one batch */
 #define CA_FILE_MAX 262144
+/* A policy answer: the overlay (at most 1 MiB, JSON-escaped) and the policy document beside it. */
+#define POLICY_RESP_MAX (6u * 1024u * 1024u)
 
 static struct {
 	pthread_mutex_t mu;
@@ -59,7 +62,6 @@ static struct {
 	struct http_url url;
 	struct net_ca *ca;
 	char token[208];
-	char mode[8];
 	char bundle_id[72];
 	bool want_policy;
 } R = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
@@ -82,6 +84,10 @@ static size_t batch_limit = SEND_MAX; /* halved on 413 */
 static int backoff_ms;
 static uint64_t rng;
 static const char *last_problem = ""; /* the problem last reported as an event ("" = none) */
+/* The ETag of the console's policy answer held ("" = none yet). */
+static char policy_etag[96];
+/* Policy answers (BSS: pages are touched only when a policy is fetched). */
+static char presp[POLICY_RESP_MAX];
 
 static int64_t mono_ms(void)
 {
@@ -167,13 +173,15 @@ static int64_t backoff_next(bool slowest)
 
 /* Sends a request and returns the status (>= 200), or 0 for a transport failure, or -2 for an
  * untrusted certificate. msg gets the console's error message or the transport error. */
-static int call(const char *method, const char *path, const char *auth, const char *ctype, const char *data,
-		size_t dlen, struct http_response *r, char *msg, size_t msglen, int64_t deadline)
+static int call_into(const char *method, const char *path, const char *auth, const char *ctype, const char *data,
+		     size_t dlen, const char *more_headers, char *rbuf, size_t rcap, struct http_response *r, char *msg,
+		     size_t msglen, int64_t deadline)
 {
-	char extra[512];
+	char extra[640];
 	bool gz = data == gzbuf;
-	int n = snprintf(extra, sizeof extra, "Authorization: Bearer %s\r\n%s%s%s%s", auth, ctype ? "Content-Type: " : "",
-			 ctype ? ctype : "", ctype ? "\r\n" : "", gz ? "Content-Encoding: gzip\r\n" : "");
+	int n = snprintf(extra, sizeof extra, "Authorization: Bearer %s\r\n%s%s%s%s%s", auth, ctype ? "Content-Type: " : "",
+			 ctype ? ctype : "", ctype ? "\r\n" : "", gz ? "Content-Encoding: gzip\r\n" : "",
+			 more_headers ? more_headers : "");
 	if (n < 0 || (size_t)n >= sizeof extra)
 		return 0;
 	size_t hl = http_format_request(head, sizeof head, method, &R.url, path, extra, dlen);
@@ -182,24 +190,30 @@ static int call(const char *method, const char *path, const char *auth, const ch
 	msg[0] = '\0';
 	if (!hl)
 		return 0;
-	enum net_result nr = net_exchange(&R.url, R.ca, head, hl, data, dlen, resp, sizeof resp - 1, r, timeout, msg, msglen);
+	enum net_result nr = net_exchange(&R.url, R.ca, head, hl, data, dlen, rbuf, rcap - 1, r, timeout, msg, msglen);
 	if (nr == NET_UNTRUSTED)
 		return -2;
 	if (nr != NET_OK)
 		return 0;
 	if (r->status >= 300) {
 		char m[512];
-		resp[r->body_off + r->body_len] = '\0';
+		rbuf[r->body_off + r->body_len] = '\0';
 		const char *e;
 		size_t el;
 		/* {"error":{"code":..,"message":..}} */
-		if (jsonr_raw(resp + r->body_off, r->body_len, "error", &e, &el) == JSONR_OK &&
+		if (jsonr_raw(rbuf + r->body_off, r->body_len, "error", &e, &el) == JSONR_OK &&
 		    jsonr_string(e, el, "message", m, sizeof m) == JSONR_OK)
 			snprintf(msg, msglen, "%s", m);
 		else
 			snprintf(msg, msglen, "HTTP %d", r->status);
 	}
 	return r->status;
+}
+
+static int call(const char *method, const char *path, const char *auth, const char *ctype, const char *data,
+		size_t dlen, struct http_response *r, char *msg, size_t msglen, int64_t deadline)
+{
+	return call_into(method, path, auth, ctype, data, dlen, NULL, resp, sizeof resp, r, msg, msglen, deadline);
 }
 
 static const char *body_of(const struct http_response *r, size_t *len)
@@ -236,13 +250,13 @@ static int64_t do_register(int64_t deadline, bool *registered)
 	json_key(&j, "enforcer_version");
 	json_str(&j, INLAY_VERSION);
 	json_key(&j, "mode");
-	json_str(&j, R.mode);
+	json_str(&j, policy_answer_mode());
 	json_key(&j, "tier");
 	json_str(&j, tier);
 	json_key(&j, "bundle");
 	json_str(&j, R.bundle_id);
 	json_key(&j, "policy_in_force");
-	json_str(&j, "baked");
+	json_str(&j, policy_answer_in_force());
 	json_key(&j, "image");
 	json_begin_object(&j);
 	json_key(&j, "name");
@@ -307,12 +321,24 @@ static int64_t do_register(int64_t deadline, bool *registered)
 	return backoff_next(false);
 }
 
+static int64_t do_heartbeat(int64_t deadline, bool *registered, bool *have_policy);
+
 static int64_t do_policy(int64_t deadline, bool *registered, bool *have_policy)
 {
 	struct http_response r;
-	char msg[600];
-	int st = call("GET", "/api/enforcer/v1/policy", credential, NULL, NULL, 0, &r, msg, sizeof msg, deadline);
+	char msg[600], inm[128] = "";
+	if (policy_etag[0])
+		snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", policy_etag);
+	int st = call_into("GET", "/api/enforcer/v1/policy", credential, NULL, NULL, 0, inm[0] ? inm : NULL, presp,
+			   sizeof presp, &r, msg, sizeof msg, deadline);
 	if (st == 200 || st == 304) {
+		if (st == 200) {
+			snprintf(policy_etag, sizeof policy_etag, "%s", r.etag);
+			/* A change is told to the inventory at once (before a waiting workload starts). */
+			bool ignored = true;
+			if (policy_answer_handle(presp + r.body_off, r.body_len))
+				do_heartbeat(deadline, registered, &ignored);
+		}
 		*have_policy = true;
 		set_ready(1);
 		return 0;
@@ -321,6 +347,13 @@ static int64_t do_policy(int64_t deadline, bool *registered, bool *have_policy)
 		*registered = false;
 		return 0;
 	}
+	/* While the workload waits for the policy, keep asking; once it runs, the next heartbeat's
+	 * policy_etag (still different from the one held) asks again, and events keep flowing. */
+	pthread_mutex_lock(&R.mu);
+	bool waiting = R.want_policy && R.ready == 0;
+	pthread_mutex_unlock(&R.mu);
+	if (!waiting)
+		*have_policy = true;
 	return backoff_next(false);
 }
 
@@ -413,7 +446,7 @@ static int64_t do_batch(int64_t deadline, bool *registered)
 	return backoff_next(false);
 }
 
-static int64_t do_heartbeat(int64_t deadline, bool *registered)
+static int64_t do_heartbeat(int64_t deadline, bool *registered, bool *have_policy)
 {
 	struct http_response r;
 	struct json j;
@@ -429,11 +462,11 @@ static int64_t do_heartbeat(int64_t deadline, bool *registered)
 	json_init(&j, body, sizeof body);
 	json_begin_object(&j);
 	json_key(&j, "mode");
-	json_str(&j, R.mode);
+	json_str(&j, policy_answer_mode());
 	json_key(&j, "tier");
 	json_str(&j, tier);
 	json_key(&j, "policy_in_force");
-	json_str(&j, "baked");
+	json_str(&j, policy_answer_in_force());
 	json_key(&j, "dropped_total");
 	json_uint(&j, dropped);
 	json_key(&j, "buffered");
@@ -445,8 +478,11 @@ static int64_t do_heartbeat(int64_t deadline, bool *registered)
 		size_t bl;
 		const char *b = body_of(&r, &bl);
 		int64_t v;
+		char tag[96];
 		if (jsonr_int(b, bl, "heartbeat_seconds", &v) == JSONR_OK && v >= 1 && v <= 3600)
 			heartbeat_ms = v * 1000;
+		if (jsonr_string(b, bl, "policy_etag", tag, sizeof tag) == JSONR_OK && strcmp(tag, policy_etag) != 0)
+			*have_policy = false; /* the console's policy changed: fetch it next */
 		return 0;
 	}
 	if (st == 401 || st == 403)
@@ -473,13 +509,15 @@ static void *reporter_main(void *arg)
 		bool stopping = R.stopping;
 		int64_t deadline = stopping ? R.stop_deadline_ms : now + CALL_TIMEOUT_MS;
 		bool have = R.qlen > 0;
+		if (strcmp(R.tier, "dormant") == 0)
+			have_policy = true; /* nothing to apply a policy to: the workload runs without us */
 		if (stopping && (now >= deadline || (registered && !have))) {
 			pthread_mutex_unlock(&R.mu);
 			break;
 		}
 		/* When the next step is due. */
 		int64_t due;
-		if (!registered || (R.want_policy && !have_policy))
+		if (!registered || !have_policy)
 			due = next_try;
 		else {
 			due = next_hb;
@@ -512,15 +550,15 @@ static void *reporter_main(void *arg)
 		int64_t delay;
 		if (!registered) {
 			delay = do_register(deadline, &registered);
-			have_policy = false;
+			have_policy = false; /* after every registration: the policy may have changed meanwhile */
 			if (registered)
 				next_hb = mono_ms() + heartbeat_ms;
-		} else if (R.want_policy && !have_policy) {
+		} else if (!have_policy) {
 			delay = do_policy(deadline, &registered, &have_policy);
 		} else if (have && now >= next_try) {
 			delay = do_batch(deadline, &registered);
 		} else {
-			delay = do_heartbeat(deadline, &registered);
+			delay = do_heartbeat(deadline, &registered, &have_policy);
 			next_hb = mono_ms() + heartbeat_ms;
 		}
 		next_try = mono_ms() + delay;
@@ -564,20 +602,12 @@ static int read_ca_file(const char *path, char **out, size_t *len, char *err, si
 	return 0;
 }
 
-static const char *overall_mode(const struct bundle *b)
-{
-	bool enforce = false, audit = false;
-	for (int c = 0; c < CTL_COUNT; c++) {
-		enforce |= b->mode[c] == INLAY_ENFORCE;
-		audit |= b->mode[c] == INLAY_AUDIT;
-	}
-	return enforce && audit ? "mixed" : enforce ? "enforce" : audit ? "audit" : "off";
-}
-
 int reporter_start(const struct bundle *b, char *err, size_t errlen)
 {
 	const char *env_token = getenv("INLAY_ENROL_TOKEN");
 	char token[208] = "";
+
+	policy_answer_init(b);
 
 	/* The workload must not inherit the enrolment secret, console or not. */
 	if (env_token)
@@ -605,7 +635,6 @@ int reporter_start(const struct bundle *b, char *err, size_t errlen)
 			return -1;
 	}
 	snprintf(R.token, sizeof R.token, "%s", token);
-	snprintf(R.mode, sizeof R.mode, "%s", overall_mode(b));
 	snprintf(R.bundle_id, sizeof R.bundle_id, "%s", b->id);
 	R.want_policy = b->wait_for_policy_s > 0;
 	if (!R.token[0]) {
@@ -706,6 +735,13 @@ int reporter_wait_ready(int timeout_ms)
 	int r = R.ready;
 	pthread_mutex_unlock(&R.mu);
 	return r;
+}
+
+int reporter_policy_refusal(char *why, size_t cap)
+{
+	if (!R.started)
+		return 0;
+	return policy_answer_refusal(why, cap);
 }
 
 void reporter_shutdown(int timeout_ms)

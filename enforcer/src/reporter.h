@@ -19,7 +19,7 @@
 #define REPORTER_QUEUE_MIN (64u * 1024u)
 #define REPORTER_QUEUE_MAX (256u * 1024u * 1024u)
 
-/* Reads the console settings of b (and INLAY_ENROL_TOKEN, which it removes from the environment
+/* Reads the console settings of b (b must outlive the thread: console policies are merged with it) (and INLAY_ENROL_TOKEN, which it removes from the environment
  * so the workload does not inherit the secret), loads the pinned CA and starts the thread. The
  * thread gathers platform metadata but does not register before reporter_set_tier.
  * Returns 1 when b has no console (nothing started), 0 when started, -1 with err on a
@@ -34,6 +34,11 @@ void reporter_set_tier(const char *tier);
  * policy request, at most timeout_ms. Returns 1 ready, 0 timed out, -1 the console refused the
  * enrolment (401/403/409) or the reporter is not running. */
 int reporter_wait_ready(int timeout_ms);
+
+/* After reporter_wait_ready returned 1: 1 when the console's policy could not be applied (its
+ * overlay does not parse or merge; why names the overlay line), else 0. A policy that could be
+ * applied was handed over (policy_offer) before the reporter became ready. */
+int reporter_policy_refusal(char *why, size_t cap);
 
 /* Delivers what is queued (registering first if needed), then stops the thread; waits at most
  * timeout_ms. Events emitted later are not delivered. No-op when not started. */

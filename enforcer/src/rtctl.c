@@ -24,7 +24,8 @@
 #endif
 
 const struct bundle *rt_bundle;
-static unsigned traps;
+static unsigned traps;      /* installed in the filter at start */
+static unsigned live_traps; /* traps & what rt_bundle's controls need */
 
 /* Pending exit checks: open addressing by tid. A thread has at most one syscall in flight, so
  * the table holds at most one entry per thread stopped between entry and exit. When it is full
@@ -32,21 +33,40 @@ static unsigned traps;
 #define PENDING_SLOTS 4096u
 static struct rt_pending pending[PENDING_SLOTS];
 
+unsigned rtctl_traps_for(const struct bundle *b)
+{
+	unsigned t = 0;
+	if (b->mode[CTL_NETWORK] != INLAY_OFF) {
+		if (b->rt.n_connect || (b->rt.net_default_set && b->rt.net_default != NET_DEFAULT_ALLOW))
+			t |= TRAP_NET_CONNECT;
+		if (b->rt.listen_default_set && b->rt.listen_default != NET_DEFAULT_ALLOW)
+			t |= TRAP_NET_BIND;
+	}
+	if (b->mode[CTL_FILES] != INLAY_OFF && (b->rt.n_readonly || b->rt.n_audited))
+		t |= TRAP_FILES;
+	if (b->mode[CTL_PRIVILEGE] != INLAY_OFF)
+		t |= TRAP_PRIVILEGE;
+	return t;
+}
+
 void rtctl_init(const struct bundle *b)
 {
 	rt_bundle = b;
-	traps = 0;
-	if (b->mode[CTL_NETWORK] != INLAY_OFF) {
-		if (b->rt.n_connect || (b->rt.net_default_set && b->rt.net_default != NET_DEFAULT_ALLOW))
-			traps |= TRAP_NET_CONNECT;
-		if (b->rt.listen_default_set && b->rt.listen_default != NET_DEFAULT_ALLOW)
-			traps |= TRAP_NET_BIND;
-	}
+	traps = rtctl_traps_for(b);
+	live_traps = traps;
 	netctl_init();
-	if (b->mode[CTL_FILES] != INLAY_OFF && (b->rt.n_readonly || b->rt.n_audited))
-		traps |= TRAP_FILES;
-	if (b->mode[CTL_PRIVILEGE] != INLAY_OFF)
-		traps |= TRAP_PRIVILEGE;
+}
+
+void rtctl_use(const struct bundle *b)
+{
+	rt_bundle = b;
+	live_traps = traps & rtctl_traps_for(b);
+	netctl_init(); /* its protocol flags are per bundle */
+}
+
+unsigned rtctl_live_traps(void)
+{
+	return live_traps;
 }
 
 unsigned rtctl_traps(void)
@@ -119,6 +139,10 @@ bool rtctl_on_exit(pid_t tid, int64_t rval, bool is_error)
 		return false;
 	struct rt_pending p = *s;
 	slot_free(s);
+	/* A policy change between entry and exit switched the control off: nothing left to judge. */
+	unsigned need = p.kind == RT_OPEN ? TRAP_FILES : p.kind == RT_BIND ? TRAP_NET_BIND : TRAP_NET_CONNECT;
+	if (!(live_traps & need))
+		return false;
 	if (is_error)
 		return p.kind == RT_CONNECT && rval == -EINPROGRESS ? netctl_exit(&p, rval) : false;
 	return p.kind == RT_OPEN ? filectl_exit(&p, rval) : netctl_exit(&p, rval);

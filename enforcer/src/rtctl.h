@@ -22,8 +22,20 @@
 #define TRAP_FILES 0x4u       /* write-opens (flags tested in BPF), openat2, creat, truncate, ... */
 #define TRAP_PRIVILEGE 0x8u   /* set*id, capset */
 
+/* Decides the traps of the filter (rtctl_traps) from b, the bundle in force at start. */
 void rtctl_init(const struct bundle *b);
+/* The traps the filter installed at start; they cannot change while the workload runs. */
 unsigned rtctl_traps(void);
+/* The installed traps the controls in force use (rtctl_traps() narrowed by the bundle of the
+ * last rtctl_use): a trapped syscall of a control that a console policy switched off is let
+ * through without a judgement. */
+unsigned rtctl_live_traps(void);
+/* The traps b's runtime controls need. */
+unsigned rtctl_traps_for(const struct bundle *b);
+/* A new bundle in force (a console policy applied or reverted), tracer thread, between stops:
+ * the controls judge by b from now on, within the traps installed at start. The pending exit
+ * checks hold no pointer into the previous bundle. b must outlive every later call. */
+void rtctl_use(const struct bundle *b);
 
 int rtctl_on_entry(pid_t tid, uint64_t nr, const uint64_t args[6], bool *want_exit);
 bool rtctl_on_exit(pid_t tid, int64_t rval, bool is_error);

@@ -26,6 +26,7 @@
 #include "events.h"
 #include "exec_hint.h"
 #include "json.h"
+#include "policy.h"
 #include "rtctl.h"
 #include "syscall_deny.h"
 #include "verdict.h"
@@ -178,6 +179,7 @@ void tracer_run(pid_t child, bool traced, struct tracer_result *out)
 			return;
 		}
 		if (WIFSTOPPED(status)) {
+			policy_poll(); /* a console policy applied or reverted: in force from this stop */
 			on_stop(tid, status);
 			continue;
 		}

@@ -63,8 +63,13 @@ static const char *const loader_globs[] = {
 
 void verdict_init(const struct bundle *b, int64_t start_realtime_ns)
 {
-	bundle = b;
 	start_ns = start_realtime_ns;
+	verdict_use(b);
+}
+
+void verdict_use(const struct bundle *b)
+{
+	bundle = b;
 	active = b->report_execs || b->mode[CTL_REVSHELL] != INLAY_OFF || b->mode[CTL_PRIVILEGE] != INLAY_OFF;
 	for (int c = 0; c < CTL_EXEC_COUNT; c++)
 		if (b->mode[c] != INLAY_OFF)

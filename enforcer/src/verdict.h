@@ -17,6 +17,11 @@ struct bundle;
 /* b must outlive every later call. start_realtime_ns: the enforcer's start (drift ctime). */
 void verdict_init(const struct bundle *b, int64_t start_realtime_ns);
 
+/* A new bundle in force (a console policy applied or reverted), tracer thread, between stops.
+ * Nothing the verdict keeps across stops points into the previous bundle (the hash cache holds
+ * content hashes, not verdicts). b must outlive every later call. */
+void verdict_use(const struct bundle *b);
+
 /* True when some control is on or execs are reported: otherwise both hooks return at once. */
 bool verdict_active(void);
 

@@ -16,6 +16,7 @@ export const KNOWN_EVENT_KINDS = [
   "enforcer.dormant",
   "enforcer.dropped",
   "enforcer.console",
+  "enforcer.policy",
   "exec.drift",
   "exec.blocked",
   "exec.not-allowed",

@@ -30,6 +30,7 @@ export interface Workload {
   location: Record<string, string>;
   platform: Record<string, string>;
   dropped_total: number;
+  policy_in_force: string;
 }
 
 export class LinkedConsole {
@@ -48,12 +49,12 @@ export class LinkedConsole {
     this.url = `https://localhost:${port}`;
   }
 
-  /** Makes a certificate and a database; starts the console unless `started` is false. */
-  static async create(options: { started?: boolean } = {}): Promise<LinkedConsole> {
+  /** Makes a certificate and a database; starts the console unless `started` is false. `args`: more console options. */
+  static async create(options: { started?: boolean; args?: string[] } = {}): Promise<LinkedConsole> {
     const dir = await makeTempDir("inlay-linked-console-");
     const { certFile, keyFile } = await makeDevCertificate(dir.path);
     const port = await freePort();
-    const args = ["--database", join(dir.path, "console.sqlite"), "--listen", `127.0.0.1:${port}`, "--tls-cert", certFile, "--tls-key", keyFile];
+    const args = ["--database", join(dir.path, "console.sqlite"), "--listen", `127.0.0.1:${port}`, "--tls-cert", certFile, "--tls-key", keyFile, ...(options.args ?? [])];
     const c = new LinkedConsole(dir, port, await readFile(certFile, "utf8"), args);
     if (options.started !== false) await c.start();
     return c;
@@ -80,6 +81,17 @@ export class LinkedConsole {
   async newToken(): Promise<{ id: string; token: string }> {
     const t = await this.call(`/api/v1/groups/${this.group.id}/enrolment-tokens`, "POST");
     return { id: t.id, token: t.token };
+  }
+
+  /** Stores a version of a policy document; returns its sha256. */
+  async addPolicy(name: string, document: string): Promise<{ version: number; sha256: string }> {
+    const v = await this.call(`/api/v1/policies/${name}/versions`, "POST", { document });
+    return { version: v.version, sha256: v.sha256 };
+  }
+
+  /** Assigns a policy (newest version) to the group, overriding the baked one or not. */
+  async assignPolicy(policy: string | null, override: boolean): Promise<void> {
+    await this.call(`/api/v1/groups/${this.group.id}/policy`, "PUT", { policy, override });
   }
 
   async revokeToken(id: string): Promise<void> {
