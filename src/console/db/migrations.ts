@@ -166,13 +166,28 @@ function enforcerRevocation(): Migration {
   };
 }
 
+/**
+ * `state_ms`: the time of the heartbeat whose tier/mode/policy the row holds. Heartbeats of one
+ * enforcer may be written out of order (two replicas), so a heartbeat's state is applied only when
+ * it is newer than the stored one; `last_seen_ms` cannot serve as that guard because an event
+ * batch also advances it, which used to make the console drop the state of a heartbeat that was
+ * group-committed just after a batch.
+ */
+function heartbeatState(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("enforcers").addColumn("state_ms", "bigint", (c) => c.notNull().defaultTo(0)).execute();
+    },
+  };
+}
+
 class CodeMigrations implements MigrationProvider {
   readonly #engine: Engine;
   constructor(engine: Engine) {
     this.#engine = engine;
   }
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { "0001-initial": initial(this.#engine), "0002-policy-overlay": policyOverlay(), "0003-enforcer-revocation": enforcerRevocation() };
+    return { "0001-initial": initial(this.#engine), "0002-policy-overlay": policyOverlay(), "0003-enforcer-revocation": enforcerRevocation(), "0004-heartbeat-state": heartbeatState() };
   }
 }
 

@@ -63,6 +63,8 @@ export interface EnforcersTable {
   credential_hash: string;
   registered_ms: number;
   last_seen_ms: number;
+  /** Time of the heartbeat (or registration) whose tier/mode/policy_in_force the row holds. */
+  state_ms: number;
   cloud: string;
   account: string;
   region: string;

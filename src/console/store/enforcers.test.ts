@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { openDatabase } from "../db/open-database.js";
 import { createGroup } from "./groups.js";
 import { authenticateEnforcer, createHeartbeatRecorder, registerEnforcer, type EnforcerIdentity } from "./enforcers.js";
+import { createEventWriter } from "./events.js";
 import { makeTempDir } from "../../../test/helpers/temp-dir.js";
 
 const identity = (instance: string): EnforcerIdentity => ({
@@ -33,6 +34,27 @@ test("createHeartbeatRecorder group-commits on its interval and flushes on close
     const direct = createHeartbeatRecorder(open, { intervalMs: 0 });
     await direct.record(e.id, { tier: "dormant", mode: "off", policy_in_force: "baked", dropped_total: 3 });
     assert.equal(await tierOf(), "dormant", "interval 0 writes before answering");
+  } finally {
+    await open.close();
+    await tmp.dispose();
+  }
+});
+
+test("an event batch committed while a heartbeat waits for its group commit does not drop the heartbeat's state", async () => {
+  const tmp = await makeTempDir();
+  const open = await openDatabase(join(tmp.path, "c.sqlite"));
+  try {
+    const g = await createGroup(open.db, { name: "g", actor: "test" });
+    const e = await registerEnforcer(open.db, g.id, identity("d".repeat(32)));
+    const rec = createHeartbeatRecorder(open, { intervalMs: 60_000 });
+    await rec.record(e.id, { tier: "full", mode: "enforce", policy_in_force: "f".repeat(64), dropped_total: 0 });
+    await sleep(5);
+    await createEventWriter(open).store(e.id, []); // a sign of life newer than the heartbeat
+    const seenAfterBatch = (await open.db.selectFrom("enforcers").select("last_seen_ms").where("id", "=", e.id).executeTakeFirstOrThrow()).last_seen_ms;
+    await rec.close();
+    const row = await open.db.selectFrom("enforcers").select(["policy_in_force", "last_seen_ms"]).where("id", "=", e.id).executeTakeFirstOrThrow();
+    assert.equal(row.policy_in_force, "f".repeat(64), "the heartbeat's state is written");
+    assert.equal(Number(row.last_seen_ms), Number(seenAfterBatch), "last seen does not go back to the heartbeat's time");
   } finally {
     await open.close();
     await tmp.dispose();

@@ -63,6 +63,7 @@ export async function registerEnforcer(db: Kysely<ConsoleDatabase>, groupId: str
   const fields = {
     credential_hash: hashToken(credential),
     last_seen_ms: now,
+    state_ms: now,
     cloud: p.cloud,
     account: p.account,
     region: p.region,
@@ -199,10 +200,10 @@ type HeartbeatEntries = [string, HeartbeatState & { seen: number }][];
 
 function sqliteHeartbeatWriter(db: Kysely<ConsoleDatabase>, sqlite: SqliteDatabase.Database) {
   const update = sqlite.prepare(
-    "update enforcers set last_seen_ms = ?, tier = ?, mode = ?, policy_in_force = ?, dropped_total = ? where id = ? and last_seen_ms <= ?",
+    "update enforcers set last_seen_ms = max(last_seen_ms, ?), state_ms = ?, tier = ?, mode = ?, policy_in_force = ?, dropped_total = ? where id = ? and state_ms <= ?",
   );
   const run = sqlite.transaction((entries: HeartbeatEntries) => {
-    for (const [id, st] of entries) update.run(st.seen, st.tier, st.mode, st.policy_in_force, st.dropped_total, id, st.seen);
+    for (const [id, st] of entries) update.run(st.seen, st.seen, st.tier, st.mode, st.policy_in_force, st.dropped_total, id, st.seen);
   });
   return async (entries: HeartbeatEntries) => {
     await db.connection().execute(async () => {
@@ -227,10 +228,10 @@ function postgresHeartbeatWriter(db: Kysely<ConsoleDatabase>) {
     await db.transaction().execute(async (trx) => {
       await sql`select id from enforcers where id = any(${col((x) => x[0])}::text[]) order by id for update`.execute(trx);
       await sql`
-        update enforcers as e set last_seen_ms = u.seen, tier = u.tier, mode = u.mode, policy_in_force = u.policy, dropped_total = u.dropped
+        update enforcers as e set last_seen_ms = greatest(e.last_seen_ms, u.seen), state_ms = u.seen, tier = u.tier, mode = u.mode, policy_in_force = u.policy, dropped_total = u.dropped
         from unnest(${col((x) => x[0])}::text[], ${col((x) => x[1].seen)}::bigint[], ${col((x) => x[1].tier)}::text[], ${col((x) => x[1].mode)}::text[],
                     ${col((x) => x[1].policy_in_force)}::text[], ${col((x) => x[1].dropped_total)}::bigint[]) as u(id, seen, tier, mode, policy, dropped)
-        where e.id = u.id and e.last_seen_ms <= u.seen`.execute(trx);
+        where e.id = u.id and e.state_ms <= u.seen`.execute(trx);
     });
   };
 }

@@ -32,7 +32,7 @@ function sqliteWriter(db: Kysely<ConsoleDatabase>, sqlite: SqliteDatabase.Databa
   const insert = sqlite.prepare(
     "insert into events (id, enforcer_id, time_ms, received_ms, kind, severity, action, rule, body) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing",
   );
-  const seen = sqlite.prepare("update enforcers set last_seen_ms = ? where id = ?");
+  const seen = sqlite.prepare("update enforcers set last_seen_ms = max(last_seen_ms, ?) where id = ?");
   const write = sqlite.transaction((enforcerId: string, events: readonly EventRow[], now: number) => {
     let inserted = 0;
     for (const { event, line } of events) {
@@ -64,7 +64,7 @@ function postgresWriter(db: Kysely<ConsoleDatabase>): EventWriter {
                       ${col((e) => e.severity)}::text[], ${col((e) => e.action)}::text[], ${col((e) => e.rule)}::text[],
                       ${events.map((e) => e.line)}::text[]) as u(id, time_ms, kind, severity, action, rule, body)
           on conflict (id) do nothing`.execute(trx);
-        await trx.updateTable("enforcers").set({ last_seen_ms: now }).where("id", "=", enforcerId).execute();
+        await trx.updateTable("enforcers").set({ last_seen_ms: sql<number>`greatest(last_seen_ms, ${now})` }).where("id", "=", enforcerId).execute();
         const inserted = Number(res.numAffectedRows ?? 0n);
         return { accepted: inserted, duplicates: events.length - inserted };
       });
