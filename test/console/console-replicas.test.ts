@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 import pg from "pg";
 import { openDatabase } from "../../src/console/db/open-database.js";
+import { migrationNames } from "../../src/console/db/migrations.js";
 import { freePort } from "../helpers/free-port.js";
 import { httpCall, jsonCall } from "../helpers/http-call.js";
 import { startPostgres } from "../helpers/postgres.js";
@@ -43,7 +44,9 @@ test("two console replicas on one PostgreSQL serve one fleet with no state of th
     await check.connect();
     try {
       const names = (await check.query<{ name: string }>("select name from inlay_migration order by name")).rows.map((r) => r.name);
-      assert.deepEqual(names, ["0001-initial", "0002-policy-overlay", "0003-enforcer-revocation"], "each migration ran once");
+      const expected = await migrationNames("postgres");
+      assert.ok(expected.length >= 4, "the migration list is read from the console");
+      assert.deepEqual(names, expected, "each migration ran once");
     } finally {
       await check.end();
     }

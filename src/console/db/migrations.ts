@@ -191,6 +191,11 @@ class CodeMigrations implements MigrationProvider {
   }
 }
 
+/** The names of every migration, in the order they run. */
+export async function migrationNames(engine: Engine): Promise<string[]> {
+  return Object.keys(await new CodeMigrations(engine).getMigrations()).sort();
+}
+
 /**
  * Brings the schema up to migration `target` (inclusive); tests build an older database with it.
  * @throws Error "Cannot migrate the console database: …" naming the failed migration
