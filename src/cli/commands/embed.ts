@@ -9,7 +9,7 @@ import { policyBundleBuilder, specBundleBuilder } from "../../embed/components.j
 import { embedImage, type BundleBuilder, type EmbedResult } from "../../embed/embed-image.js";
 import { defaultPolicy } from "../../policy/default-policy.js";
 import { loadPolicyFile, type LoadedPolicy } from "../../policy/load-policy.js";
-import { buildExecManifest } from "../../scan/layer-walker.js";
+import { createLayerScanner, scanWorkersFromEnv } from "../../embed/worker-scan.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress } from "../../embed/progress.js";
 import { ClientPool, formatLocation, openSink, openSource, parseLocation, type Location } from "../../embed/transport.js";
@@ -102,15 +102,22 @@ export function register(program: Command): void {
       const to = parseLocationArg(dst, "destination");
       const platforms = parsePlatforms(flags.platform);
       const bundleFor = await bundleBuilderFrom(flags);
+      let workers: number;
+      try {
+        workers = scanWorkersFromEnv();
+      } catch (err) {
+        throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+      }
       const pool = new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] });
       const source = openSource(from, pool);
       const sink = openSink(to, pool);
+      const scanner = createLayerScanner({ workers });
       let result: EmbedResult;
       try {
         const progress = flags.json ? undefined : ttyProgress(process.stderr);
         const r = await embedImage(source, sink, {
           bundleFor,
-          scan: (layers) => buildExecManifest(layers),
+          scan: (image) => scanner.scan(image),
           baseName: formatLocation(from),
           ...(platforms ? { platforms } : {}),
           ...(flags.enforcerDir ? { enforcerDir: flags.enforcerDir } : {}),
@@ -120,6 +127,7 @@ export function register(program: Command): void {
       } catch (err) {
         throw toCliError(err, `Cannot embed ${formatLocation(from)} into ${formatLocation(to)}`);
       } finally {
+        await scanner.close();
         await sink.close();
         await source.close();
       }
