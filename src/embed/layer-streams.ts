@@ -49,6 +49,8 @@ interface OpenLayer {
   blob: Readable;
   /** Settles when the copy to the sink is stored; undefined when nothing is copied. */
   upload: Promise<void> | undefined;
+  /** Starts progress reports; call once `blob` is piped to its reader. */
+  watch(): void;
   /** Stops the download and the upload (the reader gave up), so no partial blob is committed. */
   abort(): Promise<void>;
 }
@@ -70,14 +72,6 @@ async function openLayer(source: ImageSource, image: { layers: Descriptor[]; dif
   const origin: BlobOrigin | undefined = source.origin;
   const copying = opts.sink ? !(await opts.sink.hasBlob(desc, origin ? { origin } : {})) : false;
   const raw = await source.blob(desc);
-  let bytes = 0;
-  const progress = opts.onProgress;
-  if (progress) {
-    raw.on("data", (c: Buffer) => {
-      bytes += c.length;
-      progress({ layer: i + 1, layers: layers.length, digest: desc.digest, bytes, total: desc.size, copying });
-    });
-  }
   let upload: Promise<void> | undefined;
   let blob: Readable = raw;
   if (copying && opts.sink) {
@@ -104,6 +98,17 @@ async function openLayer(source: ImageSource, image: { layers: Descriptor[]; dif
     what,
     blob,
     upload,
+    watch() {
+      const progress = opts.onProgress;
+      if (!progress) return;
+      let bytes = 0;
+      // Only once `blob` is piped: a 'data' listener starts the flow, and bytes emitted before the
+      // consumer is attached would be lost to it.
+      raw.on("data", (c: Buffer) => {
+        bytes += c.length;
+        progress({ layer: i + 1, layers: layers.length, digest: desc.digest, bytes, total: desc.size, copying });
+      });
+    },
     async abort() {
       raw.destroy(new Error(`Cannot finish ${what}: reading stopped early`));
       blob.destroy();
@@ -126,6 +131,7 @@ export async function* layerStreams(
   for (let i = 0; i < image.layers.length; i++) {
     const layer = await openLayer(source, image, i, opts);
     const out = uncompressedLayer(layer.blob, { compression: layer.compression, diffId: layer.diffId, what: layer.what });
+    layer.watch();
     let consumed = false;
     try {
       yield out;
@@ -168,7 +174,9 @@ export async function* layerScans(image: ImageLayers, opts: { pool: LayerScanPoo
       if (stopped) throw new Error(`Cannot read layer ${i} of ${source.name}: reading stopped`);
       layer = await openLayer(source, image, i, image);
       open.add(layer);
-      const scan = await worker.scan(layer.blob, { compression: layer.compression, diffId: layer.diffId, what: layer.what, limits });
+      const scanning = worker.scan(layer.blob, { compression: layer.compression, diffId: layer.diffId, what: layer.what, limits });
+      layer.watch();
+      const scan = await scanning;
       if (!layer.blob.readableEnded) await layer.abort();
       else if (layer.upload) await layer.upload;
       return scan;

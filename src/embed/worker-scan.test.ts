@@ -166,3 +166,19 @@ test("INLAY_SCAN_WORKERS: unset is 0, a whole number up to 16 is taken, anything
   assert.equal(scanWorkersFromEnv({ INLAY_SCAN_WORKERS: "16" }), 16);
   for (const bad of ["17", "-1", "two", "1.5"]) assert.throws(() => scanWorkersFromEnv({ INLAY_SCAN_WORKERS: bad }), /INLAY_SCAN_WORKERS/);
 });
+
+test("progress reports every compressed byte of each layer and loses none to the scan, with and without workers", async () => {
+  const tars = await Promise.all([makeTar([{ name: "a", mode: 0o755, content: ELF }]), makeTar([{ name: "b", mode: 0o755, content: ELF }])]);
+  for (const workers of [0, 2]) {
+    const img = image(tars);
+    const last = new Map<number, number>();
+    const scanner = createLayerScanner({ workers });
+    try {
+      const m = await scanner.scan({ ...img, onProgress: (p) => last.set(p.layer, p.bytes) });
+      assert.deepEqual(m.entries.map((e) => e.path), ["/a", "/b"], `workers=${workers}`);
+    } finally {
+      await scanner.close();
+    }
+    assert.deepEqual([...last.entries()].sort(), img.layers.map((l, i) => [i + 1, l.size]), `workers=${workers}`);
+  }
+});
