@@ -15,7 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeBundle } from "../src/bundle/write-bundle.js";
@@ -115,9 +115,17 @@ async function main(): Promise<void> {
     if (denied > 0) throw new Error(`Cannot trust the benchmark: the enforcer denied ${denied} actions of PostgreSQL (see ${events})`);
     const med = tps.map(median);
     const best = tps.map((xs) => Math.max(...xs));
+    // Each round runs every method back to back, so a round's ratio cancels most of the drift in
+    // the machine's speed between rounds; its median is the figure the goal is judged on.
+    const paired = tps.map((xs) => median(xs.map((x, r) => x / tps[0]![r]!)));
     const rows = methods.map(
-      (m, k) => `| ${m.name} | ${med[k]!.toFixed(0)} | ${best[k]!.toFixed(0)} | ${tps[k]!.map((x) => x.toFixed(0)).join(", ")} | ${ratio(med[k]!, med[0]!)} / ${ratio(best[k]!, best[0]!)} |`,
+      (m, k) =>
+        `| ${m.name} | ${med[k]!.toFixed(0)} | ${best[k]!.toFixed(0)} | ${tps[k]!.map((x) => x.toFixed(0)).join(", ")} | ${ratio(med[k]!, med[0]!)} / ${ratio(best[k]!, best[0]!)} | ${paired[k]!.toFixed(2)}× |`,
     );
+    const verdicts = methods.slice(1).map((m, i) => {
+      const p = paired[i + 1]!;
+      return `- ${m.name}: median per-round TPS ratio ${p.toFixed(3)}× native — ${p >= 0.98 ? "**met** (no loss beyond 2%)" : "**not met**"}`;
+    });
     const body = `## pgbench on PostgreSQL under the enforcer
 
 Command (as root, Debian's PostgreSQL 15): \`make -C enforcer && npx tsc -p tsconfig.json && node dist/bench/pgbench.js\` — ${machineLine()}.
@@ -127,13 +135,18 @@ natively, or under \`inlay-enforcer\` running as the postgres user (PostgreSQL r
 no_new_privs forbids switching user below the enforcer). fsync and synchronous_commit off. A
 fresh server per method and round, methods interleaved, ${ROUNDS} rounds. "every control on" is the
 default policy plus \`files\` in enforce mode with read-only \`/etc\` and \`/usr\`. No action of
-the server was denied (checked). Ratios: median / best TPS against native. Runs spread widely on
-a shared 2-core machine (see the runs column), so this shows no slowdown beyond that noise; it
-does not resolve a 2% difference.
+the server was denied (checked). Ratios: median / best TPS against native, and the median over
+rounds of each round's TPS over that round's native TPS (the methods of a round run back to back,
+so this cancels most of the drift between rounds; single runs still move by ±10%). Load average
+at the end of the run: ${loadavg()[0]!.toFixed(2)} (the number is only comparable on a machine with nothing
+else running).
 
-| server | median TPS | best TPS | runs | / native (med / best) |
-|---|---|---|---|---|
-${rows.join("\n")}`;
+| server | median TPS | best TPS | runs | / native (med / best) | per-round / native (median) |
+|---|---|---|---|---|---|
+${rows.join("\n")}
+
+Goal (TPS within 2% of native), judged on the per-round median:
+${verdicts.join("\n")}`;
     await writeReportSection(report, "pgbench", body);
     process.stdout.write(`${body}\n`);
   } finally {

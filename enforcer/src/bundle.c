@@ -21,7 +21,7 @@
 #include "sha256.h"
 
 #define HEADER "inlay-bundle 1"
-#define MAX_TOKENS 5 /* keyword + at most 3 arguments; a 5th token means "too many" */
+#define MAX_TOKENS 6 /* keyword + at most 4 arguments; a 6th token means "too many" */
 
 static const char *const CONTROL_NAMES[CTL_COUNT] = { "drift",     "fileless", "loader", "blocklist",     "allowlist",
 						       "network",   "files",    "reverse-shell", "privilege" };
@@ -63,6 +63,7 @@ struct parser {
 	size_t seen_console, seen_console_ca, seen_enrol_token, seen_plain_http, seen_wait_policy;
 	struct token console_url;   /* the encoded URL argument, for the whole-file rules */
 	size_t seen_net_default, seen_listen_default;
+	size_t seen_drift_path_strict;
 };
 
 static int parse_runtime_directive(struct parser *ps, const struct token *tok, size_t ntok);
@@ -130,6 +131,20 @@ static int want_args(struct parser *ps, const struct token *tok, size_t ntok, si
 			    want == 1 ? "" : "s", usage);
 	return fail(ps, "\"%s\" takes %zu argument%s (%s), found %zu", show(&tok[0], shown), want,
 		    want == 1 ? "" : "s", usage, ntok - 1);
+}
+
+/* want_args for a directive whose last argument is optional: min or min + 1 arguments. */
+static int want_args_opt(struct parser *ps, const struct token *tok, size_t ntok, size_t min, const char *usage)
+{
+	char shown[SHOW_CAP], found[24];
+	if (ntok - 1 == min || ntok - 1 == min + 1)
+		return 0;
+	if (ntok == MAX_TOKENS) /* the tokenizer stopped counting */
+		snprintf(found, sizeof found, "more");
+	else
+		snprintf(found, sizeof found, "%zu", ntok - 1);
+	return fail(ps, "\"%s\" takes %zu or %zu arguments (%s), found %s", show(&tok[0], shown), min, min + 1, usage,
+		    found);
 }
 
 static int once(struct parser *ps, size_t *seen, const char *what)
@@ -408,6 +423,14 @@ static int parse_directive(struct parser *ps, const struct token *tok, size_t nt
 		b->report_execs = i == 1;
 		return 0;
 	}
+	if (tok_is(kw, "drift-path-strict")) {
+		if (want_args(ps, tok, ntok, 1, "on|off") ||
+		    once(ps, &ps->seen_drift_path_strict, "drift-path-strict") ||
+		    (i = choose(ps, "drift-path-strict", &tok[1], onoff, 2, "\"on\" or \"off\"")) < 0)
+			return -1;
+		b->drift_path_strict = i == 1;
+		return 0;
+	}
 	if (tok_is(kw, "control") || tok_is(kw, "enforce-after")) {
 		bool is_control = tok_is(kw, "control");
 		const char *name = is_control ? "control" : "enforce-after";
@@ -509,6 +532,11 @@ static int check_whole(struct parser *ps)
 				"empty manifest makes every exec drift); add the image's manifest or use "
 				"drift-source ctime",
 			    MODE_NAMES[b->mode[CTL_DRIFT]]);
+	}
+	if (b->drift_path_strict && b->drift_ctime) {
+		ps->lineno = ps->seen_drift_path_strict;
+		return fail(ps, "\"drift-path-strict on\" needs drift-source manifest (it compares the executed path "
+				"with the manifest's paths); remove it or use drift-source manifest");
 	}
 	if (b->mode[CTL_REVSHELL] != INLAY_OFF && ps->n.shell == 0) {
 		ps->lineno = ps->seen_control[CTL_REVSHELL];
@@ -825,6 +853,16 @@ const char *bundle_manifest_path(const struct bundle *b, const uint8_t sha[32])
 	return e ? e->path : NULL;
 }
 
+bool bundle_manifest_has_at(const struct bundle *b, const uint8_t sha[32], const char *path)
+{
+	/* manifest_find returns the first entry of the hash; its equals follow it (sorted by sha) */
+	const struct manifest_entry *e = manifest_find(b, sha);
+	for (; e && e < b->manifest + b->n_manifest && memcmp(e->sha, sha, 32) == 0; e++)
+		if (strcmp(e->path, path) == 0)
+			return true;
+	return false;
+}
+
 bool exelist_match(const struct exelist *l, const char *path, const uint8_t *sha, const char **rule)
 {
 	if (path) {
@@ -866,9 +904,9 @@ bool path_under(const char *path, const char *prefix)
  * apart from the exec directives above, so either can change without touching the other. */
 
 /* Validates a net rule (cidr NULL for net-listen) and, in the store pass, writes it to *dst with
- * its text ("CIDR PORTS" or "PORTS") in the string area. */
+ * its text ("CIDR PORTS" or "PORTS", then " tcp"/" udp" when given) in the string area. */
 static int add_net_rule(struct parser *ps, const char *kw, const struct token *cidr, const struct token *ports,
-			int action, struct net_rule *dst)
+			const struct token *proto, int action, struct net_rule *dst)
 {
 	char shown[SHOW_CAP];
 	const char *why;
@@ -879,7 +917,14 @@ static int add_net_rule(struct parser *ps, const char *kw, const struct token *c
 		return fail(ps, "\"%s\" %s, found \"%s\"", kw, why, show(cidr, shown));
 	if (netrule_parse_ports(ports->p, ports->n, &r.port_lo, &r.port_hi, &why) != 0)
 		return fail(ps, "\"%s\" %s, found \"%s\"", kw, why, show(ports, shown));
-	size_t len = (cidr ? cidr->n + 1 : 0) + ports->n;
+	if (proto) {
+		int p = netrule_parse_proto(proto->p, proto->n);
+		if (p < 0)
+			return fail(ps, "\"%s\" takes \"tcp\" or \"udp\" as its protocol (omit it for both), found \"%s\"",
+				    kw, show(proto, shown));
+		r.proto = (uint8_t)p;
+	}
+	size_t len = (cidr ? cidr->n + 1 : 0) + ports->n + (proto ? proto->n + 1 : 0);
 	ps->n.str_bytes += len + 1;
 	if (ps->store) {
 		char *t = ps->strp;
@@ -890,6 +935,11 @@ static int add_net_rule(struct parser *ps, const char *kw, const struct token *c
 			o = cidr->n + 1;
 		}
 		memcpy(t + o, ports->p, ports->n);
+		o += ports->n;
+		if (proto) {
+			t[o] = ' ';
+			memcpy(t + o + 1, proto->p, proto->n);
+		}
 		t[len] = '\0';
 		ps->strp += len + 1;
 		r.text = t;
@@ -925,18 +975,22 @@ static int parse_runtime_directive(struct parser *ps, const struct token *tok, s
 	static const char *const defaults[] = { "allow", "audit", "block" };
 	int i;
 
+	/* net-connect and net-listen take an optional trailing protocol (tcp|udp) */
 	if (tok_is(kw, "net-connect")) {
-		if (want_args(ps, tok, ntok, 3, "allow|audit|block CIDR PORTS") ||
-		    (i = choose(ps, "net-connect", &tok[1], actions, 3, "\"allow\", \"audit\" or \"block\"")) < 0 ||
-		    add_net_rule(ps, "net-connect", &tok[2], &tok[3], i,
+		if (want_args_opt(ps, tok, ntok, 3, "allow|audit|block CIDR PORTS [tcp|udp]"))
+			return -1;
+		if ((i = choose(ps, "net-connect", &tok[1], actions, 3, "\"allow\", \"audit\" or \"block\"")) < 0 ||
+		    add_net_rule(ps, "net-connect", &tok[2], &tok[3], ntok == 5 ? &tok[4] : NULL, i,
 				 ps->store ? &b->rt.connect[ps->n.conn] : NULL) != 0)
 			return -1;
 		ps->n.conn++;
 		return 0;
 	}
 	if (tok_is(kw, "net-listen")) {
-		if (want_args(ps, tok, ntok, 1, "PORTS") ||
-		    add_net_rule(ps, "net-listen", NULL, &tok[1], NET_ALLOW, ps->store ? &b->rt.listen[ps->n.listen] : NULL))
+		if (want_args_opt(ps, tok, ntok, 1, "PORTS [tcp|udp]"))
+			return -1;
+		if (add_net_rule(ps, "net-listen", NULL, &tok[1], ntok == 3 ? &tok[2] : NULL, NET_ALLOW,
+				 ps->store ? &b->rt.listen[ps->n.listen] : NULL))
 			return -1;
 		ps->n.listen++;
 		return 0;

@@ -67,6 +67,7 @@ struct bundle {
 	bool serverless_only; /* activation serverless */
 	bool report_execs;    /* report-execs on */
 	bool drift_ctime;     /* drift-source ctime (false: manifest) */
+	bool drift_path_strict; /* drift-path-strict on: manifest content counts only at a manifest path */
 	enum inlay_mode mode[CTL_COUNT];
 	int64_t enforce_after[CTL_COUNT]; /* seconds since 1970 UTC; 0 = none. Only set for audit controls */
 	char **dormant_env;   /* "NAME" or "NAME=VALUE", decoded */
@@ -111,6 +112,8 @@ enum inlay_mode bundle_mode_now(const struct bundle *b, enum inlay_control c, in
 bool bundle_manifest_has(const struct bundle *b, const uint8_t sha[32]);
 /* The path of the first manifest entry with this hash, or NULL. */
 const char *bundle_manifest_path(const struct bundle *b, const uint8_t sha[32]);
+/* True when some manifest entry has exactly this hash and this path (byte-wise equal). */
+bool bundle_manifest_has_at(const struct bundle *b, const uint8_t sha[32], const char *path);
 
 /* Matches an executed file against a list. path: absolute path of the executed file (as
  * resolved by the kernel; NULL skips the name and path rules); sha: its content hash, or NULL

@@ -57,17 +57,22 @@ static int self_pid;
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static char sync_buf[EVENTS_SLOT_SIZE];
 static _Atomic(events_tap_fn) tap_fn;
-static char platform_json[EVENTS_PLATFORM_MAX + 1];
-static atomic_bool platform_ready;
-static atomic_flag platform_claimed = ATOMIC_FLAG_INIT;
+/* One buffer per accepted call: a published buffer is never written again, so formatters read
+ * the current one through the pointer without a lock. */
+static char platform_json[2][EVENTS_PLATFORM_MAX + 1];
+static _Atomic(const char *) platform_cur;
+static atomic_uint platform_calls;
 
 int events_set_platform(const char *json_object)
 {
 	size_t n = strlen(json_object);
-	if (n > EVENTS_PLATFORM_MAX || atomic_flag_test_and_set(&platform_claimed))
+	if (n > EVENTS_PLATFORM_MAX)
 		return -1;
-	memcpy(platform_json, json_object, n + 1);
-	atomic_store_explicit(&platform_ready, true, memory_order_release);
+	unsigned k = atomic_fetch_add(&platform_calls, 1);
+	if (k >= 2)
+		return -1;
+	memcpy(platform_json[k], json_object, n + 1);
+	atomic_store_explicit(&platform_cur, platform_json[k], memory_order_release);
 	return 0;
 }
 
@@ -231,9 +236,10 @@ size_t events_format(const struct event *ev, uint64_t seq, int64_t ms, char *buf
 		else
 			json_raw_value(&j, DETAIL_CUT, strlen(DETAIL_CUT));
 	}
-	if (atomic_load_explicit(&platform_ready, memory_order_acquire)) {
+	const char *platform = atomic_load_explicit(&platform_cur, memory_order_acquire);
+	if (platform) {
 		json_key(&j, "platform");
-		json_raw_value(&j, platform_json, strlen(platform_json));
+		json_raw_value(&j, platform, strlen(platform));
 	}
 	json_key(&j, "enforcer");
 	json_begin_object(&j);

@@ -63,10 +63,13 @@ void events_emit(const struct event *ev);
  * events lost in total (dropped on a full ring or refused by the sink). */
 uint64_t events_shutdown(int timeout_ms);
 
-/* Where the workload runs: a pre-rendered JSON object of strings (the reporter's platform
- * metadata), written as `platform` on every event formatted after the call. At most
- * EVENTS_PLATFORM_MAX bytes (longer: ignored, returns -1). Only the first call takes effect (the
- * object is immutable once published, so formatters on other threads read it without a lock). */
+/* Where the workload runs: a pre-rendered JSON object of strings (platform metadata,
+ * platform_pub.h), written as `platform` on every event formatted after the call. At most
+ * EVENTS_PLATFORM_MAX bytes (longer: ignored, returns -1). Two calls take effect: the first
+ * (what the environment tells, before the workload starts) and one replacement (completed by
+ * the metadata endpoint); later calls return -1. The second call must happen after the first
+ * returned. Each object is immutable once published, so formatters on other threads read it
+ * without a lock. */
 #define EVENTS_PLATFORM_MAX 1024
 int events_set_platform(const char *json_object);
 

@@ -29,6 +29,7 @@
 #include "rtctl.h"
 #include "sigfwd.h"
 #include "json.h"
+#include "platform_pub.h"
 #include "reporter.h"
 #include "spawn.h"
 #include "syscall_deny.h"
@@ -41,6 +42,8 @@
  * delay the container's exit when the console is slow or down. */
 #define REPORTER_DORMANT_WAIT_MS 2000
 #define REPORTER_EXIT_FLUSH_MS 3000
+/* Each metadata endpoint request without a console (the reporter uses the same bound). */
+#define PLATFORM_FETCH_TIMEOUT_MS 1500
 
 static const char usage[] =
 	"usage: inlay-enforcer [options] [--] PROGRAM [ARGS...]\n"
@@ -212,10 +215,21 @@ int main(int argc, char **argv)
 	events_set_bundle_id(b.id);
 	if (events_init(o.events, err, sizeof err) < 0)
 		die_config("cannot open the event sink: ", err);
-	/* Console link (docs/enforcer.md, "Reporter"): its own thread, never on the workload's path. */
-	if (reporter_start(&b, err, sizeof err) < 0) {
+	/* Platform metadata on every event (docs/enforcer.md, "Platform metadata"): what the
+	 * environment tells now; what an endpoint tells later, from a thread, so nothing waits. */
+	platform_publish_local();
+	/* Console link (docs/enforcer.md, "Reporter"): its own thread, never on the workload's path;
+	 * it fetches the platform metadata itself. */
+	int linked = reporter_start(&b, err, sizeof err);
+	if (linked < 0) {
 		events_shutdown(2000);
 		die_config("cannot configure the console link: ", err);
+	}
+	if (linked == 1) {
+		int prc = platform_fetch_start(PLATFORM_FETCH_TIMEOUT_MS);
+		/* Reporting only, never protection: events keep the environment's platform fields. */
+		if (prc != 0)
+			fprintf(stderr, "inlay-enforcer: cannot start the platform metadata fetch: %s\n", strerror(prc));
 	}
 
 	char path[PATH_MAX];

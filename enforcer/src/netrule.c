@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
 
 void netrule_map_v4(const uint8_t v4[4], uint8_t out[16])
 {
@@ -114,4 +115,22 @@ bool netrule_match(const struct net_rule *r, const uint8_t addr[16], uint16_t po
 			return false;
 	}
 	return true;
+}
+
+int netrule_parse_proto(const char *s, size_t n)
+{
+	if (n == 3 && memcmp(s, "tcp", 3) == 0)
+		return NET_PROTO_TCP;
+	if (n == 3 && memcmp(s, "udp", 3) == 0)
+		return NET_PROTO_UDP;
+	return -1;
+}
+
+bool netrule_proto_match(const struct net_rule *r, int sock_type)
+{
+	if (r->proto == NET_PROTO_ANY)
+		return true;
+	if (sock_type < 0)
+		return r->action != NET_ALLOW;
+	return r->proto == NET_PROTO_TCP ? sock_type == SOCK_STREAM : sock_type == SOCK_DGRAM;
 }

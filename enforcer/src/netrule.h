@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 enum { NET_ALLOW, NET_AUDIT, NET_BLOCK };
+/* The protocol a rule is limited to: any inet socket, stream sockets (tcp) or datagram sockets (udp). */
+enum { NET_PROTO_ANY, NET_PROTO_TCP, NET_PROTO_UDP };
 
 struct net_rule {
 	uint8_t addr[16];  /* prefix in IPv6 form, host bits zero */
@@ -19,7 +21,8 @@ struct net_rule {
 	uint16_t port_lo;  /* inclusive range; 0-65535 for "*" */
 	uint16_t port_hi;
 	uint8_t action;    /* net-connect: NET_ALLOW, NET_AUDIT or NET_BLOCK; unused for net-listen */
-	const char *text;  /* the rule as written ("10.0.0.0/8 3333-3334"), decoded; owned by the bundle */
+	uint8_t proto;     /* NET_PROTO_ANY, NET_PROTO_TCP or NET_PROTO_UDP */
+	const char *text;  /* the rule as written ("10.0.0.0/8 3333-3334", "0.0.0.0/0 53 udp"); owned by the bundle */
 };
 
 /* Parses "A.B.C.D/N" (N 0..32) or an IPv6 address "/N" (N 0..128) from s[0..n). Host bits must be
@@ -31,6 +34,15 @@ int netrule_parse_ports(const char *s, size_t n, uint16_t *lo, uint16_t *hi, con
 
 /* True when addr (IPv6 form) is inside r's prefix and port in its range. */
 bool netrule_match(const struct net_rule *r, const uint8_t addr[16], uint16_t port);
+
+/* "tcp" or "udp" (s[0..n)) as NET_PROTO_TCP / NET_PROTO_UDP; -1 for anything else. */
+int netrule_parse_proto(const char *s, size_t n);
+
+/* Whether r applies to a socket of this type (SOCK_STREAM, SOCK_DGRAM, another type, or -1 when
+ * the type could not be read). A rule without a protocol applies to every socket; "tcp" to stream
+ * sockets, "udp" to datagram sockets. An unknown type fails closed: a protocol-limited block or
+ * audit rule applies, a protocol-limited allow rule does not. */
+bool netrule_proto_match(const struct net_rule *r, int sock_type);
 
 /* Writes the IPv4-mapped form of a 4-byte IPv4 address. */
 void netrule_map_v4(const uint8_t v4[4], uint8_t out[16]);

@@ -117,6 +117,8 @@ static void gather_ecs(struct platform_info *p, const char *uri, int timeout_ms)
 	char err[512], v[PLATFORM_VALUE_MAX], part[128];
 
 	platform_set(p, "cloud", "aws");
+	if (timeout_ms <= 0)
+		return;
 	/* The container's own document: its name and image. */
 	if (http_get(uri, NULL, NULL, meta_buf, sizeof meta_buf, &body, &blen, timeout_ms, err, sizeof err) == 0) {
 		copy_json(p, body, blen, "container", "Name");
@@ -166,6 +168,8 @@ static void gather_cloud_run(struct platform_info *p, int timeout_ms)
 	set_env(p, "service", "CLOUD_RUN_JOB");
 	set_env(p, "task", "CLOUD_RUN_EXECUTION");
 	set_env(p, "task_index", "CLOUD_RUN_TASK_INDEX");
+	if (timeout_ms <= 0)
+		return;
 	snprintf(url, sizeof url, "http://%s", host && host[0] ? host : "metadata.google.internal");
 	if (http_get(url, "/computeMetadata/v1/instance/region", flavor, meta_buf, sizeof meta_buf, &body, &blen,
 		     timeout_ms, err, sizeof err) == 0) {
@@ -220,6 +224,13 @@ static void find_container_id(struct platform_info *p)
 				s += run - 1;
 		}
 	}
+}
+
+bool platform_has_endpoint(void)
+{
+	const char *ecs = getenv("ECS_CONTAINER_METADATA_URI_V4"), *kind = dormancy_platform();
+	return (ecs && ecs[0]) ||
+	       (!getenv("KUBERNETES_SERVICE_HOST") && kind && strcmp(kind, "cloud-run") == 0);
 }
 
 void platform_gather(struct platform_info *p, int timeout_ms)

@@ -28,6 +28,7 @@
 #include "jsonr.h"
 #include "net.h"
 #include "platform.h"
+#include "platform_pub.h"
 
 #ifndef INLAY_VERSION
 #define INLAY_VERSION "0.0.0"
@@ -453,36 +454,6 @@ static int64_t do_heartbeat(int64_t deadline, bool *registered)
 	return 0;
 }
 
-/* Puts the location fields on every later event (docs/events.md, `platform`), within the events
- * module's size cap: the inventory keys first, then the rest while they fit. */
-static void publish_platform(void)
-{
-	static const char *const keys[] = { "platform", "cloud", "account", "region", "cluster", "service", "task", "container" };
-	char buf[EVENTS_PLATFORM_MAX + 1];
-	struct json j;
-	json_init(&j, buf, sizeof buf);
-	json_begin_object(&j);
-	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-		const char *v = platform_get(&plat, keys[k]);
-		if (!v[0])
-			continue;
-		size_t mark = j.len;
-		bool sep = j.need_sep;
-		json_key(&j, keys[k]);
-		json_str_capped(&j, v, 256);
-		if (j.overflow || j.len + 1 > EVENTS_PLATFORM_MAX) {
-			j.len = mark; /* leave this field out, keep the object valid */
-			j.need_sep = sep;
-			j.overflow = false;
-			buf[mark] = '\0';
-			break;
-		}
-	}
-	json_end_object(&j);
-	if (!j.overflow)
-		events_set_platform(buf);
-}
-
 static void *reporter_main(void *arg)
 {
 	(void)arg;
@@ -490,7 +461,7 @@ static void *reporter_main(void *arg)
 	int64_t next_try = 0, next_hb = 0;
 
 	platform_gather(&plat, 1500);
-	publish_platform();
+	platform_publish(&plat);
 	pthread_mutex_lock(&R.mu);
 	while (!R.tier_set && !R.stopping)
 		pthread_cond_wait(&R.cv, &R.mu);

@@ -42,6 +42,7 @@ void rtctl_init(const struct bundle *b)
 		if (b->rt.listen_default_set && b->rt.listen_default != NET_DEFAULT_ALLOW)
 			traps |= TRAP_NET_BIND;
 	}
+	netctl_init();
 	if (b->mode[CTL_FILES] != INLAY_OFF && (b->rt.n_readonly || b->rt.n_audited))
 		traps |= TRAP_FILES;
 	if (b->mode[CTL_PRIVILEGE] != INLAY_OFF)

@@ -45,6 +45,8 @@ struct rt_pending {
 	int fd;               /* RT_CONNECT/RT_BIND: the socket */
 	uint8_t addr[16];     /* RT_CONNECT: peer judged at entry (IPv6 form) */
 	uint16_t port;        /* RT_CONNECT: peer port; RT_BIND: port */
+	int8_t sock_type;     /* RT_CONNECT/RT_BIND with protocol rules: SOCK_* judged at entry, -1 unknown */
+	uint64_t sock_ino;    /* ... and the inode of that socket (0: not read) */
 	bool reported;        /* RT_OPEN: the entry check already emitted file.audit */
 };
 
@@ -59,6 +61,8 @@ void rt_emit(pid_t pid, const char *kind, const char *severity, enum inlay_mode 
  * it) or -1 with errno. */
 int rt_grab_fd(pid_t tid, int fd);
 
+/* Learns whether any network rule names a protocol (only then are sockets read at entry). */
+void netctl_init(void);
 int netctl_entry(pid_t tid, uint64_t nr, const uint64_t args[6], struct rt_pending *p);
 bool netctl_exit(const struct rt_pending *p, int64_t rval);
 int filectl_entry(pid_t tid, uint64_t nr, const uint64_t args[6], struct rt_pending *p);

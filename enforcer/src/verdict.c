@@ -238,6 +238,14 @@ static void evaluate(struct subject *s, bool script, bool advisory, struct findi
 			} else if (!bundle_manifest_has(bundle, sha)) {
 				struct finding *f = add(fs, "exec.drift", "high", "drift.manifest", m);
 				snprintf(f->reason, sizeof f->reason, "%s is not in the image manifest", what);
+			} else if (bundle->drift_path_strict && !(s->path && bundle_manifest_has_at(bundle, sha, s->path)) &&
+				   (s->path || !advisory)) {
+				/* Path-strict: image content counts only at one of its image paths. s->path is
+				 * the kernel's name of the file (symlinks resolved, the hard link the exec
+				 * used); unknown at the exec stop means drift (fail closed). */
+				struct finding *f = add(fs, "exec.drift", "high", "drift.path", m);
+				snprintf(f->reason, sizeof f->reason, "content of %s executed from %s",
+					 bundle_manifest_path(bundle, sha), s->path ? s->path : "a path that cannot be read");
 			}
 		}
 	}

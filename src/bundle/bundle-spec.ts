@@ -23,6 +23,18 @@ export interface NetConnectRule {
   cidr: string;
   /** `*`, `PORT` or `LOW-HIGH` (1..65535). */
   ports: string;
+  /** Limits the rule to stream (`tcp`) or datagram (`udp`) sockets; absent: both. */
+  protocol?: NetProtocol;
+}
+
+/** A socket protocol a network rule can be limited to. */
+export type NetProtocol = "tcp" | "udp";
+
+/** A listen port limited to one protocol (a plain string entry of `listen` allows both). */
+export interface NetListenRule {
+  /** `*`, `PORT` or `LOW-HIGH`. */
+  ports: string;
+  protocol: NetProtocol;
 }
 
 /** Network control lists (directives `net-default`, `net-connect`, `net-listen`). */
@@ -32,8 +44,8 @@ export interface NetworkSpec {
   default: "allow" | "audit" | "block";
   /** Binds/listens on ports not in `listen`: `allow` (not checked), `audit` (alert) or `block` (per the control's mode). */
   listenDefault: "allow" | "audit" | "block";
-  /** Ports (`*`, `PORT`, `LOW-HIGH`) a socket may bind to and listen on. */
-  listen: string[];
+  /** Ports (`*`, `PORT`, `LOW-HIGH`) a socket may bind to and listen on; an object limits one to a protocol. */
+  listen: Array<string | NetListenRule>;
 }
 
 /** File control lists (directives `file-readonly`, `file-audit`): absolute path prefixes. */
@@ -88,6 +100,12 @@ export interface BundleSpec {
   /** Controls in `audit` mode that switch to `enforce` at this time (seconds since 1970, UTC). */
   enforceAfter: Partial<Record<ControlName | RuntimeControlName, number>>;
   driftSource: "manifest" | "ctime";
+  /**
+   * Path-strict drift (`drift-path-strict on`): image content counts as the image's only at one of
+   * its manifest paths, so an identical copy elsewhere is drift. Needs `driftSource: "manifest"`.
+   * Absent or false: nothing is written (content-only drift).
+   */
+  driftPathStrict?: boolean;
   reportExecs: boolean;
   blockList: ExecutableList;
   allowList: ExecutableList;

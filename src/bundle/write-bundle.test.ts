@@ -138,3 +138,21 @@ test("console links are checked as the enforcer checks them", () => {
   const bytes = writeBundle({ ...withManifest(), console: { url: "http://console.internal", plainHttp: true } }).toString("utf8");
   assert.match(bytes, /\nconsole http:\/\/console\.internal\nconsole-plain-http on\nend\n$/);
 });
+
+test("path-strict drift and rule protocols are written only when set, so other specs keep their bytes", () => {
+  const plain = withManifest({ network: { connect: [{ action: "block", cidr: "0.0.0.0/0", ports: "53" }], default: "allow", listenDefault: "block", listen: ["53"] } });
+  const text = writeBundle(plain).toString("utf8");
+  assert.doesNotMatch(text, /drift-path-strict/);
+  assert.match(text, /^net-connect block 0\.0\.0\.0\/0 53\nnet-listen 53\n/m);
+  assert.ok(writeBundle({ ...plain, driftPathStrict: false }).equals(writeBundle(plain)), "false writes nothing");
+  const strict = writeBundle({
+    ...plain,
+    driftPathStrict: true,
+    network: { ...plain.network!, connect: [{ action: "block", cidr: "0.0.0.0/0", ports: "53", protocol: "udp" }], listen: [{ ports: "53", protocol: "tcp" }] },
+  }).toString("utf8");
+  assert.match(strict, /^drift-source manifest\ndrift-path-strict on\nreport-execs off\n/m);
+  assert.match(strict, /^net-connect block 0\.0\.0\.0\/0 53 udp\nnet-listen 53 tcp\n/m);
+  rejects({ ...plain, driftSource: "ctime", driftPathStrict: true }, "driftPathStrict", /needs driftSource "manifest"/);
+  rejects({ ...plain, network: { ...plain.network!, connect: [{ action: "block", cidr: "0.0.0.0/0", ports: "53", protocol: "sctp" }] } }, "network.connect[0].protocol", /tcp" or "udp/);
+  rejects({ ...plain, network: { ...plain.network!, listen: [{ ports: "53" }] } }, "network.listen[0]", /./);
+});

@@ -119,6 +119,7 @@ const portsSchema = z.string().superRefine((p, ctx) => {
   const problem = portsProblem(p);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
+const protocolSchema = z.enum(["tcp", "udp"], { error: 'must be "tcp" or "udp" (omit it for both)' });
 
 export const networkSpecSchema = z
   .object({
@@ -131,12 +132,13 @@ export const networkSpecSchema = z
             if (problem) ctx.addIssue({ code: "custom", message: problem });
           }),
           ports: portsSchema,
+          protocol: protocolSchema.optional(),
         })
         .strict(),
     ),
     default: z.enum(["allow", "audit", "block"]),
     listenDefault: z.enum(["allow", "audit", "block"]),
-    listen: z.array(portsSchema),
+    listen: z.array(z.union([portsSchema, z.object({ ports: portsSchema, protocol: protocolSchema }).strict()])),
   })
   .strict();
 
@@ -204,6 +206,7 @@ export const bundleSpecSchema = z
     controls: controlsSchema,
     enforceAfter: enforceAfterSchema,
     driftSource: z.enum(["manifest", "ctime"]),
+    driftPathStrict: z.boolean().optional(),
     reportExecs: z.boolean(),
     blockList: executableListSchema,
     allowList: executableListSchema,
@@ -231,6 +234,13 @@ export const bundleSpecSchema = z
         code: "custom",
         path: ["shellNames"],
         message: `is empty but controls.reverse-shell is "${revshell}"; list the executables that count as shells or interpreters`,
+      });
+    }
+    if (spec.driftPathStrict === true && spec.driftSource !== "manifest") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["driftPathStrict"],
+        message: `needs driftSource "manifest" (it compares the executed path with the manifest's paths); it is "${spec.driftSource}"`,
       });
     }
     if (spec.controls.drift !== "off" && spec.driftSource === "manifest" && spec.manifest.length === 0) {
@@ -281,14 +291,15 @@ function formatIssuePath(path: readonly PropertyKey[]): string {
 /**
  * Validates a spec and returns it typed. The error names the first offending field, e.g.
  * `Cannot write bundle: manifest[2].path must be an absolute path (start with "/")`.
+ * @param options.what the file named in the error (default `bundle`)
  * @throws {Error} when the spec does not fit bundle format 1 (the ZodError is the `cause`)
  */
-export function validateBundleSpec(spec: unknown): BundleSpec {
+export function validateBundleSpec(spec: unknown, options: { what?: string } = {}): BundleSpec {
   const parsed = bundleSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : "";
-    throw new Error(`Cannot write bundle: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
+    throw new Error(`Cannot write ${options.what ?? "bundle"}: ${formatIssuePath(issue.path)} ${issue.message}${more}`, { cause: parsed.error });
   }
   return parsed.data;
 }
@@ -304,7 +315,7 @@ export function validateBundleSpec(spec: unknown): BundleSpec {
  */
 export function writeBundle(spec: BundleSpec): Buffer {
   const s = validateBundleSpec(spec);
-  const lines: { text: string; field: string }[] = [];
+  const lines: DirectiveLine[] = [];
   const add = (text: string, field: string) => lines.push({ text, field });
 
   add("inlay-bundle 1", "version");
@@ -312,35 +323,7 @@ export function writeBundle(spec: BundleSpec): Buffer {
   add(`activation ${s.activation}`, "activation");
   for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
   for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
-  for (const name of CONTROL_NAMES) add(`control ${name} ${s.controls[name]}`, `controls.${name}`);
-  for (const name of RUNTIME_CONTROL_NAMES) {
-    const mode = s.controls[name];
-    if (mode !== undefined) add(`control ${name} ${mode}`, `controls.${name}`);
-  }
-  for (const name of ALL_CONTROL_NAMES) {
-    const at = s.enforceAfter[name];
-    if (at !== undefined) add(`enforce-after ${name} ${at}`, `enforceAfter.${name}`);
-  }
-  add(`drift-source ${s.driftSource}`, "driftSource");
-  add(`report-execs ${s.reportExecs ? "on" : "off"}`, "reportExecs");
-  for (const [prefix, list, field] of [
-    ["block", s.blockList, "blockList"],
-    ["allow", s.allowList, "allowList"],
-  ] as const) {
-    for (const name of sortedUnique(list.names)) add(`${prefix}-name ${percentEncode(name)}`, `${field}.names`);
-    for (const glob of sortedUnique(list.pathGlobs)) add(`${prefix}-path ${percentEncode(glob)}`, `${field}.pathGlobs`);
-    for (const hex of sortedUnique(list.sha256)) add(`${prefix}-sha256 ${hex}`, `${field}.sha256`);
-  }
-  if (s.network) {
-    add(`net-default ${s.network.default}`, "network.default");
-    add(`net-listen-default ${s.network.listenDefault}`, "network.listenDefault");
-    const rules = sortedUnique(s.network.connect.map((r) => `net-connect ${r.action} ${r.cidr} ${r.ports}`));
-    for (const line of rules) add(line, "network.connect");
-    for (const ports of sortedUnique(s.network.listen)) add(`net-listen ${ports}`, "network.listen");
-  }
-  for (const path of sortedUnique(s.files?.readOnly ?? [])) add(`file-readonly ${percentEncode(path)}`, "files.readOnly");
-  for (const path of sortedUnique(s.files?.audited ?? [])) add(`file-audit ${percentEncode(path)}`, "files.audited");
-  for (const name of sortedUnique(s.shellNames ?? [])) add(`shell-name ${percentEncode(name)}`, "shellNames");
+  lines.push(...policyDirectives(s));
   const manifest = new Map<string, string>();
   for (const e of s.manifest) manifest.set(e.path, e.sha256);
   for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
@@ -353,18 +336,76 @@ export function writeBundle(spec: BundleSpec): Buffer {
     if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
   }
   add("end", "end");
+  return renderDirectives(lines, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
+}
 
+/** One directive line and the spec field it comes from (named when the line is too long). */
+export interface DirectiveLine {
+  text: string;
+  field: string;
+}
+
+/**
+ * The policy directives of a validated spec, in the order of docs/bundle-format.md: `control`,
+ * `enforce-after`, `drift-source`, `report-execs`, the block and allow lists, the network, file
+ * and shell lists. Shared by the bundle and the policy overlay, so both write them alike.
+ */
+export function policyDirectives(s: BundleSpec): DirectiveLine[] {
+  const lines: DirectiveLine[] = [];
+  const add = (text: string, field: string) => lines.push({ text, field });
+  for (const name of CONTROL_NAMES) add(`control ${name} ${s.controls[name]}`, `controls.${name}`);
+  for (const name of RUNTIME_CONTROL_NAMES) {
+    const mode = s.controls[name];
+    if (mode !== undefined) add(`control ${name} ${mode}`, `controls.${name}`);
+  }
+  for (const name of ALL_CONTROL_NAMES) {
+    const at = s.enforceAfter[name];
+    if (at !== undefined) add(`enforce-after ${name} ${at}`, `enforceAfter.${name}`);
+  }
+  add(`drift-source ${s.driftSource}`, "driftSource");
+  // Written only when on, so a spec without it keeps its bytes and bundle id.
+  if (s.driftPathStrict === true) add("drift-path-strict on", "driftPathStrict");
+  add(`report-execs ${s.reportExecs ? "on" : "off"}`, "reportExecs");
+  for (const [prefix, list, field] of [
+    ["block", s.blockList, "blockList"],
+    ["allow", s.allowList, "allowList"],
+  ] as const) {
+    for (const name of sortedUnique(list.names)) add(`${prefix}-name ${percentEncode(name)}`, `${field}.names`);
+    for (const glob of sortedUnique(list.pathGlobs)) add(`${prefix}-path ${percentEncode(glob)}`, `${field}.pathGlobs`);
+    for (const hex of sortedUnique(list.sha256)) add(`${prefix}-sha256 ${hex}`, `${field}.sha256`);
+  }
+  if (s.network) {
+    add(`net-default ${s.network.default}`, "network.default");
+    add(`net-listen-default ${s.network.listenDefault}`, "network.listenDefault");
+    // The protocol is a trailing argument written only when given, so older rules keep their bytes.
+    const proto = (p: string | undefined) => (p === undefined ? "" : ` ${p}`);
+    const rules = sortedUnique(s.network.connect.map((r) => `net-connect ${r.action} ${r.cidr} ${r.ports}${proto(r.protocol)}`));
+    for (const line of rules) add(line, "network.connect");
+    const listen = sortedUnique(s.network.listen.map((l) => (typeof l === "string" ? l : `${l.ports}${proto(l.protocol)}`)));
+    for (const ports of listen) add(`net-listen ${ports}`, "network.listen");
+  }
+  for (const path of sortedUnique(s.files?.readOnly ?? [])) add(`file-readonly ${percentEncode(path)}`, "files.readOnly");
+  for (const path of sortedUnique(s.files?.audited ?? [])) add(`file-audit ${percentEncode(path)}`, "files.audited");
+  for (const name of sortedUnique(s.shellNames ?? [])) add(`shell-name ${percentEncode(name)}`, "shellNames");
+  return lines;
+}
+
+/**
+ * Joins directive lines into the file's bytes, checking the line and size limits.
+ * @throws {Error} "Cannot write <what>: <field> has an entry whose line is N bytes…" or "…it would be N bytes"
+ */
+export function renderDirectives(lines: readonly DirectiveLine[], options: { what: string; maxSize: number }): Buffer {
   for (const { text, field } of lines) {
     const length = Buffer.byteLength(text, "utf8");
     if (length > BUNDLE_MAX_LINE) {
       throw new Error(
-        `Cannot write bundle: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
+        `Cannot write ${options.what}: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
       );
     }
   }
   const bytes = Buffer.from(lines.map((l) => `${l.text}\n`).join(""), "utf8");
-  if (bytes.length > BUNDLE_MAX_SIZE) {
-    throw new Error(`Cannot write bundle: it would be ${bytes.length} bytes; the limit is ${BUNDLE_MAX_SIZE}`);
+  if (bytes.length > options.maxSize) {
+    throw new Error(`Cannot write ${options.what}: it would be ${bytes.length} bytes; the limit is ${options.maxSize}`);
   }
   return bytes;
 }

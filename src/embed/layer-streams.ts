@@ -25,6 +25,8 @@ export interface LayerProgress {
   total: number;
   /** False when the sink already had the blob (or mounted it) and it is only read for the scan. */
   copying: boolean;
+  /** Set on the one last event of a layer: its digest and diff_id checked, its upload (if any) finished. */
+  done?: true;
 }
 
 export interface LayerStreamOptions {
@@ -49,8 +51,12 @@ interface OpenLayer {
   blob: Readable;
   /** Settles when the copy to the sink is stored; undefined when nothing is copied. */
   upload: Promise<void> | undefined;
+  /** Why the upload failed on its own (it then also failed `blob`), not because the source did. */
+  readonly uploadError: unknown;
   /** Starts progress reports; call once `blob` is piped to its reader. */
   watch(): void;
+  /** Reports the layer's one `done` event; call once its checks passed and its upload finished. */
+  done(): void;
   /** Stops the download and the upload (the reader gave up), so no partial blob is committed. */
   abort(): Promise<void>;
 }
@@ -74,16 +80,21 @@ async function openLayer(source: ImageSource, image: { layers: Descriptor[]; dif
   const raw = await source.blob(desc);
   let upload: Promise<void> | undefined;
   let blob: Readable = raw;
+  let bytes = 0;
+  let uploadError: unknown;
+  let sourceFailed = false;
   if (copying && opts.sink) {
     const up = new PassThrough();
     const scan = new PassThrough();
     raw.on("error", (err) => {
+      sourceFailed = true;
       up.destroy(err);
       scan.destroy(err);
     });
     raw.pipe(up);
     raw.pipe(scan);
     upload = opts.sink.putBlob(desc, up).catch((err: unknown) => {
+      if (!sourceFailed) uploadError ??= err;
       // Unblock the reader: an upload that stopped reading would stall the shared source.
       raw.destroy(err as Error);
       scan.destroy(err as Error);
@@ -98,16 +109,21 @@ async function openLayer(source: ImageSource, image: { layers: Descriptor[]; dif
     what,
     blob,
     upload,
+    get uploadError() {
+      return uploadError;
+    },
     watch() {
       const progress = opts.onProgress;
       if (!progress) return;
-      let bytes = 0;
       // Only once `blob` is piped: a 'data' listener starts the flow, and bytes emitted before the
       // consumer is attached would be lost to it.
       raw.on("data", (c: Buffer) => {
         bytes += c.length;
         progress({ layer: i + 1, layers: layers.length, digest: desc.digest, bytes, total: desc.size, copying });
       });
+    },
+    done() {
+      opts.onProgress?.({ layer: i + 1, layers: layers.length, digest: desc.digest, bytes, total: desc.size, copying, done: true });
     },
     async abort() {
       raw.destroy(new Error(`Cannot finish ${what}: reading stopped early`));
@@ -147,6 +163,7 @@ export async function* layerStreams(
     if (!out.destroyed) out.resume();
     await finished(out);
     if (layer.upload) await layer.upload;
+    layer.done();
   }
 }
 
@@ -167,7 +184,8 @@ export async function* layerScans(image: ImageLayers, opts: { pool: LayerScanPoo
   checkCounts(source, image);
   let stopped = false;
   const open = new Set<OpenLayer>();
-  async function run(i: number): Promise<LayerScan> {
+  /** A layer's scan, and its `done` event to report once the walker has taken it. */
+  async function run(i: number): Promise<{ scan: LayerScan; done?: () => void }> {
     const worker = await pool.acquire();
     let layer: OpenLayer | undefined;
     try {
@@ -177,22 +195,35 @@ export async function* layerScans(image: ImageLayers, opts: { pool: LayerScanPoo
       const scanning = worker.scan(layer.blob, { compression: layer.compression, diffId: layer.diffId, what: layer.what, limits });
       layer.watch();
       const scan = await scanning;
-      if (!layer.blob.readableEnded) await layer.abort();
-      else if (layer.upload) await layer.upload;
-      return scan;
+      // A failed upload also fails the worker's read (it stops the blob); its own error says why and
+      // keeps its class (the worker's copy of it would not), so it is what this layer throws.
+      if (layer.uploadError !== undefined) throw layer.uploadError;
+      if (!layer.blob.readableEnded) {
+        await layer.abort();
+        return { scan };
+      }
+      if (layer.upload) await layer.upload;
+      // A layer that failed is reported by the walker, in order; it never gets its `done` event.
+      const failed = scan.error !== undefined || scan.records.at(-1)?.bodyError !== undefined;
+      return failed ? { scan } : { scan, done: () => layer!.done() };
     } finally {
       if (layer) open.delete(layer);
       pool.release(worker);
     }
   }
-  const tasks: Promise<LayerScan>[] = [];
+  const tasks: Promise<{ scan: LayerScan; done?: () => void }>[] = [];
   try {
     for (let i = 0; i < image.layers.length; i++) {
       const task = run(i);
       task.catch(() => undefined); // awaited in order below; an early failure must not go unhandled
       tasks.push(task);
     }
-    for (const task of tasks) yield await task;
+    for (const task of tasks) {
+      const { scan, done } = await task;
+      yield scan;
+      // Here the walker has applied the layer: report it done in layer order, as layerStreams does.
+      done?.();
+    }
   } finally {
     stopped = true;
     await Promise.all([...open].map((l) => l.abort()));

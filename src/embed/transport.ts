@@ -8,9 +8,9 @@ import { openDockerArchiveSink } from "../oci/docker-archive/sink.js";
 import { openDockerArchiveSource } from "../oci/docker-archive/source.js";
 import { openLayoutSink } from "../oci/layout/sink.js";
 import { openLayoutSource } from "../oci/layout/source.js";
-import { RegistryClient, type ClientOptions } from "../oci/remote/client.js";
+import { endpointOrigin, RegistryClient, type ClientOptions } from "../oci/remote/client.js";
 import { defaultCredentials } from "../oci/remote/credentials.js";
-import { formatReference, parseReference, type ImageReference } from "../oci/remote/reference.js";
+import { DOCKER_HUB, formatReference, isDockerHub, isRegistryHost, parseReference, type ImageReference } from "../oci/remote/reference.js";
 import { openRegistrySink } from "../oci/remote/sink.js";
 import { openRegistrySource } from "../oci/remote/source.js";
 import type { ImageSink, ImageSource } from "../oci/v1/store.js";
@@ -51,7 +51,23 @@ export function formatLocation(l: Location): string {
 export interface OpenOptions {
   /** Registries (host:port) that may be reached over plain HTTP although not on loopback. */
   insecureRegistries?: string[];
+  /** Registry name → `http[s]://host[:port]` serving its API (see {@link parseRegistryEndpoint}). */
+  endpoints?: Map<string, string>;
   env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Parses `--registry-endpoint NAME=URL`: requests for registry NAME go to URL, which receives
+ * NAME's credentials. Docker Hub's names (`docker.io`, `index.docker.io`) are one registry.
+ * @throws TypeError naming what is wrong
+ */
+export function parseRegistryEndpoint(s: string, opts: { insecureRegistries?: string[] } = {}): { registry: string; origin: string } {
+  const i = s.indexOf("=");
+  const name = i < 0 ? "" : s.slice(0, i);
+  if (i < 0 || !isRegistryHost(name)) throw new TypeError(`Cannot parse registry endpoint ${JSON.stringify(s)}: expected NAME=URL, e.g. docker.io=https://mirror.example`);
+  const registry = name === "index.docker.io" ? DOCKER_HUB : name;
+  const insecure = opts.insecureRegistries?.includes(name) === true || opts.insecureRegistries?.includes(registry) === true;
+  return { registry, origin: endpointOrigin(registry, s.slice(i + 1), { insecure }) };
 }
 
 /** Shares one client (and its tokens) per registry between the source and the sink. */
@@ -66,6 +82,9 @@ export class ClientPool {
     if (!c) {
       const o: ClientOptions = { credentials: defaultCredentials(this.#opts.env ?? process.env) };
       if (this.#opts.insecureRegistries?.includes(registry)) o.insecure = true;
+      // Docker Hub's names are one registry: docker.io's endpoint serves registry-1.docker.io/… too.
+      const endpoint = this.#opts.endpoints?.get(registry) ?? (isDockerHub(registry) ? this.#opts.endpoints?.get(DOCKER_HUB) : undefined);
+      if (endpoint !== undefined) o.endpoint = endpoint;
       c = new RegistryClient(registry, o);
       this.#clients.set(registry, c);
     }

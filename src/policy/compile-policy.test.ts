@@ -224,10 +224,52 @@ test("a network part that enforces from another date than the network control is
   );
 });
 
-test("a CIDR with host bits and a protocol-specific rule are findings", () => {
+test("a CIDR with host bits is a finding; a protocol-specific rule is not", () => {
   const { findings } = planPolicy(policy("network: {outbound: {mode: enforce, allow: [{cidr: 10.0.0.1/8}], block: [{cidr: 10.9.0.0/16, protocol: udp}]}}"), { buildTime: BUILD, manifest: MANIFEST });
   assert.ok(findings.some((f) => f.kind === "invalid" && f.reason === "bad-cidr" && /host bits/.test(f.message)));
-  assert.ok(findings.some((f) => f.kind === "unenforced" && f.path.join(".") === "spec.network.outbound.block.0" && /protocol udp/.test(f.message)));
+  assert.ok(!findings.some((f) => f.path.join(".").startsWith("spec.network.outbound.block")), JSON.stringify(findings));
+});
+
+test("protocol: tcp/udp compile to protocol-limited bundle rules, any to rules for both", () => {
+  const spec = compilePolicy(
+    policy(`network:
+  outbound: {mode: enforce, block: [{cidr: 0.0.0.0/0, ports: [53], protocol: udp}, {cidr: "::/0", ports: [53, 853], protocol: any}], allow: [{cidr: 10.0.0.0/8, ports: ["8000-8100"], protocol: tcp}]}
+  listen: {mode: enforce, default: block, allowPorts: [8080, "9000-9001", {ports: [53, 5353], protocol: udp}, {ports: [22], protocol: any}]}`),
+    { buildTime: BUILD, manifest: MANIFEST },
+  );
+  const rules = spec.network!.connect.filter((r) => r.ports === "53" || r.ports === "853" || r.ports === "8000-8100");
+  assert.deepEqual(rules, [
+    { action: "allow", cidr: "10.0.0.0/8", ports: "8000-8100", protocol: "tcp" },
+    { action: "block", cidr: "0.0.0.0/0", ports: "53", protocol: "udp" },
+    { action: "block", cidr: "::/0", ports: "53" },
+    { action: "block", cidr: "::/0", ports: "853" },
+  ]);
+  assert.deepEqual(spec.network!.listen, ["8080", "9000-9001", { ports: "53", protocol: "udp" }, { ports: "5353", protocol: "udp" }, "22"]);
+  const text = writeBundle(spec).toString("utf8");
+  assert.match(text, /^net-connect block 0\.0\.0\.0\/0 53 udp$/m);
+  assert.match(text, /^net-connect block ::\/0 53$/m);
+  assert.match(text, /^net-listen 5353 udp$/m);
+  assert.match(text, /^net-listen 8080$/m);
+});
+
+test("a listen entry needs ports and a valid protocol", () => {
+  assert.throws(() => policy("network: {listen: {mode: audit, allowPorts: [{ports: [], protocol: udp}]}}"), /at least one port/);
+  assert.throws(() => policy("network: {listen: {mode: audit, allowPorts: [{ports: [53], protocol: sctp}]}}"), /spec\.network\.listen\.allowPorts\[0\]\.protocol: is "sctp"; expected tcp, udp or any/);
+});
+
+test("pathStrict: true compiles to drift-path-strict; false and manifest-free drift write nothing; manifest-free + pathStrict is refused", () => {
+  const strict = compilePolicy(policy("executables: {drift: {mode: enforce, pathStrict: true}}"), { buildTime: BUILD, manifest: MANIFEST });
+  assert.equal(strict.driftPathStrict, true);
+  assert.match(writeBundle(strict).toString("utf8"), /^drift-source manifest\ndrift-path-strict on\n/m);
+  const loose = compilePolicy(policy("executables: {drift: {mode: enforce, pathStrict: false}}"), { buildTime: BUILD, manifest: MANIFEST });
+  assert.equal(loose.driftPathStrict, undefined);
+  assert.doesNotMatch(writeBundle(loose).toString("utf8"), /drift-path-strict/);
+  const off = compilePolicy(policy("executables: {drift: {mode: \"off\", pathStrict: true}}"), { buildTime: BUILD });
+  assert.equal(off.driftPathStrict, undefined, "drift off: nothing to make strict");
+  assert.throws(
+    () => compilePolicy(policy("executables: {drift: {mode: enforce, source: manifest-free, pathStrict: true}}"), { buildTime: BUILD, allowUnenforced: true }),
+    (err: unknown) => err instanceof PolicyCompileError && /spec\.executables\.drift\.pathStrict: pathStrict: true compares the executed path/.test(err.message),
+  );
 });
 
 test("files: read-only and audited paths compile to prefixes; DIR/* covers the directory; other globs are findings", () => {

@@ -9,7 +9,7 @@ import { shippedMinerList, type MinerList } from "./miner-list.js";
 import { compileRuntime } from "./compile-runtime.js";
 import { PACKAGE_MANAGER_NAMES } from "./package-managers.js";
 import type { Policy, PolicyMode } from "./policy-schema.js";
-import { CONTROL_PATHS, effectiveMode, resolvePolicy, type ControlId, type EffectiveMode, type ResolvedPolicy } from "./resolve-policy.js";
+import { CONTROL_IDS, CONTROL_PATHS, effectiveMode, resolvePolicy, type ControlId, type EffectiveMode, type ResolvedPolicy } from "./resolve-policy.js";
 
 /** Something the compiler has to say about one control. */
 export interface CompileFinding {
@@ -21,9 +21,11 @@ export interface CompileFinding {
   /**
    * Why: `not-supported` (something this enforcer cannot express yet), `block-list-mode` (the
    * block list's or the network control's single mode cannot carry this control's mode),
-   * `needs-manifest`, `empty-allow-list`, `bad-cidr`.
+   * `needs-manifest`, `empty-allow-list`, `bad-cidr`, `needs-build-time` (a date counted from the
+   * image build, unknown here), `image-setting` (an overlay cannot change the image's fail mode
+   * or activation).
    */
-  reason: "not-supported" | "block-list-mode" | "needs-manifest" | "empty-allow-list" | "bad-cidr";
+  reason: "not-supported" | "block-list-mode" | "needs-manifest" | "empty-allow-list" | "bad-cidr" | "needs-build-time" | "image-setting";
   /** Field path in the policy document (numbers index sequences). */
   path: readonly (string | number)[];
   /** The author wrote this control (false: it took its default). */
@@ -37,9 +39,17 @@ export interface CompileFinding {
 }
 
 export interface CompileOptions {
-  /** When the image is built: resolves `afterDaysFromBuild`. */
-  buildTime: Date;
-  /** The image's executables (required when drift uses the manifest). */
+  /** When the image is built: resolves `afterDaysFromBuild` (a mode that uses it is refused without one). */
+  buildTime?: Date;
+  /**
+   * `bundle` (default): the spec of one image's bundle. `overlay`: the spec of a policy overlay
+   * (docs/bundle-format.md, "Policy overlay") served by the console to any image, so there is no
+   * manifest (drift's need for one is checked by the enforcer on the merged bundle), no build
+   * time (`afterDaysFromBuild` is refused), and fail mode and activation written in the policy
+   * are findings (the image's bundle keeps its own).
+   */
+  target?: "bundle" | "overlay";
+  /** The image's executables (required when drift uses the manifest; ignored for an overlay). */
   manifest?: ManifestEntry[];
   /** Accept explicitly requested controls that this enforcer version cannot enforce (warn instead). */
   allowUnenforced?: boolean;
@@ -89,7 +99,13 @@ export function compilePolicy(policy: Policy, options: CompileOptions): BundleSp
 export function planPolicy(policy: Policy, options: CompileOptions): CompileOutcome {
   const r = resolvePolicy(policy);
   const findings: CompileFinding[] = [];
-  const eff = (mode: PolicyMode): EffectiveMode => effectiveMode(mode, { buildTime: options.buildTime });
+  const overlay = options.target === "overlay";
+  const buildTime = overlay ? undefined : options.buildTime;
+  checkBuildTimeModes(r, buildTime, overlay, findings);
+  if (overlay) checkImageSettings(policy, findings);
+  // Without a build time a `afterDaysFromBuild` mode is already an `invalid` finding; audit stands in.
+  const eff = (mode: PolicyMode): EffectiveMode =>
+    buildTime === undefined && typeof mode === "object" && "afterDaysFromBuild" in mode.enforce ? { mode: "audit" } : effectiveMode(mode, { buildTime: buildTime ?? new Date(0) });
 
   const controls: BundleSpec["controls"] = { drift: "off", fileless: "off", loader: "off", blocklist: "off", allowlist: "off" };
   const enforceAfter: BundleSpec["enforceAfter"] = {};
@@ -101,8 +117,8 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
   // Drift.
   const drift = eff(r.drift.mode);
   set("drift", drift);
-  const manifest = dedupeManifest(options.manifest ?? []);
-  if (drift.mode !== "off" && r.drift.source === "manifest" && manifest.length === 0) {
+  const manifest = overlay ? [] : dedupeManifest(options.manifest ?? []);
+  if (!overlay && drift.mode !== "off" && r.drift.source === "manifest" && manifest.length === 0) {
     findings.push({
       kind: "invalid",
       reason: "needs-manifest",
@@ -112,16 +128,17 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
       remedy: "compile with --manifest-dir DIR (inlay embed passes the image), or set source: manifest-free",
     });
   }
-  if (drift.mode !== "off" && r.drift.pathStrict) {
+  // Path-strict drift compares the executed path with the manifest's paths for that content;
+  // manifest-free drift has no paths to compare with.
+  const pathStrict = drift.mode !== "off" && r.drift.pathStrict && r.drift.source === "manifest";
+  if (drift.mode !== "off" && r.drift.pathStrict && r.drift.source !== "manifest") {
     findings.push({
-      kind: "unenforced",
-      reason: "not-supported",
+      kind: "invalid",
+      reason: "needs-manifest",
       path: [...CONTROL_PATHS.drift, "pathStrict"],
       explicit: true,
-      message:
-        "pathStrict: true is not supported by this enforcer version yet: drift matches executables by content only, " +
-        "so an identical copy under a new path will NOT count as drift",
-      remedy: "set pathStrict: false, or pass --allow-unenforced to build anyway",
+      message: "pathStrict: true compares the executed path with the image manifest's paths, and source manifest-free has none",
+      remedy: "use source: manifest, or set pathStrict: false",
     });
   }
 
@@ -157,6 +174,7 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
     controls,
     enforceAfter,
     driftSource: r.drift.source === "manifest-free" ? "ctime" : "manifest",
+    ...(pathStrict ? { driftPathStrict: true } : {}),
     reportExecs: r.reportExecs,
     blockList: blockList.list,
     allowList: { names: dedupe(r.allow.names), pathGlobs: dedupe(r.allow.paths), sha256: dedupe(r.allow.sha256) },
@@ -166,6 +184,46 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
     ...(runtime.shellNames ? { shellNames: runtime.shellNames } : {}),
   };
   return { spec, findings };
+}
+
+/** Refuses `enforce: {afterDaysFromBuild: N}` when there is no build time to count from. */
+function checkBuildTimeModes(r: ResolvedPolicy, buildTime: Date | undefined, overlay: boolean, findings: CompileFinding[]): void {
+  if (buildTime !== undefined) return;
+  for (const id of CONTROL_IDS) {
+    // An unwritten stratum mode follows the miners mode, which is reported where it is written.
+    if (id === "stratum" && !r.explicit.stratum) continue;
+    const mode = modeOf(r, id);
+    if (typeof mode !== "object" || !("afterDaysFromBuild" in mode.enforce)) continue;
+    findings.push({
+      kind: "invalid",
+      reason: "needs-build-time",
+      path: [...CONTROL_PATHS[id], "mode"],
+      explicit: true,
+      message: overlay
+        ? `enforce: {afterDaysFromBuild: ${mode.enforce.afterDaysFromBuild}} counts from the image's build time, which a console policy does not know (it applies to every image of the group)`
+        : `enforce: {afterDaysFromBuild: ${mode.enforce.afterDaysFromBuild}} needs the image's build time, and none was given`,
+      remedy: overlay ? "use enforce: {after: <date>} in a console policy, e.g. {enforce: {after: \"2026-12-31T00:00:00Z\"}}" : "give the build time, or use enforce: {after: <date>}",
+    });
+  }
+}
+
+/** In an overlay, fail mode and activation written by the author cannot take effect: say so. */
+function checkImageSettings(policy: Policy, findings: CompileFinding[]): void {
+  const settings = [
+    ["failMode", "the fail mode belongs"],
+    ["activation", "activation and dormancy belong"],
+  ] as const;
+  for (const [field, words] of settings) {
+    if (policy.spec[field] === undefined) continue;
+    findings.push({
+      kind: "unenforced",
+      reason: "image-setting",
+      path: ["spec", field],
+      explicit: true,
+      message: `${words} to the image: an enforcer keeps those of its baked bundle, so a console policy cannot change them`,
+      remedy: `remove spec.${field} from the console policy (set it in the policy given to inlay embed)`,
+    });
+  }
 }
 
 /** A finding's message followed by its remedy, when it has one. */

@@ -4,7 +4,7 @@
  * Pure. What the bundle cannot express is a finding, never dropped silently.
  * @module
  */
-import type { BundleSpec, ControlMode, NetConnectRule, RuntimeControlName } from "../bundle/bundle-spec.js";
+import type { BundleSpec, ControlMode, NetConnectRule, NetListenRule, NetProtocol, RuntimeControlName } from "../bundle/bundle-spec.js";
 import { cidrProblem } from "../bundle/write-bundle.js";
 import type { CompileFinding } from "./compile-policy.js";
 import type { PolicyMode } from "./policy-schema.js";
@@ -107,7 +107,14 @@ function compileNetwork(
   };
 
   const connect: NetConnectRule[] = [];
-  const addRules = (action: NetConnectRule["action"], cidr: string, ports: readonly (number | string)[], where: readonly (string | number)[], explicit: boolean) => {
+  const addRules = (
+    action: NetConnectRule["action"],
+    cidr: string,
+    ports: readonly (number | string)[],
+    where: readonly (string | number)[],
+    explicit: boolean,
+    protocol?: NetProtocol,
+  ) => {
     const problem = cidrProblem(cidr);
     if (problem) {
       findings.push({
@@ -120,7 +127,7 @@ function compileNetwork(
       });
       return;
     }
-    for (const p of ports.length ? ports.map(portText) : ["*"]) connect.push({ action, cidr, ports: p });
+    for (const p of ports.length ? ports.map(portText) : ["*"]) connect.push({ action, cidr, ports: p, ...(protocol ? { protocol } : {}) });
   };
 
   if (modes.stratum.mode !== "off" && r.stratum.ports.length > 0) {
@@ -131,30 +138,26 @@ function compileNetwork(
   if (modes.outbound.mode !== "off") {
     const action = r.outbound.block.length > 0 || r.outbound.default === "block" ? blockAction("outbound") : "block";
     r.outbound.allow.forEach((rule, i) => {
-      protocolFinding(rule.protocol, [...CONTROL_PATHS.outbound, "allow", i], findings);
-      addRules("allow", rule.cidr, rule.ports ?? [], [...CONTROL_PATHS.outbound, "allow", i], r.explicit.outbound);
+      addRules("allow", rule.cidr, rule.ports ?? [], [...CONTROL_PATHS.outbound, "allow", i], r.explicit.outbound, bundleProtocol(rule.protocol));
     });
     r.outbound.block.forEach((rule, i) => {
-      protocolFinding(rule.protocol, [...CONTROL_PATHS.outbound, "block", i], findings);
-      addRules(action ?? "audit", rule.cidr, rule.ports ?? [], [...CONTROL_PATHS.outbound, "block", i], r.explicit.outbound);
+      addRules(action ?? "audit", rule.cidr, rule.ports ?? [], [...CONTROL_PATHS.outbound, "block", i], r.explicit.outbound, bundleProtocol(rule.protocol));
     });
     dflt = r.outbound.default === "block" ? (action ?? "audit") : "audit";
   }
   let listenDefault: "allow" | "audit" | "block" = "allow";
   if (modes.listen.mode !== "off") listenDefault = r.listen.default === "block" ? (blockAction("listen") ?? "audit") : "audit";
-  out.network = { connect, default: dflt, listenDefault, listen: r.listen.allowPorts.map(portText) };
+  const listen: Array<string | NetListenRule> = r.listen.allowPorts.flatMap((entry) => {
+    if (typeof entry !== "object") return [portText(entry)];
+    const protocol = bundleProtocol(entry.protocol);
+    return entry.ports.map((p) => (protocol ? { ports: portText(p), protocol } : portText(p)));
+  });
+  out.network = { connect, default: dflt, listenDefault, listen };
 }
 
-function protocolFinding(protocol: string | undefined, path: readonly (string | number)[], findings: CompileFinding[]): void {
-  if (protocol === undefined || protocol === "any") return;
-  findings.push({
-    kind: "unenforced",
-    reason: "not-supported",
-    path,
-    explicit: true,
-    message: `protocol ${protocol} is not supported by this enforcer version yet: the rule applies to TCP and UDP alike`,
-    remedy: "remove protocol (or use any), or pass --allow-unenforced to build it for both protocols",
-  });
+/** `tcp`/`udp` limit a rule; `any` (or none) is a rule for both, written without a protocol. */
+function bundleProtocol(protocol: "tcp" | "udp" | "any" | undefined): NetProtocol | undefined {
+  return protocol === "tcp" || protocol === "udp" ? protocol : undefined;
 }
 
 /**

@@ -27,7 +27,7 @@ spec:
     drift:
       mode: enforce           # only executables whose content was in the image may run
       source: manifest
-      pathStrict: false
+      pathStrict: false       # true: a copy of an image executable under another path is drift too
     fileless:
       mode: enforce           # no exec from memfd or deleted files
     loader:

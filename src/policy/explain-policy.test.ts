@@ -28,7 +28,7 @@ test("the default policy: drift, fileless, loader, miners, stratum ports and rev
   const text = explainPolicy(defaultPolicy().policy, { buildTime: BUILD });
   const blocked = section(text, "Blocked (denied, and reported):");
   assert.equal(blocked.length, 6, blocked.join("\n"));
-  assert.match(blocked[0]!, /^running an executable whose content was not in the image at build time \(drift, by content\)$/);
+  assert.match(blocked[0]!, /^running an executable whose content was not in the image at build time \(drift, by content; a copy of an image executable under a new path still runs\)$/);
   assert.match(blocked[1]!, /fileless/);
   assert.match(blocked[2]!, /dynamic loader/);
   assert.match(blocked[3]!, /^running known crypto-miners \(25 names: .*; shipped list revision 1\)$/);
@@ -49,7 +49,7 @@ test("audit-first controls say when they start blocking", () => {
     loader: {mode: audit}
     fileless: {mode: "off"}`);
   assert.deepEqual(section(text, "Audited first, blocked later:"), [
-    "running an executable whose content was not in the image at build time (drift, by content): reported until 2026-12-08T12:00:00.000Z, blocked from then on",
+    "running an executable whose content was not in the image at build time (drift, by content; a copy of an image executable under a new path still runs): reported until 2026-12-08T12:00:00.000Z, blocked from then on",
   ]);
   assert.ok(section(text, "Audited (reported, but allowed):").includes("running a program through the dynamic loader directly, e.g. ld-linux.so /tmp/x (loader)"));
   assert.ok(section(text, "Off (neither blocked nor reported):").includes("running a program from memory (memfd) or from a deleted file (fileless)"));
@@ -71,4 +71,17 @@ test("lists are named; an explicit network part the bundle cannot carry is liste
       "outbound connections (allowed to 10.0.0.0/8 port 5432; anything else: block): asked audit until 2027-01-01T00:00:00Z, then enforce",
     ),
   );
+});
+
+test("path-strict drift and protocol-limited rules are explained as enforced", () => {
+  const text = explain(`  executables:
+    drift: {mode: enforce, pathStrict: true}
+  network:
+    outbound: {mode: enforce, block: [{cidr: 0.0.0.0/0, ports: [53], protocol: udp}]}
+    listen: {mode: enforce, default: block, allowPorts: [8080, {ports: [53], protocol: udp}]}`);
+  const blocked = section(text, "Blocked (denied, and reported):");
+  assert.ok(blocked.includes("running an executable whose content was not in the image at build time, or image content from a path where the image does not have it, e.g. a copy of /bin/sh in /tmp (drift, by content and path)"), blocked.join("\n"));
+  assert.ok(blocked.some((l) => l.startsWith("outbound connections (blocked to 0.0.0.0/0 port 53 (UDP only);")), blocked.join("\n"));
+  assert.ok(blocked.includes("listening on ports other than 8080, 53 (UDP only) (otherwise: block)"), blocked.join("\n"));
+  assert.deepEqual(section(text, "Asked for, but NOT enforced by this enforcer version yet:").filter((l) => /drift|outbound|listen/.test(l)), []);
 });

@@ -6,7 +6,7 @@
 import { describeMode, planPolicy } from "./compile-policy.js";
 import { shippedMinerList, type MinerList } from "./miner-list.js";
 import { PACKAGE_MANAGER_NAMES } from "./package-managers.js";
-import type { NetworkRule, Policy, PolicyMode } from "./policy-schema.js";
+import type { ListenPort, NetworkRule, Policy, PolicyMode } from "./policy-schema.js";
 import { CONTROL_PATHS, effectiveMode, resolvePolicy, type ControlId } from "./resolve-policy.js";
 
 type Section = "blocked" | "later" | "audited" | "unenforced" | "off";
@@ -48,11 +48,11 @@ export function explainPolicy(policy: Policy, options: { buildTime: Date; minerL
     "drift",
     r.drift.mode,
     r.drift.source === "manifest"
-      ? "running an executable whose content was not in the image at build time (drift, by content)"
+      ? r.drift.pathStrict
+        ? "running an executable whose content was not in the image at build time, or image content from a path where the image does not have it, e.g. a copy of /bin/sh in /tmp (drift, by content and path)"
+        : "running an executable whose content was not in the image at build time (drift, by content; a copy of an image executable under a new path still runs)"
       : "running an executable created or changed after the container started (drift, manifest-free)",
   );
-  if (leftOut.has([...CONTROL_PATHS.drift, "pathStrict"].join(".")))
-    sections.unenforced.push("treating an identical copy of an image executable under a new path as drift: asked pathStrict: true");
   add("fileless", r.fileless.mode, "running a program from memory (memfd) or from a deleted file (fileless)");
   add("loader", r.loader.mode, "running a program through the dynamic loader directly, e.g. ld-linux.so /tmp/x (loader)");
   add("allow", r.allow.mode, `running anything not on the allow list (${listText(r.allow.names, r.allow.paths, r.allow.sha256)})`);
@@ -74,7 +74,7 @@ export function explainPolicy(policy: Policy, options: { buildTime: Date; minerL
   add("stratum", r.stratum.mode, `connecting to mining-pool (stratum) ports ${r.stratum.ports.join(", ")}`);
   add("reverseShell", r.reverseShell.mode, `reverse shells: ${abbreviate(r.reverseShell.interpreters)} started with a network socket as stdin, stdout or stderr`);
   add("outbound", r.outbound.mode, `outbound connections ${networkText(r.outbound.allow, r.outbound.block, r.outbound.default)}`);
-  add("listen", r.listen.mode, `listening on ports${r.listen.allowPorts.length > 0 ? ` other than ${r.listen.allowPorts.join(", ")}` : ""} (otherwise: ${r.listen.default})`);
+  add("listen", r.listen.mode, `listening on ports${r.listen.allowPorts.length > 0 ? ` other than ${r.listen.allowPorts.map(listenText).join(", ")}` : ""} (otherwise: ${r.listen.default})`);
   add("readOnly", r.readOnly.mode, `writing, creating, renaming, linking or chmod/chown under ${r.readOnly.paths.length > 0 ? r.readOnly.paths.join(", ") : "(no paths listed)"}`);
   add("audited", r.audited.mode, `file operations on audited paths ${r.audited.paths.length > 0 ? r.audited.paths.join(", ") : "(no paths listed)"}`);
   add("privilege", r.privilege.mode, "running setuid/setgid executables and setuid/setgid/capset calls");
@@ -111,7 +111,15 @@ function abbreviate(xs: readonly string[], max = 8): string {
 
 function ruleText(rule: NetworkRule): string {
   const ports = rule.ports && rule.ports.length > 0 ? ` port ${rule.ports.join(",")}` : "";
-  return `${rule.cidr}${ports}${rule.protocol && rule.protocol !== "any" ? `/${rule.protocol}` : ""}`;
+  const proto = rule.protocol && rule.protocol !== "any" ? ` (${rule.protocol.toUpperCase()} only)` : "";
+  return `${rule.cidr}${ports}${proto}`;
+}
+
+/** `8080`, or `53 (UDP only)` for a protocol-limited entry. */
+function listenText(entry: ListenPort): string {
+  if (typeof entry !== "object") return String(entry);
+  const proto = entry.protocol !== "any" ? ` (${entry.protocol.toUpperCase()} only)` : "";
+  return `${entry.ports.join(",")}${proto}`;
 }
 
 function networkText(allow: NetworkRule[], block: NetworkRule[], dflt: "audit" | "block"): string {

@@ -140,14 +140,31 @@ const executableList = {
   sha256: z.array(sha256).optional(),
 };
 
+const protocol = z.enum(["tcp", "udp", "any"], { error: "expected tcp, udp or any" });
+
 const networkRule = z
   .object({
     cidr,
     ports: z.array(portOrRange).optional(),
-    protocol: z.enum(["tcp", "udp", "any"], { error: "expected tcp, udp or any" }).optional(),
+    protocol: protocol.optional(),
     comment: z.string().optional(),
   })
   .strict();
+
+/** A listen port: a port, a range, or `{ports, protocol}` to allow it for TCP or UDP only. */
+const listenPort = z.union(
+  [
+    portOrRange,
+    z
+      .object({
+        ports: z.array(portOrRange).min(1, { error: "expected at least one port or range" }),
+        protocol,
+        comment: z.string().optional(),
+      })
+      .strict(),
+  ],
+  { error: "expected a port number from 1 to 65535, a range \"LOW-HIGH\", or {ports: [...], protocol: tcp|udp|any}" },
+);
 
 const specSchema = z
   .object({
@@ -213,7 +230,7 @@ const specSchema = z
           .object({
             mode: modeSchema,
             default: z.enum(["audit", "block"], { error: "expected audit or block" }).optional(),
-            allowPorts: z.array(portOrRange).optional(),
+            allowPorts: z.array(listenPort).optional(),
           })
           .strict()
           .optional(),
@@ -254,3 +271,4 @@ export const policySchema = z
 export type Policy = z.infer<typeof policySchema>;
 export type PolicySpec = Policy["spec"];
 export type NetworkRule = z.infer<typeof networkRule>;
+export type ListenPort = z.infer<typeof listenPort>;

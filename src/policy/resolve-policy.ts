@@ -4,7 +4,7 @@
  * enforce, but only notes a defaulted one.
  * @module
  */
-import type { NetworkRule, Policy, PolicyMode } from "./policy-schema.js";
+import type { ListenPort, NetworkRule, Policy, PolicyMode } from "./policy-schema.js";
 
 /** Every control of the language, by a short id. */
 export const CONTROL_IDS = [
@@ -77,7 +77,7 @@ export interface ResolvedPolicy {
   miners: { mode: PolicyMode; shippedList: boolean; names: string[]; sha256: string[] };
   stratum: { mode: PolicyMode; ports: Array<number | string> };
   outbound: { mode: PolicyMode; default: "audit" | "block"; allow: NetworkRule[]; block: NetworkRule[] };
-  listen: { mode: PolicyMode; default: "audit" | "block"; allowPorts: Array<number | string> };
+  listen: { mode: PolicyMode; default: "audit" | "block"; allowPorts: ListenPort[] };
   readOnly: { mode: PolicyMode; paths: string[] };
   audited: { mode: "off" | "audit"; paths: string[] };
   packageManagers: { mode: PolicyMode; except: string[] };

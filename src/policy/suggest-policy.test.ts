@@ -89,3 +89,20 @@ test("suggest reads the enforcer's own network events (destination A:P and [V6]:
   ]);
   assert.deepEqual(policy.spec.network?.listen?.allowPorts, [8080]);
 });
+
+test("suggest keeps the protocol the enforcer's network events name", () => {
+  const base = { schema: 1, time: "2026-11-28T22:40:00.000Z", severity: "low", action: "alert", mode: "audit", reason: "r", enforcer: { version: "0.1.0", pid: 1, instance: "a".repeat(32) }, bundle: "none" };
+  const proc = { pid: 7, ppid: 1, uid: 0, exe: "/usr/bin/node", argv: ["node"], argv_truncated: false };
+  const lines = [
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-1", kind: "process.exec", action: "allow", mode: "none", rule: "", process: proc },
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-2", kind: "network.connect", rule: "network.default", process: proc, detail: { syscall: "sendto", destination: "10.0.0.2:53", protocol: "udp" } },
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-3", kind: "network.connect", rule: "network.default", process: proc, detail: { syscall: "connect", destination: "10.0.0.2:53", protocol: "tcp" } },
+    { ...base, id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-4", kind: "network.listen", rule: "network.listen", process: proc, detail: { syscall: "bind", port: 5353, protocol: "udp" } },
+  ].map((e) => JSON.stringify(e));
+  const { policy } = parsePolicy(suggestPolicy(`${lines.join("\n")}\n`, { file: "ev.ndjson" }).yaml, { file: "s.yaml" });
+  assert.deepEqual(policy.spec.network?.outbound?.allow, [
+    { cidr: "10.0.0.2/32", ports: [53], protocol: "tcp" },
+    { cidr: "10.0.0.2/32", ports: [53], protocol: "udp" },
+  ]);
+  assert.deepEqual(policy.spec.network?.listen?.allowPorts, [{ ports: [5353], protocol: "udp" }]);
+});

@@ -113,8 +113,10 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
       const destOk = dest !== null && isIP(dest[1]!) !== 0 && Number(dest[2]) >= 1 && Number(dest[2]) <= 65535;
       const port = destOk ? Number(dest[2]) : pickNumber(ev.detail, ["port", "remote_port", "dport", "local_port"]);
       const addr = destOk ? dest[1] : pickString(ev.detail, ["address", "addr", "ip", "remote_address", "daddr"]);
-      if (/listen|bind/.test(ev.kind) && port !== undefined) countEndpoint(listen, String(port), ev.kind, lineNo);
-      else if (addr !== undefined && port !== undefined) countEndpoint(outbound, `${addr} ${port}`, ev.kind, lineNo);
+      // Events of protocol-aware enforcers say `protocol` (tcp/udp): the suggested rule keeps it.
+      const proto = ev.detail["protocol"] === "tcp" || ev.detail["protocol"] === "udp" ? ` ${ev.detail["protocol"]}` : "";
+      if (/listen|bind/.test(ev.kind) && port !== undefined) countEndpoint(listen, `${port}${proto}`, ev.kind, lineNo);
+      else if (addr !== undefined && port !== undefined) countEndpoint(outbound, `${addr} ${port}${proto}`, ev.kind, lineNo);
       else ignoredKinds.set(ev.kind, (ignoredKinds.get(ev.kind) ?? 0) + 1);
     } else if (!ev.kind.startsWith("enforcer.")) {
       ignoredKinds.set(ev.kind, (ignoredKinds.get(ev.kind) ?? 0) + 1);
@@ -159,17 +161,22 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
     if (outbound.size > 0) {
       out.push("    outbound:", "      mode: audit", "      default: audit", "      allow:");
       for (const [key, e] of [...outbound.entries()].sort()) {
-        const [addr, port] = key.split(" ") as [string, string];
+        const [addr, port, proto] = key.split(" ") as [string, string, string | undefined];
         out.push(
           `        # seen ${e.count} time${e.count === 1 ? "" : "s"} (${e.kind}); first at line ${e.firstLine}`,
           `        - cidr: ${q(`${addr}/${addr.includes(":") ? 128 : 32}`)}`,
           `          ports: [${port}]`,
+          ...(proto ? [`          protocol: ${proto}`] : []),
         );
       }
     }
     if (listen.size > 0) {
       out.push("    listen:", "      mode: audit", "      default: audit", "      allowPorts:");
-      for (const [port, e] of [...listen.entries()].sort()) out.push(`        - ${port}  # seen ${e.count} time${e.count === 1 ? "" : "s"} (${e.kind}); first at line ${e.firstLine}`);
+      for (const [key, e] of [...listen.entries()].sort()) {
+        const [port, proto] = key.split(" ") as [string, string | undefined];
+        const entry = proto ? `{ports: [${port}], protocol: ${proto}}` : port;
+        out.push(`        - ${entry}  # seen ${e.count} time${e.count === 1 ? "" : "s"} (${e.kind}); first at line ${e.firstLine}`);
+      }
     }
   }
   if (review.length > 0) {

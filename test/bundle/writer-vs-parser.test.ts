@@ -27,15 +27,19 @@ function expected(spec: BundleSpec, id: string) {
   const all = [...CONTROL_NAMES, ...RUNTIME_CONTROL_NAMES];
   const runtime: Record<string, unknown> = {};
   if (spec.network) {
-    const lines = sortedUnique(spec.network.connect.map((r) => `${r.action} ${r.cidr} ${r.ports}`));
+    const lines = sortedUnique(spec.network.connect.map((r) => `${r.action} ${r.cidr} ${r.ports}${r.protocol ? ` ${r.protocol}` : ""}`));
+    const listen = sortedUnique(spec.network.listen.map((l) => (typeof l === "string" ? l : `${l.ports} ${l.protocol}`)));
     runtime.network = {
       connect: lines.map((l) => {
-        const [action, cidr, ports] = l.split(" ");
-        return { action, cidr, ports };
+        const [action, cidr, ports, protocol] = l.split(" ");
+        return { action, cidr, ports, ...(protocol ? { protocol } : {}) };
       }),
       default: spec.network.default,
       listenDefault: spec.network.listenDefault,
-      listen: sortedUnique(spec.network.listen),
+      listen: listen.map((l) => {
+        const [ports, protocol] = l.split(" ");
+        return protocol ? { ports, protocol } : ports;
+      }),
     };
   }
   const readOnly = sortedUnique(spec.files?.readOnly ?? []);
@@ -52,6 +56,7 @@ function expected(spec: BundleSpec, id: string) {
     enforceAfter: Object.fromEntries(all.filter((c) => spec.enforceAfter[c] !== undefined).map((c) => [c, spec.enforceAfter[c]])),
     driftSource: spec.driftSource,
     reportExecs: spec.reportExecs,
+    ...(spec.driftPathStrict === true ? { driftPathStrict: true } : {}),
     blockList: list(spec.blockList),
     allowList: list(spec.allowList),
     manifest: [...manifest]
@@ -112,10 +117,13 @@ function randomSpec(rand: () => number): BundleSpec {
   const PORTS = ["*", "1", "3333", "14444-14446", "65535", "80-443"];
   const network = rand() < 0.5
     ? {
-        connect: many(() => ({ action: pick(["allow", "audit", "block"] as const), cidr: pick(CIDRS), ports: pick(PORTS) }), 5),
+        connect: many(() => {
+          const protocol = pick([undefined, undefined, "tcp", "udp"] as const);
+          return { action: pick(["allow", "audit", "block"] as const), cidr: pick(CIDRS), ports: pick(PORTS), ...(protocol ? { protocol } : {}) };
+        }, 5),
         default: pick(["allow", "audit", "block"] as const),
         listenDefault: pick(["allow", "audit", "block"] as const),
-        listen: many(() => pick(PORTS), 3),
+        listen: many(() => (rand() < 0.5 ? pick(PORTS) : { ports: pick(PORTS), protocol: pick(["tcp", "udp"] as const) }), 3),
       }
     : undefined;
   const files = rand() < 0.5 ? { readOnly: many(path, 3), audited: many(path, 2) } : undefined;
@@ -146,6 +154,7 @@ function randomSpec(rand: () => number): BundleSpec {
     controls,
     enforceAfter,
     driftSource,
+    ...(driftSource === "manifest" && rand() < 0.3 ? { driftPathStrict: true } : {}),
     reportExecs: rand() < 0.5,
     blockList: list(),
     allowList: list(),

@@ -185,6 +185,74 @@ for (const backend of BACKENDS) {
       assert.equal((await e.heartbeat()).status, 200);
     });
 
+    test("revoking an enrolment token cuts off every enforcer registered with it; rotation does not", async () => {
+      const g = await f.group("cut-off");
+      const calls = async (e: SimulatedEnforcer) => {
+        e.record();
+        const policy = await httpCall(`${f.url}/api/enforcer/v1/policy`, { headers: { authorization: `Bearer ${e.credential}` } });
+        return { heartbeat: (await e.heartbeat()).status, events: await e.flush(), policy: policy.status };
+      };
+      const OK = { heartbeat: 200, events: 200, policy: 200 };
+      const REFUSED = { heartbeat: 401, events: 401, policy: 401 };
+      const e1 = new SimulatedEnforcer({ baseUrl: f.url, enrolmentToken: g.token });
+      const e2 = new SimulatedEnforcer({ baseUrl: f.url, enrolmentToken: g.token });
+      await e1.register();
+      await e2.register();
+      const graced = (await jsonCall(`${f.url}/api/v1/groups/${g.id}/enrolment-tokens/${g.tokenId}/rotate`, f.adminToken, "POST", { grace_seconds: 3600 })).json();
+      const e3 = new SimulatedEnforcer({ baseUrl: f.url, enrolmentToken: graced.token });
+      await e3.register();
+      const t3 = (await jsonCall(`${f.url}/api/v1/groups/${g.id}/enrolment-tokens/${graced.id}/rotate`, f.adminToken, "POST", { grace_seconds: 0 })).json();
+      assert.deepEqual(await calls(e1), OK, "rotation with grace leaves registered enforcers running");
+      assert.deepEqual(await calls(e3), OK, "rotation without grace too: it only stops new registrations");
+
+      assert.equal((await jsonCall(`${f.url}/api/v1/groups/${g.id}/enrolment-tokens/${g.tokenId}`, f.adminToken, "DELETE")).status, 204);
+      assert.deepEqual(await calls(e1), REFUSED, "e1 is cut off");
+      assert.deepEqual(await calls(e2), REFUSED, "e2 is cut off");
+      assert.deepEqual(await calls(e3), OK, "control: an enforcer of another token keeps working");
+      const again = await jsonCall(`${f.url}/api/enforcer/v1/register`, g.token, "POST", e1.registration());
+      assert.equal(again.status, 401, "re-registering with the revoked token is refused");
+      const viaOther = await jsonCall(`${f.url}/api/enforcer/v1/register`, t3.token, "POST", e1.registration());
+      assert.equal(viaOther.status, 403, "a cut-off instance cannot come back through another token");
+      assert.match(viaOther.json().error.message, /revoked this enforcer/);
+      const w1 = schemas.workloadSchema.parse((await jsonCall(`${f.url}/api/v1/workloads/${e1.enforcerId}`, f.adminToken)).json());
+      assert.notEqual(w1.revoked, null);
+      const fresh = new SimulatedEnforcer({ baseUrl: f.url, enrolmentToken: t3.token });
+      await fresh.register();
+      assert.deepEqual(await calls(fresh), OK, "control: a new instance enrols with an active token");
+
+      // A token already rotated out can still be revoked, and that cuts off its enforcers.
+      assert.equal((await jsonCall(`${f.url}/api/v1/groups/${g.id}/enrolment-tokens/${graced.id}`, f.adminToken, "DELETE")).status, 204);
+      assert.deepEqual(await calls(e3), REFUSED);
+      const audit = (await jsonCall(`${f.url}/api/v1/audit?limit=50`, f.adminToken)).json().items as { action: string; detail: Record<string, unknown> }[];
+      const revokes = audit.filter((a) => a.action === "enrolment-token.revoke" && [g.tokenId, graced.id].includes(a.detail.token_id as string));
+      assert.deepEqual(revokes.map((a) => a.detail.enforcers_revoked).sort(), [1, 2]);
+    });
+
+    test("an admin revokes one enforcer's credential, audited; viewers and editors cannot", async () => {
+      const g = await f.group("revoke-one");
+      const a = new SimulatedEnforcer({ baseUrl: f.url, enrolmentToken: g.token });
+      const b = new SimulatedEnforcer({ baseUrl: f.url, enrolmentToken: g.token });
+      await a.register();
+      await b.register();
+      const revoke = (id: string, token: string) => jsonCall(`${f.url}/api/v1/enforcers/${id}/revoke`, token, "POST");
+      assert.equal((await revoke(a.enforcerId!, await f.userToken("viewer"))).status, 403);
+      assert.equal((await revoke(a.enforcerId!, await f.userToken("editor"))).status, 403);
+      assert.equal((await a.heartbeat()).status, 200, "refused revocations changed nothing");
+
+      assert.equal((await revoke(a.enforcerId!, f.adminToken)).status, 204);
+      assert.equal((await a.heartbeat()).status, 401);
+      a.record();
+      assert.equal(await a.flush(), 401);
+      assert.equal((await httpCall(`${f.url}/api/enforcer/v1/policy`, { headers: { authorization: `Bearer ${a.credential}` } })).status, 401);
+      assert.equal((await b.heartbeat()).status, 200, "control: the other enforcer of the same token keeps working");
+      const back = await jsonCall(`${f.url}/api/enforcer/v1/register`, g.token, "POST", a.registration());
+      assert.equal(back.status, 403, "the revoked instance cannot register again with the still-valid token");
+      assert.equal((await revoke(a.enforcerId!, f.adminToken)).status, 404, "already revoked");
+      assert.equal((await revoke("00000000-0000-0000-0000-000000000000", f.adminToken)).status, 404);
+      const audit = (await jsonCall(`${f.url}/api/v1/audit?limit=50`, f.adminToken)).json().items as { action: string; actor: string; target: string }[];
+      assert.ok(audit.some((x) => x.action === "enforcer.revoke" && x.target === `enforcer:${a.enforcerId}` && x.actor === "user:admin"));
+    });
+
     test("policies are versioned, assigned to groups, override only when the group says so, and revalidate with ETags", async () => {
       const editor = await f.userToken("editor");
       const g = await f.group("policy");

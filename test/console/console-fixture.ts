@@ -38,8 +38,12 @@ export interface ConsoleFixture {
 
 let userSeq = 0;
 
-export async function startFixture(backend: Backend, settings: Partial<ConsoleSettings> = {}): Promise<ConsoleFixture> {
-  const database = await makeDatabase(backend);
+/**
+ * Starts a bootstrapped console on a fresh database of `backend`, or on `options.database` (a
+ * location the caller made and disposes of, e.g. a second database on a PostgreSQL it shares).
+ */
+export async function startFixture(backend: Backend, settings: Partial<ConsoleSettings> = {}, options: { database?: string } = {}): Promise<ConsoleFixture> {
+  const database = options.database === undefined ? await makeDatabase(backend) : { location: options.database, dispose: async () => undefined };
   const running = await startConsole({
     database: database.location,
     listen: "127.0.0.1:0",

@@ -14,6 +14,8 @@ export interface ConsoleProcess {
   output: () => string;
   /** SIGKILL, no chance to finish anything; resolves when the process is gone. */
   kill(): Promise<void>;
+  /** SIGTERM, a graceful stop (pending writes are flushed); resolves with the exit code. */
+  stop(): Promise<number | null>;
 }
 
 export async function spawnConsole(args: string[], env: Record<string, string> = {}): Promise<ConsoleProcess> {
@@ -21,7 +23,7 @@ export async function spawnConsole(args: string[], env: Record<string, string> =
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -47,6 +49,15 @@ export async function spawnConsole(args: string[], env: Record<string, string> =
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

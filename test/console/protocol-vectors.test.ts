@@ -1,7 +1,8 @@
 /**
  * Replays the protocol test vectors (test/vectors/console/*.json) against a real console, so the
  * examples a C reporter is built against are exactly what the server does. Each file runs on a
- * fresh console with `{{enrolment_token}}` set; see docs/console-protocol.md for the format.
+ * fresh console with `{{enrolment_token}}`, `{{admin_token}}` and `{{group_id}}` set; see
+ * docs/console-protocol.md for the format.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -70,7 +71,11 @@ for (const file of files) {
     const f = await startFixture("sqlite");
     try {
       const g = await f.group("vectors");
-      const vars: Vars = new Map([["enrolment_token", g.token]]);
+      const vars: Vars = new Map([
+        ["enrolment_token", g.token],
+        ["admin_token", f.adminToken],
+        ["group_id", g.id],
+      ]);
       for (const [i, x] of vector.exchanges.entries()) {
         const where = `${file} exchange ${i + 1}`;
         const headers = substitute(x.request.headers ?? {}, vars) as Record<string, string>;
@@ -80,7 +85,7 @@ for (const file of files) {
           const text = x.request.body_ndjson.join("\n") + "\n";
           body = x.request.encode === "gzip" ? gzipSync(text) : text;
         }
-        const r = await httpCall(f.url + x.request.path, { method: x.request.method, headers, body });
+        const r = await httpCall(f.url + (substitute(x.request.path, vars) as string), { method: x.request.method, headers, body });
         assert.equal(r.status, x.response.status, `${where}: status (${r.body.toString().slice(0, 200)})`);
         for (const [h, v] of Object.entries(x.response.headers ?? {})) {
           const actual = r.headers[h.toLowerCase()];

@@ -3,7 +3,7 @@
 // mode, and succeeds without the enforcer (negative controls). Host and three podman setups.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { chmod, copyFile, readFile, writeFile } from "node:fs/promises";
+import { chmod, copyFile, link, readFile, symlink, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import {
   ALL_TARGETS, BUILD_DIR, bundleText, eventsOf, explain, makeTargets, manifestLines, pct, sha256File, type RunResult, type Target,
@@ -34,6 +34,8 @@ for (const kind of ALL_TARGETS) {
     let t: Target;
     let cleanup: () => Promise<void>;
     let manifest: string[];
+    /** Manifest lines for the path-strict test's files in scratch (home, home.sh). */
+    let homes: string[];
     before(async () => {
       const made = await makeTargets([kind]);
       t = made.targets[0]!;
@@ -50,6 +52,17 @@ for (const kind of ALL_TARGETS) {
       const same = Buffer.from(pid1);
       same[same.length - 1] = same[same.length - 1]! ^ 0xff;
       await writeFile(t.hostPath(`${t.scratch}/same-size`), same, { mode: 0o644 });
+      // path-strict: home (a listed copy of pid1) and its hard link hard (not listed); to-pid1, a
+      // symlink to pid1; home.sh (listed) and away.sh (the same script, not listed)
+      await copyFile(join(BUILD_DIR, "tests", "pid1"), t.hostPath(`${t.scratch}/home`));
+      await chmod(t.hostPath(`${t.scratch}/home`), 0o755);
+      await link(t.hostPath(`${t.scratch}/home`), t.hostPath(`${t.scratch}/hard`));
+      await symlink(`${t.progs}/pid1`, t.hostPath(`${t.scratch}/to-pid1`));
+      for (const name of ["home.sh", "away.sh"]) await writeFile(t.hostPath(`${t.scratch}/${name}`), "#!/bin/sh\nexit 6\n", { mode: 0o755 });
+      homes = [
+        `exe ${await sha256File(join(BUILD_DIR, "tests", "pid1"))} ${pct(`${t.scratch}/home`)}`,
+        `exe ${await sha256File(t.hostPath(`${t.scratch}/home.sh`))} ${pct(`${t.scratch}/home.sh`)}`,
+      ];
     });
     after(async () => cleanup());
 
@@ -67,6 +80,36 @@ for (const kind of ALL_TARGETS) {
 
     test("drift (manifest): content not in the image is refused", async () => {
       await control((m) => [`control drift ${m}`, ...manifest], via("plain", `${t.scratch}/drifted`, "exit", "5"), 5, "exec.drift", "drift.manifest");
+    });
+
+    test("drift (path-strict): image content copied, hard-linked or scripted under a new path is refused; its own path and symlinks run", async () => {
+      const strict = (m: string) => [`control drift ${m}`, "drift-path-strict on", ...manifest, ...homes];
+      // blockme is a byte-for-byte copy of pid1, which the manifest lists at progs/pid1 only
+      const copy = via("plain", `${t.scratch}/blockme`, "exit", "5");
+      await control(strict, copy, 5, "exec.drift", "drift.path");
+      const enforce = await t.writeBundle(bundleText(strict("enforce")));
+      const denied = await t.run([t.enforcer, "--bundle", enforce, "--", ...copy]);
+      // the reason names one of the manifest paths of that content (pid1 or home) and the copy's path
+      const homesOfPid1 = [`${t.progs}/pid1`, `${t.scratch}/home`].map((p) => `content of ${p} executed from ${t.scratch}/blockme`);
+      assert.ok(homesOfPid1.includes(eventsOf(denied, "exec.drift")[0]!.reason), explain(denied));
+      // negative control: content-only drift lets the same copy run
+      const loose = await t.writeBundle(bundleText(["control drift enforce", ...manifest, ...homes]));
+      const ran = await t.run([t.enforcer, "--bundle", loose, "--", ...copy]);
+      assert.equal(ran.code, 5, explain(ran));
+      assert.deepEqual(eventsOf(ran, "exec.drift"), [], explain(ran));
+      // the original path, a symlink to it, and a hard link the manifest lists all run
+      for (const argv of [via("plain", `${t.progs}/pid1`, "exit", "5"), via("plain", `${t.scratch}/to-pid1`, "exit", "5"), via("plain", `${t.scratch}/home`, "exit", "5")]) {
+        const r = await t.run([t.enforcer, "--bundle", enforce, "--", ...argv]);
+        assert.equal(r.code, 5, explain(r));
+        assert.deepEqual(eventsOf(r, "exec.drift"), [], explain(r));
+      }
+      // a hard link of a listed file under a path the manifest does not list is judged by the link used
+      await control(strict, via("plain", `${t.scratch}/hard`, "exit", "5"), 5, "exec.drift", "drift.path");
+      // a script is judged by its own path; its interpreter (an image program) by the interpreter's
+      await control(strict, via("plain", `${t.scratch}/away.sh`), 6, "exec.drift", "drift.path");
+      const home = await t.run([t.enforcer, "--bundle", enforce, "--", ...via("plain", `${t.scratch}/home.sh`)]);
+      assert.equal(home.code, 6, explain(home));
+      assert.deepEqual(eventsOf(home, "exec.drift"), [], explain(home));
     });
 
     test("drift (ctime): a file created after the start is refused", async () => {

@@ -137,6 +137,66 @@ for (const kind of ALL_TARGETS) {
       assertNoEvents(ok, ["network.listen"]);
     });
 
+    /** A bundle that blocks one protocol to PORT on loopback (IPv4 and IPv6) and allows the rest. */
+    const ONLY = (proto: "tcp" | "udp", port: string) => (m: string) => [
+      `control network ${m}`, `net-connect block 127.0.0.1/32 ${port} ${proto}`, `net-connect block ::1/128 ${port} ${proto}`, "net-default allow",
+    ];
+
+    test("network: a udp-only block rule refuses UDP sendto and connect but not a TCP connect to the same port (IPv4, IPv6)", async () => {
+      const port = String(await freePort());
+      for (const addr of ["127.0.0.1", "::1"]) {
+        const r = await control(ONLY("udp", port), net("sendto", addr, port), { enforce: EACCES, ok: 0 }, "network.connect", "network.block");
+        const detail = eventsOf(r, "network.connect")[0]!.detail as Record<string, unknown>;
+        assert.equal(detail.protocol, "udp", explain(r));
+        assert.equal(detail.net_rule, `${addr === "::1" ? "::1/128" : "127.0.0.1/32"} ${port} udp`, explain(r));
+        await control(ONLY("udp", port), net("udp-connect", addr, port), { enforce: EACCES, ok: 0 }, "network.connect", "network.block");
+        const b = await t.writeBundle(bundleText(ONLY("udp", port)("enforce")));
+        const tcp = await t.run([t.enforcer, "--bundle", b, "--", ...net("connect", addr, port)]);
+        assert.equal(tcp.code, 0, explain(tcp));
+        assertNoEvents(tcp, ["network.connect"]);
+      }
+    });
+
+    test("network: a tcp-only block rule refuses a TCP connect but not UDP to the same port", async () => {
+      const port = String(await freePort());
+      await control(ONLY("tcp", port), net("connect", "127.0.0.1", port), { enforce: EACCES, ok: 0 }, "network.connect", "network.block");
+      await control(ONLY("tcp", port), net("connect-nb", "::1", port), { enforce: EACCES, ok: 0 }, "network.connect", "network.block");
+      const b = await t.writeBundle(bundleText(ONLY("tcp", port)("enforce")));
+      for (const argv of [net("sendto", "127.0.0.1", port), net("udp-connect", "::1", port)]) {
+        const udp = await t.run([t.enforcer, "--bundle", b, "--", ...argv]);
+        assert.equal(udp.code, 0, explain(udp));
+        assertNoEvents(udp, ["network.connect"]);
+      }
+    });
+
+    test("network: a thread that points the descriptor at a UDP socket during a judged TCP connect is caught at the exit stop", async () => {
+      const port = String(await freePort());
+      const argv = net("connect-flip", "127.0.0.1", port);
+      const plain = await t.run(argv);
+      assert.equal(plain.code, 0, `the race is winnable without the enforcer: ${explain(plain)}`);
+      const b = await t.writeBundle(bundleText(ONLY("udp", port)("enforce")));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", ...argv]);
+      assert.equal(r.code, KILLED, explain(r));
+      assertEvent(r, "network.connect", "network.exit-mismatch", "deny");
+      assert.doesNotMatch(r.stdout, /raced/, "killed before it could use the UDP socket");
+      const a = await t.writeBundle(bundleText(ONLY("udp", port)("audit")));
+      const ra = await t.run([t.enforcer, "--bundle", a, "--", ...argv]);
+      assert.equal(ra.code, 0, explain(ra));
+      const alerts = eventsOf(ra, "network.connect");
+      assert.ok(alerts.length >= 1 && alerts.every((e) => e.action === "alert"), explain(ra));
+    });
+
+    test("network: a udp-only listen port admits UDP binds on it, not TCP binds", async () => {
+      const port = String(await freePort());
+      const listen = (m: string) => [`control network ${m}`, "net-listen-default block", `net-listen ${port} udp`];
+      const r = await control(listen, net("bind", port), { enforce: EACCES, ok: 0 }, "network.listen", "network.listen");
+      assert.equal((eventsOf(r, "network.listen")[0]!.detail as Record<string, unknown>).protocol, "tcp", explain(r));
+      const b = await t.writeBundle(bundleText(listen("enforce")));
+      const ok = await t.run([t.enforcer, "--bundle", b, "--", ...net("bind-udp", port)]);
+      assert.equal(ok.code, 0, explain(ok));
+      assertNoEvents(ok, ["network.listen"]);
+    });
+
     const FILES = (m: string) => [`control files ${m}`, `file-readonly ${pct(t.scratch)}/ro`, `file-audit ${pct(t.scratch)}/audited`];
 
     test("files: write-opens, openat2, unlink, rename, link, symlink, mkdir, truncate under a read-only path fail with EACCES", async () => {

@@ -1,7 +1,9 @@
 /**
  * A loopback HTTP proxy in front of a test registry that misbehaves on purpose: it can flip one
  * byte of a chosen blob (a registry that lies about digests) and answer the first N requests with
- * 503 (to exercise retries). Everything else is forwarded unchanged.
+ * 503 (to exercise retries), slow blob downloads down (so progress has something to show), and
+ * answer authenticated requests for chosen repositories with a fixed error (a registry's documented
+ * answers for a missing or forbidden repository). Everything else is forwarded unchanged.
  * @module
  */
 import { createServer, request, type Server } from "node:http";
@@ -19,8 +21,19 @@ export interface RegistryProxy {
  * @param opts.corruptBlob digest whose `GET …/blobs/<digest>` body gets one byte flipped
  * @param opts.corruptManifest reference (tag or digest) whose `GET …/manifests/<ref>` body gets one byte flipped
  * @param opts.fail503 answer this many first requests with 503
+ * @param opts.blobChunkDelayMs pause this long after each chunk of a `GET …/blobs/…` body
+ * @param opts.repositoryErrors repository → the distribution error every authenticated request for it gets
  */
-export async function startRegistryProxy(upstream: string, opts: { corruptBlob?: string; corruptManifest?: string; fail503?: number } = {}): Promise<RegistryProxy> {
+export async function startRegistryProxy(
+  upstream: string,
+  opts: {
+    corruptBlob?: string;
+    corruptManifest?: string;
+    fail503?: number;
+    blobChunkDelayMs?: number;
+    repositoryErrors?: Record<string, { status: number; code: string; message: string }>;
+  } = {},
+): Promise<RegistryProxy> {
   const up = new URL(upstream);
   const state = { failures: 0 };
   const requests: string[] = [];
@@ -32,10 +45,18 @@ export async function startRegistryProxy(upstream: string, opts: { corruptBlob?:
       return;
     }
     requests.push(`${req.method} ${req.url}`);
+    const repo = /^\/v2\/(.+?)\/(?:manifests|blobs|tags)\//.exec(req.url ?? "")?.[1];
+    const fixed = repo !== undefined && req.headers.authorization ? opts.repositoryErrors?.[repo] : undefined;
+    if (fixed) {
+      req.resume();
+      res.writeHead(fixed.status, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: fixed.code, message: fixed.message }] }));
+      return;
+    }
     const corrupt =
       req.method === "GET" &&
       ((opts.corruptBlob !== undefined && (req.url ?? "").endsWith(`/blobs/${opts.corruptBlob}`)) ||
         (opts.corruptManifest !== undefined && (req.url ?? "").endsWith(`/manifests/${opts.corruptManifest}`)));
+    const slow = req.method === "GET" && (opts.blobChunkDelayMs ?? 0) > 0 && /\/blobs\/sha256:/.test(req.url ?? "");
     const headers = { ...req.headers, host: up.host };
     const out = request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers }, (ures) => {
       const h = { ...ures.headers };
@@ -50,6 +71,10 @@ export async function startRegistryProxy(upstream: string, opts: { corruptBlob?:
           first = false;
         }
         res.write(c);
+        if (slow) {
+          ures.pause();
+          setTimeout(() => ures.resume(), opts.blobChunkDelayMs);
+        }
       });
       ures.on("end", () => res.end());
     });

@@ -10,7 +10,7 @@ const DOC = new URL("../../../docs/policy.md", import.meta.url);
 test("every policy example in docs/policy.md is valid and compiles", async () => {
   const text = await readFile(DOC, "utf8");
   const blocks = [...text.matchAll(/```(yaml|json)\n([\s\S]*?)```/g)].filter((m) => m[2]!.includes("inlay.dev/v1"));
-  assert.equal(blocks.length, 4);
+  assert.equal(blocks.length, 5);
   const refused: string[] = [];
   for (const [, lang, body] of blocks) {
     const { policy } = parsePolicy(body!, { file: `example.${lang}` });

@@ -5,7 +5,10 @@
  *   file-probe read PATH            open(O_RDONLY) by openat, read
  *   file-probe openat2 PATH         openat2(O_WRONLY|O_CREAT)
  *   file-probe unlink PATH | rename FROM TO | link FROM TO | symlink TARGET PATH | chmod PATH |
- *              truncate PATH | mkdir PATH
+ *              truncate PATH | mkdir PATH | rmdir PATH
+ *   file-probe chown PATH           chown to our own uid and gid (allowed for the owner)
+ *   file-probe rename2 FROM TO      the renameat2 syscall itself (flags 0), which libcs use only
+ *                                   for RENAME_* flags
  *   file-probe open-race SAFE EVIL  open SAFE for writing while another thread rewrites the name
  *                                   to EVIL, until the kernel opens EVIL ("raced", exit 0) or
  *                                   3 s pass (exit 3)
@@ -99,10 +102,16 @@ int main(int argc, char **argv)
 		return truncate(p, 0) < 0 ? fail("truncate") : 0;
 	if (strcmp(m, "mkdir") == 0)
 		return mkdir(p, 0755) < 0 ? fail("mkdir") : 0;
+	if (strcmp(m, "rmdir") == 0)
+		return rmdir(p) < 0 ? fail("rmdir") : 0;
+	if (strcmp(m, "chown") == 0)
+		return chown(p, getuid(), getgid()) < 0 ? fail("chown") : 0;
 	if (argc < 4)
 		return 2;
 	if (strcmp(m, "rename") == 0)
 		return rename(p, argv[3]) < 0 ? fail("rename") : 0;
+	if (strcmp(m, "rename2") == 0)
+		return syscall(SYS_renameat2, AT_FDCWD, p, AT_FDCWD, argv[3], 0) < 0 ? fail("renameat2") : 0;
 	if (strcmp(m, "link") == 0)
 		return link(p, argv[3]) < 0 ? fail("link") : 0;
 	if (strcmp(m, "symlink") == 0)

@@ -9,7 +9,13 @@
  *   net-probe connect-race SAFE EVIL PORT  connect to SAFE while another thread rewrites the
  *                                     sockaddr to EVIL, until the kernel connects to EVIL
  *                                     (exit 0 with "raced") or 5 s pass (exit 3)
+ *   net-probe udp-connect ADDR PORT   UDP connect (no listener needed)
+ *   net-probe connect-flip ADDR PORT  connect descriptor 100 to ADDR:PORT while another thread
+ *                                     points it alternately at a fresh TCP and a fresh UDP socket
+ *                                     (dup2), until the kernel connects the UDP one (exit 0 with
+ *                                     "raced") or 5 s pass (exit 3)
  *   net-probe bind PORT               TCP bind to 127.0.0.1:PORT, then listen
+ *   net-probe bind-udp PORT           UDP bind to 127.0.0.1:PORT
  *   net-probe revshell ADDR PORT PROG [ARGS...]  connect, make the socket stdin/stdout/stderr,
  *                                     exec PROG (what `nc -e` does)
  *
@@ -105,12 +111,91 @@ static void *flipper(void *arg)
 	return NULL;
 }
 
+static volatile int flip_tcp = -1, flip_udp = -1, flip_stop;
+static volatile unsigned flips;
+#define FLIP_FD 100
+
+static void *fd_flipper(void *arg)
+{
+	(void)arg;
+	while (!flip_stop) {
+		/* EBADF while main replaces the sockets is harmless */
+		(void)dup2(flip_udp, FLIP_FD);
+		(void)dup2(flip_tcp, FLIP_FD);
+		flips++;
+	}
+	return NULL;
+}
+
+static int connect_flip(const char *addr, int want_port)
+{
+	pthread_t acc, t;
+	int port = listen_on(addr, want_port, SOCK_STREAM);
+	if (pthread_create(&acc, NULL, acceptor, (void *)(intptr_t)last_listener) != 0)
+		return 2;
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(addr, port, &ss);
+	if (pthread_create(&t, NULL, fd_flipper, NULL) != 0)
+		return 2;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0;; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 5)
+			break;
+		int tcp = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int udp = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (tcp < 0 || udp < 0)
+			return fail("socket");
+		if (dup2(tcp, FLIP_FD) < 0)
+			return fail("dup2");
+		flip_tcp = tcp;
+		flip_udp = udp;
+		/* connect only while the flipper is running (it may get no CPU on a loaded machine) */
+		unsigned f0 = flips;
+		for (long spin = 0; flips == f0 && spin < 100000000L; spin++)
+			__asm__ volatile("" ::: "memory");
+		int r = connect(FLIP_FD, (struct sockaddr *)&ss, len);
+		int e = errno;
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof peer;
+		if (r == 0 && getpeername(udp, (struct sockaddr *)&peer, &pl) == 0) {
+			printf("raced after %d tries: the UDP socket is connected\n", i + 1);
+			fflush(stdout);
+			flip_stop = 1;
+			return 0;
+		}
+		if (r < 0 && e == EACCES)
+			usleep(1000); /* refused at entry (it saw the UDP socket): let the event writer keep up */
+		else if (r < 0 && e != ECONNREFUSED && e != EISCONN && e != EBADF) {
+			errno = e;
+			return fail("connect");
+		}
+		flip_tcp = flip_udp = -1;
+		close(tcp);
+		close(udp);
+	}
+	flip_stop = 1;
+	printf("no race won\n");
+	return 3;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
 		return 2;
 	const char *mode = argv[1];
 	struct sockaddr_storage ss;
+	if (strcmp(mode, "bind-udp") == 0) {
+		socklen_t len = make_addr("127.0.0.1", atoi(argv[2]), &ss);
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return fail("socket");
+		if (bind(s, (struct sockaddr *)&ss, len) < 0)
+			return fail("bind");
+		printf("bound\n");
+		return 0;
+	}
 	if (strcmp(mode, "bind") == 0) {
 		socklen_t len = make_addr("127.0.0.1", atoi(argv[2]), &ss);
 		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -125,6 +210,18 @@ int main(int argc, char **argv)
 	}
 	if (argc < 4)
 		return 2;
+	if (strcmp(mode, "connect-flip") == 0)
+		return connect_flip(argv[2], atoi(argv[3]));
+	if (strcmp(mode, "udp-connect") == 0) {
+		socklen_t len = make_addr(argv[2], atoi(argv[3]), &ss);
+		int s = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return fail("socket");
+		if (connect(s, (struct sockaddr *)&ss, len) < 0)
+			return fail("connect");
+		printf("connected\n");
+		return 0;
+	}
 	if (strcmp(mode, "connect-race") == 0) {
 		pthread_t acc;
 		int port = listen_on(argv[3], atoi(argv[4]), SOCK_STREAM);

@@ -40,22 +40,30 @@ static void exe_list(struct json *j, const char *key, const struct exelist *l)
 static void runtime_fields(struct json *j, const struct bundle_runtime *rt)
 {
 	static const char *const defaults[] = { "allow", "audit", "block" };
+	static const char *const protos[] = { "any", "tcp", "udp" };
 	if (rt->net_default_set || rt->n_connect || rt->n_listen || rt->listen_default_set) {
 		json_key(j, "network");
 		json_begin_object(j);
 		json_key(j, "connect");
 		json_begin_array(j);
 		for (size_t i = 0; i < rt->n_connect; i++) {
+			/* text: "CIDR PORTS" or "CIDR PORTS PROTO" */
 			const char *sp = strchr(rt->connect[i].text, ' ');
-			char cidr[64];
+			const char *sp2 = strchr(sp + 1, ' ');
+			char cidr[64], ports[16];
 			snprintf(cidr, sizeof cidr, "%.*s", (int)(sp - rt->connect[i].text), rt->connect[i].text);
+			snprintf(ports, sizeof ports, "%.*s", (int)(sp2 ? (size_t)(sp2 - sp - 1) : strlen(sp + 1)), sp + 1);
 			json_begin_object(j);
 			json_key(j, "action");
 			json_str(j, defaults[rt->connect[i].action]);
 			json_key(j, "cidr");
 			json_str(j, cidr);
 			json_key(j, "ports");
-			json_str(j, sp + 1);
+			json_str(j, ports);
+			if (rt->connect[i].proto != NET_PROTO_ANY) {
+				json_key(j, "protocol");
+				json_str(j, protos[rt->connect[i].proto]);
+			}
 			json_end_object(j);
 		}
 		json_end_array(j);
@@ -65,8 +73,22 @@ static void runtime_fields(struct json *j, const struct bundle_runtime *rt)
 		json_str(j, defaults[rt->listen_default]);
 		json_key(j, "listen");
 		json_begin_array(j);
-		for (size_t i = 0; i < rt->n_listen; i++)
-			json_str(j, rt->listen[i].text);
+		for (size_t i = 0; i < rt->n_listen; i++) {
+			/* a protocol-less port is a string, else {ports, protocol} */
+			if (rt->listen[i].proto == NET_PROTO_ANY) {
+				json_str(j, rt->listen[i].text);
+				continue;
+			}
+			char ports[16];
+			snprintf(ports, sizeof ports, "%.*s", (int)(strchr(rt->listen[i].text, ' ') - rt->listen[i].text),
+				 rt->listen[i].text);
+			json_begin_object(j);
+			json_key(j, "ports");
+			json_str(j, ports);
+			json_key(j, "protocol");
+			json_str(j, protos[rt->listen[i].proto]);
+			json_end_object(j);
+		}
 		json_end_array(j);
 		json_end_object(j);
 	}
@@ -136,6 +158,10 @@ int main(int argc, char **argv)
 		json_str(&j, b.drift_ctime ? "ctime" : "manifest");
 		json_key(&j, "reportExecs");
 		json_bool(&j, b.report_execs);
+		if (b.drift_path_strict) {
+			json_key(&j, "driftPathStrict");
+			json_bool(&j, true);
+		}
 		exe_list(&j, "blockList", &b.block);
 		exe_list(&j, "allowList", &b.allow);
 		runtime_fields(&j, &b.rt);

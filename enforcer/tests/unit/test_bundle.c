@@ -2,6 +2,7 @@
  * with the expected message), the parsed content of the richest vectors, inline edge cases,
  * and the list/manifest queries. */
 #include <dirent.h>
+#include <sys/socket.h>
 
 #include "bundle.h"
 #include "sha256.h"
@@ -184,6 +185,58 @@ static void check_runtime(void)
 	bundle_free(&b);
 }
 
+/* Policy rules: path-strict drift (manifest queries by hash and path) and protocol-limited
+ * network rules (what each rule's protocol matches, unknown socket types failing closed). */
+static void check_policy_rules(void)
+{
+	struct bundle b;
+	uint8_t one[32], two[32], three[32];
+	memset(one, 0x11, 32);
+	memset(two, 0x22, 32);
+	memset(three, 0x33, 32);
+	if (load_vector("policy-rules", &b) != 0)
+		return;
+	CHECK(b.drift_path_strict && !b.drift_ctime, "drift-path-strict on");
+	CHECK(bundle_manifest_has_at(&b, one, "/bin/busybox") && bundle_manifest_has_at(&b, one, "/bin/sh"),
+	      "content listed under two paths is at home at both");
+	CHECK(!bundle_manifest_has_at(&b, one, "/tmp/x") && !bundle_manifest_has_at(&b, one, "/usr/bin/app"),
+	      "the same content elsewhere, or at another content's path, is not");
+	CHECK(bundle_manifest_has_at(&b, two, "/usr/bin/app") && !bundle_manifest_has_at(&b, three, "/usr/bin/app"),
+	      "an unknown hash is at home nowhere");
+	CHECK(!bundle_manifest_has_at(&b, one, "/bin/busybo") && !bundle_manifest_has_at(&b, one, "/bin/busybox/"),
+	      "paths compare exactly");
+	CHECK(b.rt.n_connect == 4 && b.rt.n_listen == 3, "rule counts %zu %zu", b.rt.n_connect, b.rt.n_listen);
+	/* file order: allow 10/8 443 tcp, audit 127/8 *, block 0/0 53 udp, block ::/0 53 udp */
+	CHECK(b.rt.connect[0].proto == NET_PROTO_TCP && b.rt.connect[1].proto == NET_PROTO_ANY &&
+		      b.rt.connect[2].proto == NET_PROTO_UDP && b.rt.connect[3].proto == NET_PROTO_UDP,
+	      "protocols");
+	CHECK_STR(b.rt.connect[2].text, "0.0.0.0/0 53 udp");
+	CHECK_STR(b.rt.connect[1].text, "127.0.0.0/8 *");
+	CHECK(netrule_proto_match(&b.rt.connect[2], SOCK_DGRAM) && !netrule_proto_match(&b.rt.connect[2], SOCK_STREAM),
+	      "udp block: datagram only");
+	CHECK(netrule_proto_match(&b.rt.connect[0], SOCK_STREAM) && !netrule_proto_match(&b.rt.connect[0], SOCK_DGRAM),
+	      "tcp allow: stream only");
+	CHECK(!netrule_proto_match(&b.rt.connect[2], SOCK_RAW) && netrule_proto_match(&b.rt.connect[1], SOCK_RAW),
+	      "another socket type: only rules without a protocol");
+	CHECK(netrule_proto_match(&b.rt.connect[2], -1) && !netrule_proto_match(&b.rt.connect[0], -1) &&
+		      netrule_proto_match(&b.rt.connect[1], -1),
+	      "unknown type: protocol block rules apply, protocol allow rules do not");
+	CHECK_STR(b.rt.listen[0].text, "53 udp");
+	CHECK(b.rt.listen[0].proto == NET_PROTO_UDP && b.rt.listen[1].proto == NET_PROTO_ANY &&
+		      b.rt.listen[2].proto == NET_PROTO_TCP && b.rt.listen[2].port_lo == 9000,
+	      "listen protocols");
+	CHECK(!netrule_proto_match(&b.rt.listen[0], -1), "an unknown type is not on a protocol listen port");
+	bundle_free(&b);
+
+	/* Without the directive: off. "off" is accepted and means off. */
+	char err[512];
+	const char *text = "inlay-bundle 1\ndrift-path-strict off\nnet-listen 53\nend\n";
+	CHECK(bundle_parse(text, strlen(text), &b, err, sizeof err) == 0 && !b.drift_path_strict &&
+		      b.rt.listen[0].proto == NET_PROTO_ANY && strcmp(b.rt.listen[0].text, "53") == 0,
+	      "off: %s", err);
+	bundle_free(&b);
+}
+
 static void check_defaults(void)
 {
 	struct bundle b;
@@ -268,6 +321,7 @@ int main(int argc, char **argv)
 	run_dir("invalid");
 	check_everything();
 	check_runtime();
+	check_policy_rules();
 	check_defaults();
 	inline_cases();
 	return tap_done("bundle");

@@ -1,5 +1,6 @@
-/* The `platform` object on events: absent until set, then on every line; set once; too large is
- * refused; and the worst-case event with the largest platform object still fits one slot. */
+/* The `platform` object on events: absent until set, then on every line; replaced once (the
+ * endpoint's answer after the environment's), then fixed; too large is refused; and the
+ * worst-case event with the largest platform object still fits one slot. */
 #include <unistd.h>
 
 #include "events.h"
@@ -26,8 +27,11 @@ int main(int argc, char **argv)
 	memset(big + 6, 'v', EVENTS_PLATFORM_MAX - 8);
 	memcpy(big + EVENTS_PLATFORM_MAX - 2, "\"}", 2);
 	CHECK(strlen(big) == EVENTS_PLATFORM_MAX, "test object size %zu", strlen(big));
-	CHECK(events_set_platform(big) == 0, "accepted");
-	CHECK(events_set_platform("{\"k\":\"other\"}") == -1, "set once");
+	CHECK(events_set_platform("{\"k\":\"env\"}") == 0, "the first object (from the environment)");
+	n = events_format(&life, 2, 0, buf, sizeof buf);
+	CHECK(n > 0 && strstr(buf, ",\"platform\":{\"k\":\"env\"},") != NULL, "the first object is on events: %s", buf);
+	CHECK(events_set_platform(big) == 0, "one replacement (from the endpoint) is accepted");
+	CHECK(events_set_platform("{\"k\":\"other\"}") == -1, "no second replacement");
 
 	n = events_format(&life, 2, 0, buf, sizeof buf);
 	CHECK(n > 0 && json_check(buf, n - 1), "valid JSON: %s", buf);

@@ -11,8 +11,8 @@ import { defaultPolicy } from "../../policy/default-policy.js";
 import { loadPolicyFile, type LoadedPolicy } from "../../policy/load-policy.js";
 import { createLayerScanner, scanWorkersFromEnv } from "../../embed/worker-scan.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
-import { ttyProgress } from "../../embed/progress.js";
-import { ClientPool, formatLocation, openSink, openSource, parseLocation, type Location } from "../../embed/transport.js";
+import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
+import { ClientPool, formatLocation, openSink, openSource, parseLocation, parseRegistryEndpoint, type Location } from "../../embed/transport.js";
 import { parsePlatform, type Platform } from "../../oci/v1/platform.js";
 
 interface EmbedFlags {
@@ -23,7 +23,37 @@ interface EmbedFlags {
   platform?: string;
   json?: boolean;
   insecureRegistry?: string[];
+  registryEndpoint?: string[];
   enforcerDir?: string;
+}
+
+/** The registry flags `embed` and `scan` share. */
+export interface RegistryFlags {
+  insecureRegistry?: string[];
+  registryEndpoint?: string[];
+}
+
+/** The client pool for `--insecure-registry` and `--registry-endpoint`; a bad endpoint is a usage error. */
+export function clientPoolFrom(flags: RegistryFlags): ClientPool {
+  const insecureRegistries = flags.insecureRegistry ?? [];
+  const endpoints = new Map<string, string>();
+  for (const e of flags.registryEndpoint ?? []) {
+    try {
+      const { registry, origin } = parseRegistryEndpoint(e, { insecureRegistries });
+      endpoints.set(registry, origin);
+    } catch (err) {
+      throw new CliError(`Cannot use --registry-endpoint ${JSON.stringify(e)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
+    }
+  }
+  return new ClientPool({ insecureRegistries, endpoints });
+}
+
+/** Registers `--insecure-registry` and `--registry-endpoint` on a command. */
+export function registryOptions(cmd: Command): Command {
+  const collect = (v: string, acc: string[]): string[] => [...acc, v];
+  return cmd
+    .option("--insecure-registry <host>", "allow plain HTTP to this non-loopback registry (repeatable)", collect, [] as string[])
+    .option("--registry-endpoint <name=url>", "send requests for registry NAME to URL (a mirror or proxy; it receives NAME's credentials; repeatable)", collect, [] as string[]);
 }
 
 function parseLocationArg(s: string, which: string): Location {
@@ -60,7 +90,7 @@ function buildTimeOf(flags: EmbedFlags): Date {
 }
 
 /** The bundle builder the flags ask for: a fixed spec, a policy file, or the default policy. */
-async function bundleBuilderFrom(flags: EmbedFlags): Promise<BundleBuilder> {
+async function bundleBuilderFrom(flags: EmbedFlags, warn: (line: string) => void): Promise<BundleBuilder> {
   if (flags.policy !== undefined && flags.bundleSpec !== undefined) throw new CliError("Cannot use --policy and --bundle-spec together: give one", ExitCode.usage);
   if (flags.bundleSpec !== undefined) {
     try {
@@ -78,13 +108,13 @@ async function bundleBuilderFrom(flags: EmbedFlags): Promise<BundleBuilder> {
   return policyBundleBuilder(loaded, {
     buildTime: buildTimeOf(flags),
     allowUnenforced: flags.allowUnenforced === true,
-    warn: (line) => process.stderr.write(`${line}\n`),
+    warn,
   });
 }
 
 /** Registers `embed` on the program. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("embed")
     .description("Embed the Inlay enforcer and its bundle into an image (registry, OCI layout or docker archive)")
     .argument("<src>", "source: docker://HOST/REPO:TAG|@DIGEST, oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]")
@@ -95,51 +125,54 @@ export function register(program: Command): void {
     .option("--build-time <iso>", "image build time for afterDaysFromBuild (default: $SOURCE_DATE_EPOCH, else now)")
     .option("--platform <list>", "comma-separated os/arch[/variant] to embed; others are left out")
     .option("--json", "print the result as JSON")
-    .option("--insecure-registry <host>", "allow plain HTTP to this non-loopback registry (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option("--enforcer-dir <dir>", "directory holding <arch>/inlay-enforcer (default: this installation's build)")
-    .action(async (src: string, dst: string, flags: EmbedFlags) => {
-      const from = parseLocationArg(src, "source");
-      const to = parseLocationArg(dst, "destination");
-      const platforms = parsePlatforms(flags.platform);
-      const bundleFor = await bundleBuilderFrom(flags);
-      let workers: number;
-      try {
-        workers = scanWorkersFromEnv();
-      } catch (err) {
-        throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
-      }
-      const pool = new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] });
-      const source = openSource(from, pool);
-      const sink = openSink(to, pool);
-      const scanner = createLayerScanner({ workers });
-      let result: EmbedResult;
-      try {
-        const progress = flags.json ? undefined : ttyProgress(process.stderr);
-        const r = await embedImage(source, sink, {
-          bundleFor,
-          scan: (image) => scanner.scan(image),
-          baseName: formatLocation(from),
-          ...(platforms ? { platforms } : {}),
-          ...(flags.enforcerDir ? { enforcerDir: flags.enforcerDir } : {}),
-          ...(progress ? { onProgress: progress } : {}),
-        });
-        result = { source: formatLocation(from), destination: formatLocation(to), ...r };
-      } catch (err) {
-        throw toCliError(err, `Cannot embed ${formatLocation(from)} into ${formatLocation(to)}`);
-      } finally {
-        await scanner.close();
-        await sink.close();
-        await source.close();
-      }
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        return;
-      }
-      const lines = [`embedded ${result.destination} ${result.digest}`];
-      for (const p of result.platforms) {
-        lines.push(`  ${p.platform}: ${p.digest} (${p.executables} executables, ${p.setuid} setuid/setgid${p.replacedInlayLayer ? ", replaced the previous Inlay layer" : ""})`);
-      }
-      for (const d of result.dropped) lines.push(`  dropped ${d.digest}${d.platform ? ` (${d.platform})` : ""}: ${d.reason}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
-    });
+    .option("--enforcer-dir <dir>", "directory holding <arch>/inlay-enforcer (default: this installation's build)");
+  registryOptions(cmd).action(async (src: string, dst: string, flags: EmbedFlags) => {
+    const from = parseLocationArg(src, "source");
+    const to = parseLocationArg(dst, "destination");
+    const platforms = parsePlatforms(flags.platform);
+    let workers: number;
+    try {
+      workers = scanWorkersFromEnv();
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+    }
+    // Progress only on a terminal and never with --json; warnings go above the status line.
+    const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "embed" });
+    const warn = (line: string): void => (progress ? progress.log(line) : void process.stderr.write(`${line}\n`));
+    const bundleFor = await bundleBuilderFrom(flags, warn);
+    const pool = clientPoolFrom(flags);
+    const source = openSource(from, pool);
+    const sink = openSink(to, pool);
+    const scanner = createLayerScanner({ workers });
+    let result: EmbedResult;
+    try {
+      const r = await embedImage(source, sink, {
+        bundleFor,
+        scan: (image) => scanner.scan(image),
+        baseName: formatLocation(from),
+        ...(platforms ? { platforms } : {}),
+        ...(flags.enforcerDir ? { enforcerDir: flags.enforcerDir } : {}),
+        ...(progress ? { onProgress: (p: PlatformLayerProgress) => progress.update(p) } : {}),
+      });
+      result = { source: formatLocation(from), destination: formatLocation(to), ...r };
+      progress?.finish("done");
+    } catch (err) {
+      progress?.finish("failed");
+      throw toCliError(err, `Cannot embed ${formatLocation(from)} into ${formatLocation(to)}`);
+    } finally {
+      await scanner.close();
+      await sink.close();
+      await source.close();
+    }
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    const lines = [`embedded ${result.destination} ${result.digest}`];
+    for (const p of result.platforms) {
+      lines.push(`  ${p.platform}: ${p.digest} (${p.executables} executables, ${p.setuid} setuid/setgid${p.replacedInlayLayer ? ", replaced the previous Inlay layer" : ""})`);
+    }
+    for (const d of result.dropped) lines.push(`  dropped ${d.digest}${d.platform ? ` (${d.platform})` : ""}: ${d.reason}`);
+    process.stdout.write(`${lines.join("\n")}\n`);
+  });
 }

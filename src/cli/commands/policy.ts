@@ -1,5 +1,5 @@
 /**
- * `inlay policy check|compile|explain|suggest|default`. Exit codes (docs/policy.md):
+ * `inlay policy check|compile|overlay|explain|suggest|default`. Exit codes (docs/policy.md):
  * 0 done; 1 the policy or events file is invalid; 2 usage; 3 a valid policy this enforcer cannot
  * compile as written; 4 an input could not be read or the output written.
  * @module
@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli-error.js";
 import type { BundleSpec } from "../../bundle/bundle-spec.js";
 import { bundleId, writeBundle } from "../../bundle/write-bundle.js";
+import { policyOverlayId, writePolicyOverlay } from "../../bundle/write-policy-overlay.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 import { planPolicy, type CompileFinding } from "../../policy/compile-policy.js";
 import { DEFAULT_POLICY_YAML } from "../../policy/default-policy.js";
@@ -94,6 +95,31 @@ export function register(program: Command): void {
         }
       },
     );
+
+  policy
+    .command("overlay")
+    .description("Compile a policy into the policy overlay a console serves for it (any image; no manifest, no build time)")
+    .argument("<file>", "policy file (- reads stdin)")
+    .option("-o, --output <overlay>", "overlay file to write (written to a temporary file, then renamed); default: stdout")
+    .option("--allow-unenforced", "compile even when the policy sets controls the overlay cannot carry (fail mode, activation...)")
+    .action(async (file: string, opts: { output?: string; allowUnenforced?: boolean }) => {
+      const loaded = await readPolicy(file);
+      // The console's own compile path (target overlay): an upload it would refuse is refused here.
+      const { spec, findings } = planPolicy(loaded.policy, { target: "overlay" });
+      reportOrRefuse(loaded, findings, opts.allowUnenforced === true);
+      let bytes: Buffer;
+      try {
+        bytes = writePolicyOverlay(spec);
+      } catch (err) {
+        throw new CliError(`Cannot compile ${loaded.source.file}: ${(err as Error).message}`, EXIT_REFUSED, { cause: err });
+      }
+      if (opts.output === undefined) {
+        process.stdout.write(bytes);
+        return;
+      }
+      await writeAtomically(opts.output, bytes);
+      process.stderr.write(`inlay: wrote ${opts.output}: ${policyOverlayId(bytes)}\n`);
+    });
 
   policy
     .command("explain")

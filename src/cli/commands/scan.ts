@@ -7,51 +7,52 @@ import { CliError } from "../cli-error.js";
 import { createLayerScanner, scanWorkersFromEnv } from "../../embed/worker-scan.js";
 import { formatScanSummary } from "../../scan/summary.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
-import { ttyProgress } from "../../embed/progress.js";
+import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
 import { scanImage } from "../../embed/scan-image.js";
-import { ClientPool, formatLocation, openSource, parseLocation } from "../../embed/transport.js";
-import { parsePlatforms } from "./embed.js";
+import { formatLocation, openSource, parseLocation } from "../../embed/transport.js";
+import { clientPoolFrom, parsePlatforms, registryOptions, type RegistryFlags } from "./embed.js";
 
 /** Registers `scan` on the program. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("scan")
     .description("List the executables an image ships (summary, or the full manifest with --json)")
     .argument("<src>", "docker://HOST/REPO:TAG|@DIGEST, oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]")
     .option("--platform <list>", "comma-separated os/arch[/variant] to scan (default: all)")
-    .option("--json", "print the full manifest as JSON (one platform: the manifest; several: an object keyed by platform)")
-    .option("--insecure-registry <host>", "allow plain HTTP to this non-loopback registry (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action(async (src: string, flags: { platform?: string; json?: boolean; insecureRegistry?: string[] }) => {
-      let loc;
-      try {
-        loc = parseLocation(src);
-      } catch (err) {
-        throw new CliError(`Cannot use source ${JSON.stringify(src)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
-      }
-      const platforms = parsePlatforms(flags.platform);
-      let workers: number;
-      try {
-        workers = scanWorkersFromEnv();
-      } catch (err) {
-        throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
-      }
-      const source = openSource(loc, new ClientPool({ insecureRegistries: flags.insecureRegistry ?? [] }));
-      const scanner = createLayerScanner({ workers });
-      let results;
-      try {
-        const progress = flags.json ? undefined : ttyProgress(process.stderr);
-        results = await scanImage(source, (image) => scanner.scan(image), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: progress } : {}) });
-      } catch (err) {
-        throw toCliError(err, `Cannot scan ${formatLocation(loc)}`);
-      } finally {
-        await scanner.close();
-        await source.close();
-      }
-      if (flags.json) {
-        const doc = results.length === 1 ? results[0]!.manifest : Object.fromEntries(results.map((r) => [r.platform, r.manifest]));
-        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-        return;
-      }
-      for (const r of results) process.stdout.write(`${formatLocation(loc)} ${r.platform} ${r.digest}\n${formatScanSummary(r.manifest)}\n`);
-    });
+    .option("--json", "print the full manifest as JSON (one platform: the manifest; several: an object keyed by platform)");
+  registryOptions(cmd).action(async (src: string, flags: { platform?: string; json?: boolean } & RegistryFlags) => {
+    let loc;
+    try {
+      loc = parseLocation(src);
+    } catch (err) {
+      throw new CliError(`Cannot use source ${JSON.stringify(src)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
+    }
+    const platforms = parsePlatforms(flags.platform);
+    let workers: number;
+    try {
+      workers = scanWorkersFromEnv();
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+    }
+    const source = openSource(loc, clientPoolFrom(flags));
+    const scanner = createLayerScanner({ workers });
+    let results;
+    const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "scan" });
+    try {
+      results = await scanImage(source, (image) => scanner.scan(image), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: (p: PlatformLayerProgress) => progress.update(p) } : {}) });
+      progress?.finish("done");
+    } catch (err) {
+      progress?.finish("failed");
+      throw toCliError(err, `Cannot scan ${formatLocation(loc)}`);
+    } finally {
+      await scanner.close();
+      await source.close();
+    }
+    if (flags.json) {
+      const doc = results.length === 1 ? results[0]!.manifest : Object.fromEntries(results.map((r) => [r.platform, r.manifest]));
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      return;
+    }
+    for (const r of results) process.stdout.write(`${formatLocation(loc)} ${r.platform} ${r.digest}\n${formatScanSummary(r.manifest)}\n`);
+  });
 }

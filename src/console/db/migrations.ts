@@ -1,11 +1,14 @@
 /**
- * Schema migrations, written once with Kysely's schema builder for both engines. Kysely's
- * migrator takes a database lock (an advisory lock on PostgreSQL), so replicas starting together
- * migrate once. Migrations are append-only: never edit one that has shipped.
+ * Schema migrations, written once with Kysely's schema builder for both engines. On PostgreSQL
+ * the whole run holds an advisory lock, so replicas starting together migrate once, one after
+ * the other. Migrations are append-only: never edit one that has shipped.
  * @module
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import type { Engine } from "./open-database.js";
+
+/** The PostgreSQL advisory lock key that serialises console migrations ("inlay-mg" in ASCII). */
+const MIGRATION_LOCK_KEY = "7597128787321253223";
 
 /** An auto-incrementing 64-bit key column, spelled the way each engine wants it. */
 function serialType(engine: Engine): "integer" | "bigserial" {
@@ -133,13 +136,56 @@ function initial(engine: Engine): Migration {
   };
 }
 
+/** Each policy version keeps the policy overlay compiled from it (docs/bundle-format.md, "Policy overlay"). */
+function policyOverlay(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      // Versions stored before this migration keep null and are compiled on first serve.
+      await db.schema.alterTable("policy_versions").addColumn("overlay", "text").execute();
+      await db.schema.alterTable("policy_versions").addColumn("overlay_id", "text").execute();
+    },
+  };
+}
+
+/**
+ * Revocation that cuts off: each enforcer remembers the enrolment token it registered with, and
+ * can be revoked (alone, or with every enforcer of a revoked token). `cut_off_ms` marks a token
+ * revoked by an administrator (rotation only sets `revoked_ms`); `last_used_ms` is written by
+ * every registration, which also serialises a registration against a concurrent revocation.
+ * Enforcers registered before this migration have no token id: revoke them one by one.
+ */
+function enforcerRevocation(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("enforcers").addColumn("enrolment_token_id", "text").execute();
+      await db.schema.alterTable("enforcers").addColumn("revoked_ms", "bigint").execute();
+      await db.schema.alterTable("enrolment_tokens").addColumn("cut_off_ms", "bigint").execute();
+      await db.schema.alterTable("enrolment_tokens").addColumn("last_used_ms", "bigint").execute();
+      await db.schema.createIndex("enforcers_enrolment_token").on("enforcers").column("enrolment_token_id").execute();
+    },
+  };
+}
+
 class CodeMigrations implements MigrationProvider {
   readonly #engine: Engine;
   constructor(engine: Engine) {
     this.#engine = engine;
   }
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { "0001-initial": initial(this.#engine) };
+    return { "0001-initial": initial(this.#engine), "0002-policy-overlay": policyOverlay(), "0003-enforcer-revocation": enforcerRevocation() };
+  }
+}
+
+/**
+ * Brings the schema up to migration `target` (inclusive); tests build an older database with it.
+ * @throws Error "Cannot migrate the console database: …" naming the failed migration
+ */
+export async function migrateTo(db: Kysely<any>, engine: Engine, target: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: new CodeMigrations(engine), migrationTableName: "inlay_migration", migrationLockTableName: "inlay_migration_lock" });
+  const { error, results } = await migrator.migrateTo(target);
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "(before any migration ran)";
+    throw new Error(`Cannot migrate the console database: migration ${failed} failed`, { cause: error });
   }
 }
 
@@ -148,10 +194,24 @@ class CodeMigrations implements MigrationProvider {
  * @throws Error "Cannot migrate the console database: …" naming the failed migration
  */
 export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<void> {
-  const migrator = new Migrator({ db, provider: new CodeMigrations(engine), migrationTableName: "inlay_migration", migrationLockTableName: "inlay_migration_lock" });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error !== undefined) {
-    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "(before any migration ran)";
-    throw new Error(`Cannot migrate the console database: migration ${failed} failed`, { cause: error });
-  }
+  const run = async () => {
+    const migrator = new Migrator({ db, provider: new CodeMigrations(engine), migrationTableName: "inlay_migration", migrationLockTableName: "inlay_migration_lock" });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "(before any migration ran)";
+      throw new Error(`Cannot migrate the console database: migration ${failed} failed`, { cause: error });
+    }
+  };
+  if (engine === "sqlite") return run();
+  // Replicas starting together: the migrator locks only once its own tables exist, so the whole
+  // run (creating them included) is serialised here by a session advisory lock held on one
+  // connection while the migrator works on others; the next replica finds everything done.
+  await db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY}::bigint)`.execute(conn);
+    try {
+      await run();
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint)`.execute(conn);
+    }
+  });
 }

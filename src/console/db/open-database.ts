@@ -51,7 +51,8 @@ const pgTypes = {
  */
 export async function openDatabase(location: string, options: { poolSize?: number } = {}): Promise<OpenDatabase> {
   if (/^postgres(ql)?:\/\//.test(location)) {
-    const pool = new pg.Pool({ connectionString: location, max: options.poolSize ?? 10, types: pgTypes });
+    // At least 2: the migration holds one connection for its lock while it works on another.
+    const pool = new pg.Pool({ connectionString: location, max: Math.max(2, options.poolSize ?? 10), types: pgTypes });
     const db = new Kysely<ConsoleDatabase>({ dialect: new PostgresDialect({ pool }) });
     const safe = redactDatabaseUrl(location);
     try {

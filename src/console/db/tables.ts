@@ -50,6 +50,10 @@ export interface EnrolmentTokensTable {
   created_ms: number;
   /** Set by revocation, or by rotation (then possibly in the future: the grace period). */
   revoked_ms: number | null;
+  /** Set by revocation only: every enforcer registered with this token was revoked with it. */
+  cut_off_ms: number | null;
+  /** The last registration with this token. */
+  last_used_ms: number | null;
 }
 
 export interface EnforcersTable {
@@ -75,6 +79,10 @@ export interface EnforcersTable {
   policy_in_force: string;
   dropped_total: number;
   platform_json: string;
+  /** The enrolment token of the last registration; null for enforcers registered before migration 0003. */
+  enrolment_token_id: string | null;
+  /** Set when an administrator revoked this enforcer (or its enrolment token): its credential is refused and the instance cannot register again. */
+  revoked_ms: number | null;
 }
 
 export interface EventsTable {
@@ -102,6 +110,10 @@ export interface PolicyVersionsTable {
   sha256: string;
   created_ms: number;
   created_by: string;
+  /** The policy overlay compiled from `document`; null only for versions stored before overlays. */
+  overlay: string | null;
+  /** `sha256:<hex>` of `overlay`. */
+  overlay_id: string | null;
 }
 
 export interface AuditLogTable {

@@ -32,10 +32,10 @@ import {
   rotateEnrolmentToken,
 } from "../store/groups.js";
 import { addPolicyVersion, getPolicyVersion, listPolicies, listPolicyVersions } from "../store/policies.js";
-import { getWorkload, listWorkloads, summariseInventory } from "../store/enforcers.js";
+import { getWorkload, listWorkloads, revokeEnforcer, summariseInventory } from "../store/enforcers.js";
 import { queryEvents } from "../store/events.js";
 import { listAudit } from "../store/audit.js";
-import { parsePolicy } from "../../policy/load-policy.js";
+import { PolicyCompileError } from "../../policy/compile-policy.js";
 import { PolicyError } from "../../policy/policy-error.js";
 
 type UserCtx = RouteContext<UserPrincipal>;
@@ -286,7 +286,7 @@ export const adminRoutes: RouteSpec[] = [
     path: "/api/v1/groups/{id}/enrolment-tokens/{tokenId}",
     auth: "admin",
     tag: "groups",
-    summary: "Revoke an enrolment token now",
+    summary: "Revoke an enrolment token now, and every enforcer credential registered with it",
     responses: { 204: { description: "Revoked" }, 404: E },
     async handle(ctx) {
       if (!(await revokeEnrolmentToken(ctx.db, ctx.params.id!, ctx.params.tokenId!, { actor: actorOf(ctx.principal) }))) {
@@ -324,20 +324,19 @@ export const adminRoutes: RouteSpec[] = [
     path: "/api/v1/policies/{name}/versions",
     auth: "editor",
     tag: "policies",
-    summary: "Store a new version of a policy document (YAML or JSON, validated like inlay policy; creating the policy on first use)",
+    summary: "Store a new version of a policy document (YAML or JSON, validated like inlay policy and compiled to its policy overlay; creating the policy on first use)",
     body: s.policyVersionBody,
-    responses: { 201: { description: "The version", schema: s.policyVersionSchema } },
+    responses: { 201: { description: "The version", schema: s.policyVersionSchema }, 400: E },
     async handle(ctx) {
       const name = policyName(ctx);
-      // The same parser as `inlay policy` and `inlay embed --policy`: a document the build would
-      // refuse is refused here, with file:line:col and the field.
+      // The same parser as `inlay policy` and `inlay embed --policy`, then the overlay compiler: a
+      // document that cannot be served as a console policy is refused, with file:line:col and field.
       try {
-        parsePolicy(ctx.body.document, { file: `${name}.yaml` });
+        return ok(await addPolicyVersion(ctx.db, name, { document: ctx.body.document, actor: actorOf(ctx.principal) }), 201);
       } catch (err) {
-        if (err instanceof PolicyError) throw new ApiError("bad_request", err.message, { cause: err });
+        if (err instanceof PolicyError || err instanceof PolicyCompileError) throw new ApiError("bad_request", err.message, { cause: err });
         throw err;
       }
-      return ok(await addPolicyVersion(ctx.db, name, { document: ctx.body.document, actor: actorOf(ctx.principal) }), 201);
     },
   },
   {
@@ -379,6 +378,18 @@ export const adminRoutes: RouteSpec[] = [
       const w = await getWorkload(ctx.db, ctx.params.id!, staleBefore(ctx));
       if (w === null) throw notFound(`workload ${ctx.params.id}`);
       return ok(w);
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/enforcers/{id}/revoke",
+    auth: "admin",
+    tag: "inventory",
+    summary: "Revoke one enforcer's credential now: its calls are refused and its instance cannot register again",
+    responses: { 204: { description: "Revoked" }, 404: E },
+    async handle(ctx) {
+      if (!(await revokeEnforcer(ctx.db, ctx.params.id!, { actor: actorOf(ctx.principal) }))) throw notFound(`enforcer ${ctx.params.id} (or it is already revoked)`);
+      return { status: 204 };
     },
   },
   {

@@ -48,14 +48,19 @@ export const createGroupBody = z.object({ name: label(64).min(1) }).strict();
 export const assignPolicyBody = z
   .object({ policy: label(128).min(1).nullable(), version: z.number().int().min(1).nullable().default(null), override: z.boolean() })
   .strict();
-export const enrolmentTokenSchema = z.object({ id: uuid, created: iso, revoked: iso.nullable(), active: z.boolean() });
+export const enrolmentTokenSchema = z.object({ id: uuid, created: iso, revoked: iso.nullable(), active: z.boolean(), last_used: iso.nullable().describe("The last registration with this token") });
 export const newEnrolmentTokenResponse = z.object({ id: uuid, token: z.string().describe("Shown once"), group_id: uuid, created: iso });
 export const rotateBody = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86400).default(0) }).strict();
 
 export const policyNameParam = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "lower-case letters, digits, '.', '_' or '-', at most 128");
 export const policyVersionBody = z.object({ document: z.string().min(1).max(256 * 1024).regex(/^[^\u0000]*$/, "no NUL characters") }).strict();
-export const policyVersionSchema = z.object({ name: z.string(), version: z.number().int(), sha256: z.string(), created: iso, created_by: z.string() });
-export const policyDocumentSchema = policyVersionSchema.extend({ document: z.string() });
+const overlayId = z.string().nullable().describe("sha256:<hex> of the overlay; null only for a version stored before overlays that does not compile");
+export const policyVersionSchema = z.object({ name: z.string(), version: z.number().int(), sha256: z.string(), overlay_id: overlayId, created: iso, created_by: z.string() });
+export const policyDocumentSchema = policyVersionSchema.extend({
+  document: z.string(),
+  overlay: z.string().nullable().describe("The policy overlay compiled from the document (docs/bundle-format.md, \"Policy overlay\")"),
+  overlay_error: z.string().optional().describe("Why an older version has no overlay (it does not compile as a console policy)"),
+});
 export const policySummarySchema = z.object({ name: z.string(), latest_version: z.number().int() });
 
 const locationFilter = {
@@ -94,6 +99,7 @@ export const workloadSchema = z.object({
   platform: z.record(z.string(), z.string()),
   registered: iso,
   last_seen: iso,
+  revoked: iso.nullable().describe("When an administrator revoked this enforcer (alone or with its enrolment token); its credential is refused since"),
   stale: z.boolean().describe("No heartbeat for more than the configured number of intervals"),
 });
 export const workloadPage = z.object({ items: z.array(workloadSchema), next_offset: z.number().int().nullable() });
@@ -198,5 +204,15 @@ export const eventsAckResponse = z.object({
 });
 export const enforcerPolicyResponse = z.object({
   override: z.boolean().describe("true: apply `policy` instead of the policy baked into the image"),
-  policy: z.object({ name: z.string(), version: z.number().int(), sha256: z.string(), document: z.string() }).nullable(),
+  policy: z
+    .object({
+      name: z.string(),
+      version: z.number().int(),
+      sha256: z.string().describe("Hex SHA-256 of `document`; the value of policy_in_force once applied"),
+      document: z.string(),
+      overlay: z.string().nullable().describe("The policy overlay to merge into the baked bundle (docs/bundle-format.md); null only with overlay_error"),
+      overlay_id: z.string().nullable().describe("sha256:<hex> of `overlay`"),
+      overlay_error: z.string().optional().describe("Why a version stored before overlays has none; the enforcer keeps its baked policy and reports it"),
+    })
+    .nullable(),
 });

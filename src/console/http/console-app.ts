@@ -75,7 +75,7 @@ async function authenticate(db: Kysely<ConsoleDatabase>, spec: RouteSpec, token:
   }
   if (spec.auth === "enforcer") {
     const p = hasTokenKind(token, "enforcer") ? await authenticateEnforcer(db, token) : null;
-    if (p === null) throw unauthorized("the enforcer credential is unknown or was replaced; register again");
+    if (p === null) throw unauthorized("the enforcer credential is unknown, was replaced by a new registration, or was revoked; register again");
     return p;
   }
   const p = hasTokenKind(token, "api") ? await authenticateApiToken(db, token) : null;
@@ -184,6 +184,8 @@ export function createConsoleApp(
   }
   app.notFound((c) => c.json({ error: { code: "not_found", message: `Cannot find ${c.req.method} ${new URL(c.req.url).pathname}: no such route (see /openapi.json)` } }, 404));
   app.onError((err, c) => {
+    // Errors on the enforcer protocol carry its version header too (docs/console-protocol.md).
+    if (new URL(c.req.url).pathname.startsWith("/api/enforcer/")) c.header("Inlay-Protocol", "1");
     if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
     if (err instanceof URIError) return c.json({ error: { code: "bad_request", message: `Cannot read the URL: ${err.message}` } }, 400);
     options.logger?.error({ err, method: c.req.method, path: new URL(c.req.url).pathname }, "unexpected error");

@@ -9,7 +9,7 @@ import { ApiError } from "./api-error.js";
 import { gunzipLimited } from "./read-body.js";
 import * as s from "./api-schemas.js";
 import type { RouteContext, RouteResult, RouteSpec } from "./route-spec.js";
-import { InstanceConflictError, registerEnforcer, type EnforcerPrincipal } from "../store/enforcers.js";
+import { InstanceConflictError, RegistrationRevokedError, registerEnforcer, type EnforcerPrincipal } from "../store/enforcers.js";
 import { resolveGroupPolicy } from "../store/groups.js";
 
 const E = { description: "Error", schema: s.errorResponse };
@@ -59,11 +59,11 @@ export const enforcerRoutes: RouteSpec[] = [
     tag: "enforcer",
     summary: "Enrol with the group's enrolment token and the workload's identity; returns the per-enforcer credential",
     body: s.registerBody,
-    responses: { 201: { description: "Enrolled", schema: s.registerResponse }, 400: E, 401: E, 409: E },
+    responses: { 201: { description: "Enrolled", schema: s.registerResponse }, 400: E, 401: E, 403: E, 409: E },
     async handle(ctx) {
-      const groupId = (ctx.principal as { groupId: string }).groupId;
+      const { groupId, tokenId } = ctx.principal as { groupId: string; tokenId: string };
       try {
-        const r = await registerEnforcer(ctx.db, groupId, ctx.body);
+        const r = await registerEnforcer(ctx.db, groupId, ctx.body, { tokenId });
         return {
           status: 201,
           body: {
@@ -76,6 +76,11 @@ export const enforcerRoutes: RouteSpec[] = [
         };
       } catch (err) {
         if (err instanceof InstanceConflictError) throw new ApiError("conflict", err.message, { cause: err });
+        if (err instanceof RegistrationRevokedError) {
+          // A token revoked while this call was in flight is refused like a revoked token (401).
+          if (err.revoked === "token") throw new ApiError("unauthorized", err.message, { cause: err, headers: { "WWW-Authenticate": "Bearer" } });
+          throw new ApiError("forbidden", err.message, { cause: err });
+        }
         throw err;
       }
     },

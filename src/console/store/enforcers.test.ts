@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { openDatabase } from "../db/open-database.js";
 import { createGroup } from "./groups.js";
 import { authenticateEnforcer, createHeartbeatRecorder, registerEnforcer, type EnforcerIdentity } from "./enforcers.js";
@@ -32,6 +33,32 @@ test("createHeartbeatRecorder group-commits on its interval and flushes on close
     const direct = createHeartbeatRecorder(open, { intervalMs: 0 });
     await direct.record(e.id, { tier: "dormant", mode: "off", policy_in_force: "baked", dropped_total: 3 });
     assert.equal(await tierOf(), "dormant", "interval 0 writes before answering");
+  } finally {
+    await open.close();
+    await tmp.dispose();
+  }
+});
+
+test("a heartbeat write that fails is retried at the next interval; a newer heartbeat wins", async () => {
+  const tmp = await makeTempDir();
+  const open = await openDatabase(join(tmp.path, "c.sqlite"));
+  try {
+    const g = await createGroup(open.db, { name: "g", actor: "test" });
+    const e = await registerEnforcer(open.db, g.id, identity("c".repeat(32)));
+    const droppedOf = async () => (await open.db.selectFrom("enforcers").select("dropped_total").where("id", "=", e.id).executeTakeFirstOrThrow()).dropped_total;
+    const errors: unknown[] = [];
+    const rec = createHeartbeatRecorder(open, { intervalMs: 50, onError: (err) => errors.push(err) });
+    // The table disappears for a while: every write in that time fails.
+    open.sqlite!.exec("alter table enforcers rename to enforcers_away");
+    await rec.record(e.id, { tier: "full", mode: "enforce", policy_in_force: "baked", dropped_total: 1 });
+    await sleep(200);
+    assert.ok(errors.length >= 1, "the write failed and was reported");
+    await rec.record(e.id, { tier: "full", mode: "enforce", policy_in_force: "baked", dropped_total: 2 });
+    await sleep(120);
+    open.sqlite!.exec("alter table enforcers_away rename to enforcers");
+    await sleep(200);
+    assert.equal(await droppedOf(), 2, "kept through the failures, and the newest heartbeat is the one written");
+    await rec.close();
   } finally {
     await open.close();
     await tmp.dispose();

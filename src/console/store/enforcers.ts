@@ -11,6 +11,7 @@ import { sql, type Kysely } from "kysely";
 import type { OpenDatabase } from "../db/open-database.js";
 import type { ConsoleDatabase, EnforcersTable } from "../db/tables.js";
 import { generateToken, hashToken } from "../security/secrets.js";
+import { writeAudit } from "./audit.js";
 
 /** What an enforcer says about itself when it registers (validated by the HTTP layer). */
 export interface EnforcerIdentity {
@@ -36,11 +37,26 @@ export class InstanceConflictError extends Error {
   override name = "InstanceConflictError";
 }
 
+/** Thrown when registration is refused: the enrolment token (`token`) or the instance (`instance`) was revoked. */
+export class RegistrationRevokedError extends Error {
+  override name = "RegistrationRevokedError";
+  readonly revoked: "token" | "instance";
+  constructor(message: string, revoked: "token" | "instance") {
+    super(message);
+    this.revoked = revoked;
+  }
+}
+
 /**
  * Registers an enforcer (or re-registers the same instance, replacing its credential) and returns
- * the new per-enforcer credential, shown once.
+ * the new per-enforcer credential, shown once. With `tokenId` (the enrolment token that
+ * authenticated the call) the token is checked again and marked used inside the transaction: the
+ * update takes the token's row lock, so a concurrent revocation either sees this enforcer (and
+ * revokes it) or makes this registration fail.
+ * @throws RegistrationRevokedError when the token was revoked meanwhile, or the instance was revoked
+ * @throws InstanceConflictError when the instance is enrolled in another group
  */
-export async function registerEnforcer(db: Kysely<ConsoleDatabase>, groupId: string, identity: EnforcerIdentity) {
+export async function registerEnforcer(db: Kysely<ConsoleDatabase>, groupId: string, identity: EnforcerIdentity, options: { tokenId?: string } = {}) {
   const credential = generateToken("enforcer");
   const now = Date.now();
   const p = identity.platform;
@@ -62,24 +78,60 @@ export async function registerEnforcer(db: Kysely<ConsoleDatabase>, groupId: str
     tier: identity.tier,
     policy_in_force: identity.policy_in_force,
     platform_json: JSON.stringify(p),
+    enrolment_token_id: options.tokenId ?? null,
   };
   return db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom("enforcers").select(["id", "group_id"]).where("instance", "=", identity.instance).executeTakeFirst();
+    if (options.tokenId !== undefined) {
+      const used = await trx
+        .updateTable("enrolment_tokens")
+        .set({ last_used_ms: now })
+        .where("id", "=", options.tokenId)
+        .where("group_id", "=", groupId)
+        .where("cut_off_ms", "is", null)
+        .where((eb) => eb.or([eb("revoked_ms", "is", null), eb("revoked_ms", ">", now)]))
+        .executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) throw new RegistrationRevokedError(`Cannot register instance ${identity.instance}: the enrolment token was revoked or rotated out`, "token");
+    }
+    const existing = await trx.selectFrom("enforcers").select(["id", "group_id", "revoked_ms"]).where("instance", "=", identity.instance).executeTakeFirst();
     if (existing !== undefined) {
       if (existing.group_id !== groupId) throw new InstanceConflictError(`Cannot register instance ${identity.instance}: it is enrolled in another group`);
-      await trx.updateTable("enforcers").set(fields).where("id", "=", existing.id).execute();
+      const res = await trx.updateTable("enforcers").set(fields).where("id", "=", existing.id).where("revoked_ms", "is", null).executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) {
+        throw new RegistrationRevokedError(
+          `Cannot register instance ${identity.instance}: an administrator revoked this enforcer; a new container start (a new instance id) enrols afresh`,
+          "instance",
+        );
+      }
       return { id: existing.id, credential, created: false };
     }
     const id = randomUUID();
-    await trx.insertInto("enforcers").values({ id, group_id: groupId, instance: identity.instance, registered_ms: now, dropped_total: 0, ...fields }).execute();
+    await trx.insertInto("enforcers").values({ id, group_id: groupId, instance: identity.instance, registered_ms: now, dropped_total: 0, revoked_ms: null, ...fields }).execute();
     return { id, credential, created: true };
   });
 }
 
-/** Resolves a per-enforcer credential; null when unknown (or replaced by a re-registration). */
+/** Resolves a per-enforcer credential; null when unknown, replaced by a re-registration, or revoked. */
 export async function authenticateEnforcer(db: Kysely<ConsoleDatabase>, credential: string): Promise<EnforcerPrincipal | null> {
-  const r = await db.selectFrom("enforcers").select(["id", "group_id", "instance"]).where("credential_hash", "=", hashToken(credential)).executeTakeFirst();
+  const r = await db
+    .selectFrom("enforcers")
+    .select(["id", "group_id", "instance"])
+    .where("credential_hash", "=", hashToken(credential))
+    .where("revoked_ms", "is", null)
+    .executeTakeFirst();
   return r === undefined ? null : { kind: "enforcer", enforcerId: r.id, groupId: r.group_id, instance: r.instance };
+}
+
+/**
+ * Revokes one enforcer: its credential is refused from now on and its instance cannot register
+ * again. Audited. False when the enforcer does not exist or is already revoked.
+ */
+export async function revokeEnforcer(db: Kysely<ConsoleDatabase>, id: string, input: { actor: string }): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const res = await trx.updateTable("enforcers").set({ revoked_ms: Date.now() }).where("id", "=", id).where("revoked_ms", "is", null).executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return false;
+    await writeAudit(trx, { actor: input.actor, action: "enforcer.revoke", target: `enforcer:${id}`, detail: {} });
+    return true;
+  });
 }
 
 /** The state an enforcer reports with each heartbeat. */
@@ -104,7 +156,9 @@ export interface HeartbeatRecorder {
  * answered before the write; the pending map is only a write buffer, never read from. An
  * `intervalMs` of 0 writes each heartbeat before answering. The write is one synchronous
  * transaction on SQLite (the connection is never held across awaits, which would queue every
- * request behind it) and one UPDATE … FROM unnest() on PostgreSQL.
+ * request behind it) and one UPDATE … FROM unnest() on PostgreSQL. A failed write is kept and
+ * retried at the next interval; `close` (a graceful stop) writes what is pending. Only a crash
+ * of the process loses the heartbeats of its last interval, which the next heartbeats repeat.
  */
 export function createHeartbeatRecorder(database: OpenDatabase, options: { intervalMs: number; onError?: (err: unknown) => void }): HeartbeatRecorder {
   const write = database.sqlite === null ? postgresHeartbeatWriter(database.db) : sqliteHeartbeatWriter(database.db, database.sqlite);
@@ -117,7 +171,14 @@ export function createHeartbeatRecorder(database: OpenDatabase, options: { inter
     if (pending.size === 0) return flushing;
     const entries = [...pending];
     pending = new Map();
-    flushing = flushing.then(() => write(entries)).catch((err) => options.onError?.(err));
+    flushing = flushing
+      .then(() => write(entries))
+      .catch((err) => {
+        // A failed write (database unreachable, a deadlock between replicas) is retried at the
+        // next interval, unless a newer heartbeat of the same enforcer arrived meanwhile.
+        for (const [id, st] of entries) if (!pending.has(id)) pending.set(id, st);
+        options.onError?.(err);
+      });
     return flushing;
   };
   const timer = setInterval(() => void flush(), options.intervalMs);
@@ -128,7 +189,8 @@ export function createHeartbeatRecorder(database: OpenDatabase, options: { inter
     },
     async close() {
       clearInterval(timer);
-      await flush();
+      for (let attempt = 0; attempt < 3 && pending.size > 0; attempt++) await flush();
+      await flushing;
     },
   };
 }
@@ -160,11 +222,16 @@ function sqliteHeartbeatWriter(db: Kysely<ConsoleDatabase>, sqlite: SqliteDataba
 function postgresHeartbeatWriter(db: Kysely<ConsoleDatabase>) {
   return async (entries: HeartbeatEntries) => {
     const col = <T>(f: (e: HeartbeatEntries[number]) => T) => entries.map(f);
-    await sql`
-      update enforcers as e set last_seen_ms = u.seen, tier = u.tier, mode = u.mode, policy_in_force = u.policy, dropped_total = u.dropped
-      from unnest(${col((x) => x[0])}::text[], ${col((x) => x[1].seen)}::bigint[], ${col((x) => x[1].tier)}::text[], ${col((x) => x[1].mode)}::text[],
-                  ${col((x) => x[1].policy_in_force)}::text[], ${col((x) => x[1].dropped_total)}::bigint[]) as u(id, seen, tier, mode, policy, dropped)
-      where e.id = u.id and e.last_seen_ms <= u.seen`.execute(db);
+    // Replicas flush concurrently, often for the same enforcers: locking the rows in id order
+    // first means two flushes wait for each other instead of deadlocking.
+    await db.transaction().execute(async (trx) => {
+      await sql`select id from enforcers where id = any(${col((x) => x[0])}::text[]) order by id for update`.execute(trx);
+      await sql`
+        update enforcers as e set last_seen_ms = u.seen, tier = u.tier, mode = u.mode, policy_in_force = u.policy, dropped_total = u.dropped
+        from unnest(${col((x) => x[0])}::text[], ${col((x) => x[1].seen)}::bigint[], ${col((x) => x[1].tier)}::text[], ${col((x) => x[1].mode)}::text[],
+                    ${col((x) => x[1].policy_in_force)}::text[], ${col((x) => x[1].dropped_total)}::bigint[]) as u(id, seen, tier, mode, policy, dropped)
+        where e.id = u.id and e.last_seen_ms <= u.seen`.execute(trx);
+    });
   };
 }
 
@@ -201,6 +268,7 @@ function toWorkload(r: EnforcersTable, staleBeforeMs: number) {
     platform: JSON.parse(r.platform_json) as Record<string, string>,
     registered: new Date(r.registered_ms).toISOString(),
     last_seen: new Date(r.last_seen_ms).toISOString(),
+    revoked: r.revoked_ms === null ? null : new Date(r.revoked_ms).toISOString(),
     stale: r.last_seen_ms < staleBeforeMs,
   };
 }

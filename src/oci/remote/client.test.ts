@@ -116,3 +116,43 @@ test("RegistryClient.download authenticates, follows redirects, and sends creden
     await new Promise((resolve) => storage.close(resolve));
   }
 });
+
+test("RegistryClient.download fails with the same messages as request: insufficient_scope, 403 with and without a reason, endpoint label", async () => {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    const port = (server.address() as { port: number }).port;
+    if (req.url?.startsWith("/token")) return res.writeHead(200, { "content-type": "application/json" }).end('{"token":"t"}');
+    const challenge = `Bearer realm="http://127.0.0.1:${port}/token",service="reg"`;
+    if (req.headers.authorization !== "Bearer t") return res.writeHead(401, { "www-authenticate": challenge }).end();
+    if (req.url?.startsWith("/v2/private/")) return res.writeHead(401, { "www-authenticate": `${challenge},error="insufficient_scope",scope="repository:private:pull"` }).end();
+    if (req.url?.startsWith("/v2/denied/")) return res.writeHead(403).end('{"errors":[{"code":"DENIED","message":"not yours"}]}');
+    res.writeHead(403).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const c = new RegistryClient("reg.example", { endpoint: `http://127.0.0.1:${port}`, backoffMs: 1 });
+    const failure = async (p: Promise<unknown>): Promise<string> => {
+      try {
+        await p;
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return assert.fail("expected a failure");
+    };
+    const cases: [string, RegExp][] = [
+      ["/v2/private/blobs/sha256:1", /registry reg\.example \(endpoint http:\/\/127\.0\.0\.1:\d+\) .*the token grants no repository:private:pull \(HTTP 401 insufficient_scope\): the repository does not exist, or it needs credentials and none were found/],
+      ["/v2/denied/blobs/sha256:1", /registry reg\.example \(endpoint http:\/\/127\.0\.0\.1:\d+\) .*access denied \(HTTP 403: DENIED: not yours\)/],
+      ["/v2/silent/blobs/sha256:1", /access denied \(HTTP 403\) \(credential source/],
+    ];
+    for (const [path, expected] of cases) {
+      const viaDownload = await failure(c.download(path, { scopes: ["repository:x:pull"] }));
+      const viaRequest = await failure(c.request(path, { scopes: ["repository:x:pull"] }));
+      assert.match(viaDownload, expected);
+      assert.equal(viaDownload, viaRequest);
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

@@ -11,6 +11,7 @@ import { Readable } from "node:stream";
 import { RegistryAuthError, RegistryResponseError } from "../errors.js";
 import type { Credential, CredentialLookup } from "./credentials.js";
 import { apiHost, isLoopbackHost } from "./reference.js";
+import { authAdvice } from "./registry-hosts.js";
 
 export interface ClientOptions {
   /** Allow plain HTTP to a non-loopback host. */
@@ -20,6 +21,33 @@ export interface ClientOptions {
   attempts?: number;
   /** First backoff delay in ms (default 200, doubled each time). */
   backoffMs?: number;
+  /**
+   * `http[s]://host[:port]` that serves this registry's API instead of the registry's own host (a
+   * mirror, a proxy, a test double). The registry name still selects the credentials, which are
+   * therefore sent to this endpoint. Plain HTTP only to loopback or with `insecure`.
+   */
+  endpoint?: string;
+}
+
+/**
+ * Checks an endpoint override and returns its origin.
+ * @throws TypeError naming what is wrong
+ */
+export function endpointOrigin(registry: string, endpoint: string, opts: { insecure?: boolean } = {}): string {
+  const bad = (why: string): TypeError => new TypeError(`Cannot use ${JSON.stringify(endpoint)} as the endpoint of registry ${registry}: ${why}`);
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    throw bad("not a URL (expected http[s]://HOST[:PORT])");
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw bad(`scheme ${u.protocol} (expected http or https)`);
+  if (u.username || u.password) throw bad("it carries credentials (they come from the credential files)");
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) throw bad("it has a path, query or fragment (give only http[s]://HOST[:PORT])");
+  if (u.protocol === "http:" && opts.insecure !== true && !isLoopbackHost(u.host)) {
+    throw bad(`plain HTTP to a host that is not loopback (allow it with --insecure-registry ${registry})`);
+  }
+  return u.origin;
 }
 
 export interface RequestOptions {
@@ -94,9 +122,13 @@ export class RegistryClient {
 
   constructor(registry: string, opts: ClientOptions = {}) {
     this.registry = registry;
-    const host = apiHost(registry);
-    const plain = opts.insecure === true || isLoopbackHost(host);
-    this.baseUrl = `${plain ? "http" : "https"}://${host}`;
+    if (opts.endpoint !== undefined) {
+      this.baseUrl = endpointOrigin(registry, opts.endpoint, opts.insecure === undefined ? {} : { insecure: opts.insecure });
+    } else {
+      const host = apiHost(registry);
+      const plain = opts.insecure === true || isLoopbackHost(host);
+      this.baseUrl = `${plain ? "http" : "https"}://${host}`;
+    }
     this.#opts = opts;
   }
 
@@ -113,9 +145,14 @@ export class RegistryClient {
     return this.#credential;
   }
 
+  /** The registry's name, and the endpoint serving it when that was overridden. */
+  get label(): string {
+    return this.#opts.endpoint !== undefined ? `${this.registry} (endpoint ${this.baseUrl})` : this.registry;
+  }
+
   #authError(what: string, detail: string): RegistryAuthError {
     return new RegistryAuthError(
-      `Cannot authenticate to registry ${this.registry} for ${what}: ${detail} (credential source: ${this.credentialSource}); log in with \`podman login\`/\`docker login\` or set REGISTRY_AUTH_FILE/DOCKER_CONFIG`,
+      `Cannot authenticate to registry ${this.label} for ${what}: ${detail} (credential source: ${this.credentialSource}); ${authAdvice(this.registry)}`,
       this.registry,
       this.credentialSource,
     );
@@ -152,7 +189,7 @@ export class RegistryClient {
     }
     if (!res.ok) {
       await res.body?.cancel();
-      throw new RegistryResponseError(`Cannot get a token from ${url.origin} for registry ${this.registry}: HTTP ${res.status}`, res.status);
+      throw new RegistryResponseError(`Cannot get a token from ${url.origin} for registry ${this.label}: HTTP ${res.status}`, res.status);
     }
     const doc = (await res.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
     const value = typeof doc.token === "string" ? doc.token : typeof doc.access_token === "string" ? doc.access_token : undefined;
@@ -212,7 +249,7 @@ export class RegistryClient {
           backoff *= 2;
           continue;
         }
-        throw new RegistryResponseError(`Cannot reach registry ${this.registry} (${what}): ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`, 0, { cause: err });
+        throw new RegistryResponseError(`Cannot reach registry ${this.label} (${what}): ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`, 0, { cause: err });
       }
       if (res.status === 401) {
         const text = await res.text().catch(() => "");
@@ -227,10 +264,18 @@ export class RegistryClient {
         continue;
       }
       if (res.ok || opts.accept?.includes(res.status)) return res;
-      const text = await res.text().catch(() => "");
-      if (res.status === 403) throw this.#authError(what, `access denied (HTTP 403): ${registryErrorText(text)}`);
-      throw new RegistryResponseError(`Cannot ${what} on registry ${this.registry}: HTTP ${res.status} ${registryErrorText(text)}`, res.status);
+      throw this.#answerError(what, { method, status: res.status, text: await res.text().catch(() => "") });
     }
+  }
+
+  /** The error for a final answer that is neither 2xx nor accepted (the same for fetch and blob reads). */
+  #answerError(what: string, answer: { method: string; status: number; text: string }): Error {
+    const { method, status, text } = answer;
+    if (status === 403) {
+      const why = registryErrorText(text);
+      return this.#authError(what, `access denied (HTTP 403${why ? `: ${why}` : method === "HEAD" ? "; a HEAD answer carries no reason" : ""})`);
+    }
+    return new RegistryResponseError(`Cannot ${what} on registry ${this.label}: HTTP ${status} ${registryErrorText(text)}`, status);
   }
 
   /**
@@ -252,6 +297,11 @@ export class RegistryClient {
       return { scopes, retries: auth.retries + 1 };
     }
     const cred = await this.#loadCredential();
+    if (insufficient) {
+      // Token registries (Docker Hub among them) answer this both for a repository that does
+      // not exist and for one the credentials may not use: say both.
+      throw this.#authError(what, `the token grants no ${ch.params.scope ?? scopes.join(" ")} (HTTP 401 insufficient_scope): the repository does not exist, or ${cred ? "these credentials may not use it" : "it needs credentials and none were found"}`);
+    }
     const detail = ch.params.error ? ` (${ch.params.error}${ch.params.scope ? ` for ${ch.params.scope}` : ""})` : "";
     throw this.#authError(what, cred ? `the registry rejected the credentials (HTTP 401${detail})` : `the registry requires credentials and none were found (HTTP 401${detail})`);
   }
@@ -281,7 +331,7 @@ export class RegistryClient {
           backoff *= 2;
           continue;
         }
-        throw new RegistryResponseError(`Cannot reach registry ${this.registry} (${what}): ${(err as Error).message}`, 0, { cause: err });
+        throw new RegistryResponseError(`Cannot reach registry ${this.label} (${what}): ${(err as Error).message}`, 0, { cause: err });
       }
       const status = res.statusCode ?? 0;
       if (status === 401) {
@@ -297,9 +347,7 @@ export class RegistryClient {
         continue;
       }
       if ((status >= 200 && status < 300) || opts.accept?.includes(status)) return { status, body: res };
-      const text = await bodyText(res);
-      if (status === 403) throw this.#authError(what, `access denied (HTTP 403): ${registryErrorText(text)}`);
-      throw new RegistryResponseError(`Cannot ${what} on registry ${this.registry}: HTTP ${status} ${registryErrorText(text)}`, status);
+      throw this.#answerError(what, { method: "GET", status, text: await bodyText(res) });
     }
   }
 

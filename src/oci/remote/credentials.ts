@@ -2,7 +2,9 @@
  * Registry credentials from the files container tools share: `REGISTRY_AUTH_FILE` (containers
  * auth.json), then `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`). Within a docker
  * config the order is `credHelpers[host]` > `credsStore` > `auths[host]`; helpers are run as
- * `docker-credential-<name> get` with the server on stdin.
+ * `docker-credential-<name> get` with the server on stdin. Keys match as docker reads them
+ * (scheme and path ignored, `https://h/v1/` is `h`), and Docker Hub's names (`docker.io`,
+ * `index.docker.io`, `registry-1.docker.io`, the legacy key `https://index.docker.io/v1/`) are one.
  * @module
  */
 import { spawn } from "node:child_process";
@@ -10,6 +12,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { isDockerHub } from "./reference.js";
 
 /** A credential and where it was found (named in auth errors). */
 export interface Credential {
@@ -61,12 +64,36 @@ async function loadConfig(path: string): Promise<AuthConfig | undefined> {
   return r.data;
 }
 
-/** Keys under which a host's entry may be stored (Docker Hub keeps its legacy v1 URL). */
+/** Keys under which a host's entry is usually stored, most usual first (Docker Hub keeps its legacy v1 URL). */
 function candidateKeys(registry: string): string[] {
-  if (registry === "docker.io" || registry === "registry-1.docker.io" || registry === "index.docker.io") {
+  if (isDockerHub(registry)) {
     return ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"];
   }
   return [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`];
+}
+
+/** The host a config key names, as docker reads keys: scheme and path dropped (`https://h:5000/v1/` → `h:5000`). */
+export function hostOfKey(key: string): string {
+  return (key.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split("/")[0] ?? "").toLowerCase();
+}
+
+/** Whether config key `key` is about `registry` (every Docker Hub name matches every other). */
+function keyMatches(key: string, registry: string): boolean {
+  const h = hostOfKey(key);
+  return h === registry.toLowerCase() || (isDockerHub(h) && isDockerHub(registry));
+}
+
+/** The entry of `map` for `registry`: a usual key first, then any key naming the same host. */
+function lookup<T>(map: Record<string, T> | undefined, registry: string): { key: string; value: T } | undefined {
+  if (!map) return undefined;
+  for (const k of candidateKeys(registry)) {
+    const v = map[k];
+    if (v !== undefined) return { key: k, value: v };
+  }
+  for (const k of Object.keys(map).sort()) {
+    if (keyMatches(k, registry)) return { key: k, value: map[k]! };
+  }
+  return undefined;
 }
 
 function fromAuthsEntry(entry: NonNullable<AuthConfig["auths"]>[string], source: string): Credential | undefined {
@@ -113,21 +140,18 @@ export async function runCredentialHelper(helper: string, server: string, env: N
 }
 
 async function fromDockerConfig(cfg: AuthConfig, path: string, registry: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
-  const keys = candidateKeys(registry);
-  for (const k of keys) {
-    const helper = cfg.credHelpers?.[k];
-    if (helper) return runCredentialHelper(helper, k, env);
-  }
+  const helper = lookup(cfg.credHelpers, registry);
+  // A per-registry helper is authoritative ("not found" there means anonymous, as in docker), and
+  // is asked with the server name docker uses: Hub's v1 URL, else the host.
+  if (helper && helper.value !== "") return runCredentialHelper(helper.value, isDockerHub(registry) ? "https://index.docker.io/v1/" : registry, env);
   if (cfg.credsStore) {
-    for (const k of keys) {
+    for (const k of candidateKeys(registry)) {
       const c = await runCredentialHelper(cfg.credsStore, k, env);
       if (c) return c;
     }
   }
-  for (const k of keys) {
-    const e = cfg.auths?.[k];
-    if (e) return fromAuthsEntry(e, `${path} auths["${k}"]`);
-  }
+  const entry = lookup(cfg.auths, registry);
+  if (entry) return fromAuthsEntry(entry.value, `${path} auths["${entry.key}"]`);
   return undefined;
 }
 

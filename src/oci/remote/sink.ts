@@ -7,8 +7,9 @@
 import type { Readable } from "node:stream";
 import type { Descriptor } from "../v1/descriptor.js";
 import type { BlobOrigin, ImageSink } from "../v1/store.js";
-import { RegistryAuthError } from "../errors.js";
-import { RegistryClient, type ClientOptions } from "./client.js";
+import { ImageNotFoundError, RegistryAuthError, RegistryResponseError } from "../errors.js";
+import { RegistryClient, type ClientOptions, type RequestOptions } from "./client.js";
+import { notFoundAdvice } from "./registry-hosts.js";
 import { formatReference, type ImageReference } from "./reference.js";
 
 /** Opens a registry repository for writing; `commit` tags (or checks the digest of) `ref`. */
@@ -20,8 +21,23 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
   /** Upload sessions a refused mount opened (202): upload there instead of POSTing again. */
   const pending = new Map<string, string>();
 
+  /**
+   * A write request; a 404 means the repository does not exist, which registries that do not
+   * create repositories on push (ECR) answer with NAME_UNKNOWN.
+   */
+  async function write(path: string, o: RequestOptions): Promise<Response> {
+    try {
+      return await client.request(path, o);
+    } catch (err) {
+      if (err instanceof RegistryResponseError && err.status === 404) {
+        throw new ImageNotFoundError(`Cannot push to repository ${repo} on registry ${client.label}: it does not exist (${err.message})${notFoundAdvice(ref.registry, repo)}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
   async function startUpload(what: string): Promise<string> {
-    const res = await client.request(`/v2/${repo}/blobs/uploads/`, { method: "POST", scopes: push, body: Buffer.alloc(0) });
+    const res = await write(`/v2/${repo}/blobs/uploads/`, { method: "POST", scopes: push, body: Buffer.alloc(0) });
     await res.body?.cancel();
     const loc = res.headers.get("location");
     if (!loc) throw new Error(`Cannot upload ${what} to ${name}: the registry returned no upload Location`);
@@ -49,13 +65,25 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
         if (res.status === 202 && loc) pending.set(desc.digest, client.resolveLocation(loc, `blob ${desc.digest}`));
         return false;
       } catch (err) {
-        if (err instanceof RegistryAuthError) return false;
+        // A 404 may be about the mount's source: upload instead, whose own POST tells whether the
+        // destination repository exists.
+        if (err instanceof RegistryAuthError || (err instanceof RegistryResponseError && err.status === 404)) return false;
         throw err;
       }
     },
     async putBlob(desc: Descriptor, data: Readable): Promise<void> {
       const what = `blob ${desc.digest}`;
-      const loc = pending.get(desc.digest) ?? (await startUpload(what));
+      let loc: string;
+      try {
+        loc = pending.get(desc.digest) ?? (await startUpload(what));
+      } catch (err) {
+        // `data` is ours from here on: it will never be read, so dispose of it, and keep the errors
+        // its producer may still push into it (it is usually one branch of a tee) from crashing the
+        // process as unhandled 'error' events. The failure itself is reported by the throw.
+        data.on("error", () => undefined);
+        data.destroy();
+        throw err;
+      }
       pending.delete(desc.digest);
       const u = new URL(loc);
       u.searchParams.set("digest", desc.digest);
@@ -69,7 +97,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       if (res.status !== 201) throw new Error(`Cannot upload ${what} to ${name}: expected HTTP 201, got ${res.status}`);
     },
     async putManifest(desc: Descriptor, bytes: Buffer): Promise<void> {
-      const res = await client.request(`/v2/${repo}/manifests/${desc.digest}`, {
+      const res = await write(`/v2/${repo}/manifests/${desc.digest}`, {
         method: "PUT",
         scopes: push,
         headers: { "content-type": desc.mediaType },
@@ -81,7 +109,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       if (ref.digest && ref.digest !== root.digest) {
         throw new Error(`Cannot write ${name}: the result has digest ${root.digest}, not the digest named in the destination`);
       }
-      const res = await client.request(`/v2/${repo}/manifests/${ref.tag ?? root.digest}`, {
+      const res = await write(`/v2/${repo}/manifests/${ref.tag ?? root.digest}`, {
         method: "PUT",
         scopes: push,
         headers: { "content-type": root.mediaType },

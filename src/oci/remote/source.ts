@@ -13,7 +13,8 @@ import type { Descriptor } from "../v1/descriptor.js";
 import { MANIFEST_ACCEPT } from "../v1/media-types.js";
 import { sniffManifestMediaType } from "../v1/manifest.js";
 import type { ImageSource, Resolved, BlobOrigin } from "../v1/store.js";
-import { RegistryClient, type ClientOptions } from "./client.js";
+import { RegistryClient, registryErrorText, type ClientOptions } from "./client.js";
+import { notFoundAdvice } from "./registry-hosts.js";
 import { formatReference, type ImageReference } from "./reference.js";
 
 function bodyStream(res: Response): Readable {
@@ -36,8 +37,13 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
       accept: [404],
     });
     if (res.status === 404) {
-      await res.body?.cancel();
-      throw new ImageNotFoundError(`Cannot find ${reference.startsWith("sha256:") ? "manifest" : "tag"} ${reference} in repository ${repo} on registry ${ref.registry}: the registry answered 404 (check the name and tag, e.g. with \`skopeo list-tags docker://${ref.registry}/${repo}\`)`);
+      const said = registryErrorText(await res.text().catch(() => ""));
+      // NAME_UNKNOWN: the repository itself is missing (not just this tag).
+      const noRepo = /NAME_UNKNOWN/.test(said);
+      throw new ImageNotFoundError(
+        `Cannot find ${reference.startsWith("sha256:") ? "manifest" : "tag"} ${reference} in repository ${repo} on registry ${client.label}: the registry answered 404${said ? ` (${said})` : ""}` +
+          (noRepo ? notFoundAdvice(ref.registry, repo) : ` (check the name and tag, e.g. with \`skopeo list-tags docker://${ref.registry}/${repo}\`)`),
+      );
     }
     const bytes = await readBounded(bodyStream(res), { max: MAX_MANIFEST_BYTES, what: `manifest ${reference} of ${name}` });
     return { bytes, contentType: res.headers.get("content-type") ?? undefined, headerDigest: res.headers.get("docker-content-digest") ?? undefined };
