@@ -25,7 +25,7 @@ import { loadEnforcer } from "./enforcer-binary.js";
 import { NoCommandError, UnsupportedPlatformError } from "./errors.js";
 import { buildInlayLayer } from "./inlay-layer.js";
 import { BUNDLE_PATH, ENFORCER_PATH, INLAY_HISTORY_PREFIX, InlayLabel } from "./labels.js";
-import { layerStreams, type LayerProgress } from "./layer-streams.js";
+import type { ImageLayers, LayerProgress } from "./layer-streams.js";
 
 /** What the walker reports per executable (a subset of the scanner's ExecEntry). */
 export interface ScannedExecutable {
@@ -35,8 +35,12 @@ export interface ScannedExecutable {
   setgid?: boolean;
 }
 
-/** Builds the executable manifest from uncompressed layer tars, base first. */
-export type ScanLayers = (layers: AsyncIterable<Readable>) => Promise<{ entries: ScannedExecutable[] }>;
+/**
+ * Builds the executable manifest of one image from its layers, base first: read them with
+ * `imageLayerStreams` (uncompressed tars, one after the other) or `layerScans` (scan workers). Either
+ * verifies every blob and diff_id and copies each blob the sink lacks.
+ */
+export type ScanLayers = (image: ImageLayers) => Promise<{ entries: ScannedExecutable[] }>;
 
 /**
  * Builds the bundle bytes of one platform from its executable manifest (the policy compiler and
@@ -138,12 +142,13 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
       throw new NoCommandError(`Cannot embed into ${where} (${pname}): the image has neither Entrypoint nor Cmd, so there is no command for the enforcer to start; set one in the image (ENTRYPOINT or CMD) and embed again`);
     }
 
-    const scanned = await opts.scan(
-      layerStreams(source, { layers: base.manifest.layers, diffIds: config.rootfs.diff_ids }, {
-        sink,
-        ...(opts.onProgress ? { onProgress: (p: LayerProgress) => opts.onProgress!({ platform: pname, ...p }) } : {}),
-      }),
-    );
+    const scanned = await opts.scan({
+      source,
+      layers: base.manifest.layers,
+      diffIds: config.rootfs.diff_ids,
+      sink,
+      ...(opts.onProgress ? { onProgress: (p: LayerProgress) => opts.onProgress!({ platform: pname, ...p }) } : {}),
+    });
 
     const enforcerEntry: ManifestEntry = { path: ENFORCER_PATH, sha256: digestOf(enforcer).slice(7) };
     const entries: ManifestEntry[] = [

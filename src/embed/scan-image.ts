@@ -1,9 +1,8 @@
 /**
- * Reads an image (every selected platform) and builds its executable manifest, streaming each
- * layer once through the digest and diff_id checks into the walker.
+ * Reads an image (every selected platform) and builds its executable manifest: `scan` reads each
+ * layer once through the digest and diff_id checks into the walker (see `layer-streams.ts`).
  * @module
  */
-import type { Readable } from "node:stream";
 import { UnsupportedMediaTypeError } from "../oci/errors.js";
 import { Annotation } from "../oci/v1/annotations.js";
 import { parseImageConfig } from "../oci/v1/config.js";
@@ -13,7 +12,7 @@ import { isImageManifestMediaType, isIndexMediaType } from "../oci/v1/media-type
 import { formatPlatform, platformMatches, type Platform } from "../oci/v1/platform.js";
 import type { ImageSource } from "../oci/v1/store.js";
 import { UnsupportedPlatformError } from "./errors.js";
-import { layerStreams, type LayerProgress } from "./layer-streams.js";
+import type { ImageLayers, LayerProgress } from "./layer-streams.js";
 
 export interface ScannedPlatform<M> {
   platform: string;
@@ -24,7 +23,7 @@ export interface ScannedPlatform<M> {
 /** Scans every image of `source` matching `platforms` (all when absent) with `scan`. */
 export async function scanImage<M>(
   source: ImageSource,
-  scan: (layers: AsyncIterable<Readable>) => Promise<M>,
+  scan: (image: ImageLayers) => Promise<M>,
   opts: { platforms?: Platform[]; onProgress?: (p: { platform: string } & LayerProgress) => void } = {},
 ): Promise<ScannedPlatform<M>[]> {
   const out: ScannedPlatform<M>[] = [];
@@ -37,7 +36,7 @@ export async function scanImage<M>(
     }
     const pname = formatPlatform(platform);
     const progress = opts.onProgress;
-    const manifest = await scan(layerStreams(source, { layers: m.layers, diffIds: cfg.rootfs.diff_ids }, progress ? { onProgress: (p) => progress({ platform: pname, ...p }) } : {}));
+    const manifest = await scan({ source, layers: m.layers, diffIds: cfg.rootfs.diff_ids, ...(progress ? { onProgress: (p: LayerProgress) => progress({ platform: pname, ...p }) } : {}) });
     out.push({ platform: pname, digest: desc.digest, manifest });
   }
   async function index(desc: Descriptor, bytes: Buffer): Promise<void> {

@@ -27,9 +27,9 @@
  * @module
  */
 import type { Readable } from "node:stream";
-import { ContentDigest } from "./content-digest.js";
 import { classifyExecutable, finishManifest, makeExecEntry, type ExecEntry, type ExecManifest, type ExecSymlink } from "./exec-manifest.js";
-import { readTarEntries, skipBody, TarFormatError, type TarEntry } from "./tar-entries.js";
+import { readLayerRecords, type LayerRecord, type LayerRecordLimits, type LayerScan } from "./layer-records.js";
+import { TarFormatError } from "./tar-entries.js";
 
 /** Limits that keep a hostile image from exhausting memory or time. */
 export interface BuildExecManifestOptions {
@@ -104,23 +104,50 @@ class EntryError extends Error {}
  * );
  */
 export async function buildExecManifest(layers: AsyncIterable<Readable>, opts: BuildExecManifestOptions = {}): Promise<ExecManifest> {
-  const model = new RootModel(opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
-  const maxEntrySize = opts.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE;
+  const limits = limitsOf(opts);
+  return applyLayerScans(
+    (async function* () {
+      for await (const layer of layers) yield await readLayerRecords(layer, limits);
+    })(),
+    opts,
+  );
+}
+
+/** The limits with their defaults filled in. */
+export function limitsOf(opts: BuildExecManifestOptions): LayerRecordLimits {
+  return { maxEntrySize: opts.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE, maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES };
+}
+
+/**
+ * The second half of {@link buildExecManifest}: applies the records of each layer (read by
+ * `readLayerRecords`, here or in worker threads, with the same limits), base first, and returns the
+ * manifest. Errors are those of {@link buildExecManifest}; an error of the iterable itself is
+ * passed through unchanged.
+ */
+export async function applyLayerScans(scans: AsyncIterable<LayerScan>, opts: BuildExecManifestOptions = {}): Promise<ExecManifest> {
+  const { maxEntries, maxEntrySize } = limitsOf(opts);
+  const model = new RootModel(maxEntries);
   let index = 0;
-  for await (const layer of layers) {
-    await applyLayer(model, layer, index, maxEntrySize);
+  for await (const scan of scans) {
+    applyLayer(model, scan, index, maxEntrySize);
     index++;
   }
   return model.manifest();
 }
 
-async function applyLayer(model: RootModel, layer: Readable, index: number, maxEntrySize: number): Promise<void> {
-  let current: TarEntry | undefined;
+function applyLayer(model: RootModel, scan: LayerScan, index: number, maxEntrySize: number): void {
+  let current: LayerRecord | undefined;
   try {
-    for await (const entry of readTarEntries(layer)) {
-      current = entry;
-      await model.apply(entry, index, maxEntrySize);
+    for (const record of scan.records) {
+      current = record;
+      model.apply(record, index, maxEntrySize);
       current = undefined;
+    }
+    if (scan.error !== undefined) throw scan.error;
+    // readLayerRecords stops early only at a record the model refuses; reaching here means the two disagree.
+    const last = scan.records.at(-1);
+    if (last !== undefined && last.type === "file" && last.content === undefined && last.bodyError === undefined && last.size > maxEntrySize) {
+      throw new Error(`Cannot apply layer ${index}: reading stopped at entry ${JSON.stringify(last.name)} but the walker did not refuse it`);
     }
   } catch (err) {
     if (err instanceof EntryError) {
@@ -159,17 +186,18 @@ class RootModel {
     if (--this.#budget < 0) throw new EntryError(`the image has more than ${this.#maxEntries} entries (maxEntries)`);
   }
 
-  async apply(entry: TarEntry, layer: number, maxEntrySize: number): Promise<void> {
+  /** Applies one record; where the tar reader would have read the entry's body, its read error is thrown. */
+  apply(entry: LayerRecord, layer: number, maxEntrySize: number): void {
     this.#spend();
     const parts = splitName(entry.name, "the name");
     const base = parts.pop();
-    if (base === undefined) return skipBody(entry); // the root itself: runtimes ignore it
+    if (base === undefined) return bodyRead(entry); // the root itself: runtimes ignore it
     // AUFS metadata at the root (`.wh..wh.plnk/...`, `.wh..wh.aufs`) is skipped, as runtimes do.
-    if ((parts[0] ?? base).startsWith(WHITEOUT_META) && !(parts.length === 0 && base === OPAQUE)) return skipBody(entry);
+    if ((parts[0] ?? base).startsWith(WHITEOUT_META) && !(parts.length === 0 && base === OPAQUE)) return bodyRead(entry);
     if (base === OPAQUE) {
       const dir = this.#resolveDir(parts, layer, "whiteout");
       if (dir !== null) pruneLower(dir, layer);
-      return skipBody(entry);
+      return bodyRead(entry);
     }
     if (base.startsWith(WHITEOUT_META)) throw new EntryError(`reserved whiteout name ${base}`);
     if (base.startsWith(WHITEOUT)) {
@@ -177,13 +205,13 @@ class RootModel {
       if (hidden === "" || hidden === "." || hidden === "..") throw new EntryError(`invalid whiteout name ${base}`);
       // A whiteout below a missing directory or a file has nothing to hide.
       const parent = this.#resolveDir(parts, layer, "whiteout");
-      if (parent === null) return skipBody(entry);
+      if (parent === null) return bodyRead(entry);
       const victim = parent.children.get(hidden);
       if (victim !== undefined) {
         if (victim.layer !== layer) parent.children.delete(hidden);
         else if (victim.t === "dir") pruneLower(victim, layer);
       }
-      return skipBody(entry);
+      return bodyRead(entry);
     }
 
     const parent = this.#resolveDir(parts, layer, "create")!;
@@ -191,7 +219,7 @@ class RootModel {
     if (entry.type === "directory") {
       if (existing?.t === "dir") existing.layer = layer;
       else parent.children.set(base, { t: "dir", layer, children: new Map() });
-      return skipBody(entry);
+      return bodyRead(entry);
     }
     // Everything else replaces what was there, subtree included; removal comes first, as on disk,
     // so a hard link to the name it replaces (or to something beneath it) finds nothing.
@@ -199,11 +227,11 @@ class RootModel {
     switch (entry.type) {
       case "file": {
         if (entry.size > maxEntrySize) throw new EntryError(`size ${entry.size} exceeds the limit of ${maxEntrySize} bytes (maxEntrySize)`);
-        const digest = new ContentDigest();
-        for await (const chunk of entry.body) digest.update(chunk);
-        const { sha256, size, head } = digest.digest();
+        bodyRead(entry);
+        if (entry.content === undefined) throw new Error(`Cannot apply entry ${JSON.stringify(entry.name)}: its content was not read`);
+        const { sha256, size, head } = entry.content;
         if (size !== entry.size) throw new EntryError(`read ${size} bytes, header says ${entry.size}`);
-        const inode: Inode = { sha256, size, head, mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs.size > 0 ? entry.xattrs : undefined, layer };
+        const inode: Inode = { sha256, size, head, mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs, layer };
         parent.children.set(base, { t: "file", layer, inode });
         return;
       }
@@ -212,22 +240,22 @@ class RootModel {
         if (target === "") throw new EntryError("symlink without a target");
         if (Buffer.byteLength(target) > MAX_LINK_TARGET) throw new EntryError(`symlink target longer than ${MAX_LINK_TARGET} bytes`);
         parent.children.set(base, { t: "symlink", layer, target });
-        return skipBody(entry);
+        return bodyRead(entry);
       }
       case "character-device":
       case "block-device":
       case "fifo":
         parent.children.set(base, { t: "special", layer });
-        return skipBody(entry);
+        return bodyRead(entry);
       case "link":
         parent.children.set(base, this.#hardlink(entry, layer));
-        return skipBody(entry);
+        return bodyRead(entry);
       default:
         throw new EntryError(`unsupported entry type ${String(entry.type)}`);
     }
   }
 
-  #hardlink(entry: TarEntry, layer: number): Node {
+  #hardlink(entry: LayerRecord, layer: number): Node {
     const linkname = entry.linkname ?? "";
     const parts = splitName(linkname, "the hard link target");
     const base = parts.pop();
@@ -259,7 +287,7 @@ class RootModel {
           target.layer = layer;
         }
         const inode = target.inode;
-        if (entry.xattrs.size > 0) {
+        if (entry.xattrs !== undefined) {
           inode.xattrs ??= new Map();
           for (const [k, v] of entry.xattrs) inode.xattrs.set(k, v);
         }
@@ -332,6 +360,11 @@ class RootModel {
     }
     return finishManifest(entries, symlinks);
   }
+}
+
+/** Where the tar reader would have read (or skipped) the entry's body: its failure surfaces here. */
+function bodyRead(entry: LayerRecord): void {
+  if (entry.bodyError !== undefined) throw entry.bodyError;
 }
 
 function octal(mode: number): string {

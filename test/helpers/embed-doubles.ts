@@ -6,9 +6,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
 import { extract } from "tar-stream";
 import type { BundleSpec } from "../../src/bundle/bundle-spec.js";
+import { imageLayerStreams, type ImageLayers } from "../../src/embed/layer-streams.js";
 
 export interface TestEntry {
   path: string;
@@ -16,9 +16,9 @@ export interface TestEntry {
   setuid: boolean;
 }
 
-export async function listExecutables(layers: AsyncIterable<Readable>): Promise<{ entries: TestEntry[] }> {
+export async function listExecutables(image: ImageLayers): Promise<{ entries: TestEntry[] }> {
   const byPath = new Map<string, TestEntry>();
-  for await (const layer of layers) {
+  for await (const layer of imageLayerStreams(image)) {
     const ex = extract();
     const done = new Promise<void>((resolve, reject) => {
       ex.on("entry", (h, stream, next) => {

@@ -9,7 +9,7 @@ import { policyBundleBuilder, specBundleBuilder } from "../../embed/components.j
 import { embedImage, type BundleBuilder, type EmbedResult } from "../../embed/embed-image.js";
 import { defaultPolicy } from "../../policy/default-policy.js";
 import { loadPolicyFile, type LoadedPolicy } from "../../policy/load-policy.js";
-import { buildExecManifest } from "../../scan/layer-walker.js";
+import { createLayerScanner, scanWorkersFromEnv } from "../../embed/worker-scan.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
 import { ClientPool, formatLocation, openSink, openSource, parseLocation, parseRegistryEndpoint, type Location } from "../../embed/transport.js";
@@ -130,6 +130,12 @@ export function register(program: Command): void {
     const from = parseLocationArg(src, "source");
     const to = parseLocationArg(dst, "destination");
     const platforms = parsePlatforms(flags.platform);
+    let workers: number;
+    try {
+      workers = scanWorkersFromEnv();
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+    }
     // Progress only on a terminal and never with --json; warnings go above the status line.
     const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "embed" });
     const warn = (line: string): void => (progress ? progress.log(line) : void process.stderr.write(`${line}\n`));
@@ -137,11 +143,12 @@ export function register(program: Command): void {
     const pool = clientPoolFrom(flags);
     const source = openSource(from, pool);
     const sink = openSink(to, pool);
+    const scanner = createLayerScanner({ workers });
     let result: EmbedResult;
     try {
       const r = await embedImage(source, sink, {
         bundleFor,
-        scan: (layers) => buildExecManifest(layers),
+        scan: (image) => scanner.scan(image),
         baseName: formatLocation(from),
         ...(platforms ? { platforms } : {}),
         ...(flags.enforcerDir ? { enforcerDir: flags.enforcerDir } : {}),
@@ -153,6 +160,7 @@ export function register(program: Command): void {
       progress?.finish("failed");
       throw toCliError(err, `Cannot embed ${formatLocation(from)} into ${formatLocation(to)}`);
     } finally {
+      await scanner.close();
       await sink.close();
       await source.close();
     }

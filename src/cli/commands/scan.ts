@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
-import { buildExecManifest } from "../../scan/layer-walker.js";
+import { createLayerScanner, scanWorkersFromEnv } from "../../embed/worker-scan.js";
 import { formatScanSummary } from "../../scan/summary.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
@@ -28,16 +28,24 @@ export function register(program: Command): void {
       throw new CliError(`Cannot use source ${JSON.stringify(src)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
     }
     const platforms = parsePlatforms(flags.platform);
+    let workers: number;
+    try {
+      workers = scanWorkersFromEnv();
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+    }
     const source = openSource(loc, clientPoolFrom(flags));
+    const scanner = createLayerScanner({ workers });
     let results;
     const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "scan" });
     try {
-      results = await scanImage(source, (layers) => buildExecManifest(layers), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: (p: PlatformLayerProgress) => progress.update(p) } : {}) });
+      results = await scanImage(source, (image) => scanner.scan(image), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: (p: PlatformLayerProgress) => progress.update(p) } : {}) });
       progress?.finish("done");
     } catch (err) {
       progress?.finish("failed");
       throw toCliError(err, `Cannot scan ${formatLocation(loc)}`);
     } finally {
+      await scanner.close();
       await source.close();
     }
     if (flags.json) {

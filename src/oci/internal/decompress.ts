@@ -41,22 +41,35 @@ function forward(from: Readable, to: Readable): void {
 }
 
 /**
- * Decompresses a layer stream and verifies the uncompressed bytes against `diffId`. The returned
- * stream errors when the compressed input errors (e.g. its digest check fails), when the data is
- * corrupt, or when the diff_id differs.
+ * The decoder of one layer: write the compressed bytes to `input`, read the verified uncompressed
+ * bytes from `output`. `output` errors when `input` is destroyed with an error, when the data is
+ * corrupt, or when the diff_id differs. When `inputReleased` is true, a chunk written to `input` is
+ * no longer referenced once its write callback has run (zlib has consumed it), so its memory may
+ * be reused; otherwise the decoder may keep it.
  */
-export function uncompressedLayer(compressed: Readable, opts: { compression: Compression; diffId: string; what?: string }): Readable {
+export function layerDecoder(opts: { compression: Compression; diffId: string; what?: string }): { input: Transform; output: Readable; inputReleased: boolean } {
   const { compression, diffId, what = `layer ${diffId}` } = opts;
   let dec: Transform;
   // Large output chunks: one threadpool round trip per 256 KiB instead of per 16 KiB.
   if (compression === "gzip") dec = createGunzip({ chunkSize: 256 * 1024 });
   else if (compression === "zstd") dec = new ZstdDecompressStream();
   else dec = new PassThrough();
-  forward(compressed, dec);
   const check = new VerifyStream(`${what} (uncompressed, against its diff_id)`, diffId);
   forward(dec, check);
-  check.on("close", () => {
+  return { input: dec, output: dec.pipe(check), inputReleased: compression === "gzip" };
+}
+
+/**
+ * Decompresses a layer stream and verifies the uncompressed bytes against `diffId`. The returned
+ * stream errors when the compressed input errors (e.g. its digest check fails), when the data is
+ * corrupt, or when the diff_id differs.
+ */
+export function uncompressedLayer(compressed: Readable, opts: { compression: Compression; diffId: string; what?: string }): Readable {
+  const { input, output } = layerDecoder(opts);
+  forward(compressed, input);
+  output.on("close", () => {
     if (!compressed.destroyed) compressed.destroy();
   });
-  return compressed.pipe(dec).pipe(check);
+  compressed.pipe(input);
+  return output;
 }

@@ -58,3 +58,101 @@ test("RegistryClient sends a streamed upload once and does not follow a redirect
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("RegistryClient.download authenticates, follows redirects, and sends credentials only to the registry's own origin", async () => {
+  const { createServer } = await import("node:http");
+  const seen: { server: string; url: string; authorization: string | undefined }[] = [];
+  const storage = createServer((req, res) => {
+    seen.push({ server: "storage", url: req.url ?? "", authorization: req.headers.authorization });
+    res.writeHead(200, { "content-type": "application/octet-stream" }).end("from storage");
+  });
+  await new Promise<void>((resolve) => storage.listen(0, "127.0.0.1", resolve));
+  const storagePort = (storage.address() as { port: number }).port;
+  const basic = `Basic ${Buffer.from("u:p").toString("base64")}`;
+  let flaky = 1;
+  const registry = createServer((req, res) => {
+    seen.push({ server: "registry", url: req.url ?? "", authorization: req.headers.authorization });
+    if (req.headers.authorization !== basic) return res.writeHead(401, { "www-authenticate": 'Basic realm="test"' }).end("need auth");
+    if (req.url === "/v2/a/blobs/elsewhere") return res.writeHead(307, { location: `http://127.0.0.1:${storagePort}/bucket/blob?sig=1` }).end();
+    if (req.url === "/v2/a/blobs/here") return res.writeHead(302, { location: "/storage/here" }).end();
+    if (req.url === "/storage/here") return res.writeHead(200).end("same origin");
+    if (req.url === "/v2/a/blobs/flaky" && flaky-- > 0) return res.writeHead(503).end();
+    if (req.url === "/v2/a/blobs/flaky") return res.writeHead(200).end("after a retry");
+    if (req.url === "/v2/a/blobs/loop") return res.writeHead(302, { location: "/v2/a/blobs/loop" }).end();
+    res.writeHead(404).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
+  });
+  await new Promise<void>((resolve) => registry.listen(0, "127.0.0.1", resolve));
+  const port = (registry.address() as { port: number }).port;
+  const read = async (body: AsyncIterable<unknown>): Promise<string> => {
+    let text = "";
+    for await (const c of body) text += String(c);
+    return text;
+  };
+  try {
+    const c = new RegistryClient(`127.0.0.1:${port}`, { credentials: async () => ({ username: "u", password: "p", source: "test" }), backoffMs: 1 });
+    const far = await c.download("/v2/a/blobs/elsewhere", { scopes: [] });
+    assert.equal(await read(far.body), "from storage");
+    assert.deepEqual(seen, [
+      { server: "registry", url: "/v2/a/blobs/elsewhere", authorization: undefined },
+      { server: "registry", url: "/v2/a/blobs/elsewhere", authorization: basic },
+      { server: "storage", url: "/bucket/blob?sig=1", authorization: undefined },
+    ]);
+    seen.length = 0;
+    const near = await c.download("/v2/a/blobs/here", { scopes: [] });
+    assert.equal(await read(near.body), "same origin");
+    assert.deepEqual(seen.map((s) => [s.url, s.authorization]), [["/v2/a/blobs/here", basic], ["/storage/here", basic]]);
+    assert.equal(await read((await c.download("/v2/a/blobs/flaky", { scopes: [] })).body), "after a retry");
+    const missing = await c.download("/v2/a/blobs/none", { scopes: [], accept: [404] });
+    assert.equal(missing.status, 404);
+    missing.body.destroy();
+    await assert.rejects(c.download("/v2/a/blobs/none", { scopes: [] }), /Cannot GET \/v2\/a\/blobs\/none on registry 127\.0\.0\.1:\d+: HTTP 404 BLOB_UNKNOWN: blob unknown/);
+    await assert.rejects(c.download("/v2/a/blobs/loop", { scopes: [] }), /Cannot reach registry .*more than 20 redirects/);
+    const anonymous = new RegistryClient(`127.0.0.1:${port}`);
+    await assert.rejects(anonymous.download("/v2/a/blobs/here", { scopes: [] }), /registry 127\.0\.0\.1:\d+ .*requires Basic credentials and none were found/);
+  } finally {
+    registry.closeAllConnections();
+    storage.closeAllConnections();
+    await new Promise((resolve) => registry.close(resolve));
+    await new Promise((resolve) => storage.close(resolve));
+  }
+});
+
+test("RegistryClient.download fails with the same messages as request: insufficient_scope, 403 with and without a reason, endpoint label", async () => {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    const port = (server.address() as { port: number }).port;
+    if (req.url?.startsWith("/token")) return res.writeHead(200, { "content-type": "application/json" }).end('{"token":"t"}');
+    const challenge = `Bearer realm="http://127.0.0.1:${port}/token",service="reg"`;
+    if (req.headers.authorization !== "Bearer t") return res.writeHead(401, { "www-authenticate": challenge }).end();
+    if (req.url?.startsWith("/v2/private/")) return res.writeHead(401, { "www-authenticate": `${challenge},error="insufficient_scope",scope="repository:private:pull"` }).end();
+    if (req.url?.startsWith("/v2/denied/")) return res.writeHead(403).end('{"errors":[{"code":"DENIED","message":"not yours"}]}');
+    res.writeHead(403).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const c = new RegistryClient("reg.example", { endpoint: `http://127.0.0.1:${port}`, backoffMs: 1 });
+    const failure = async (p: Promise<unknown>): Promise<string> => {
+      try {
+        await p;
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return assert.fail("expected a failure");
+    };
+    const cases: [string, RegExp][] = [
+      ["/v2/private/blobs/sha256:1", /registry reg\.example \(endpoint http:\/\/127\.0\.0\.1:\d+\) .*the token grants no repository:private:pull \(HTTP 401 insufficient_scope\): the repository does not exist, or it needs credentials and none were found/],
+      ["/v2/denied/blobs/sha256:1", /registry reg\.example \(endpoint http:\/\/127\.0\.0\.1:\d+\) .*access denied \(HTTP 403: DENIED: not yours\)/],
+      ["/v2/silent/blobs/sha256:1", /access denied \(HTTP 403\) \(credential source/],
+    ];
+    for (const [path, expected] of cases) {
+      const viaDownload = await failure(c.download(path, { scopes: ["repository:x:pull"] }));
+      const viaRequest = await failure(c.request(path, { scopes: ["repository:x:pull"] }));
+      assert.match(viaDownload, expected);
+      assert.equal(viaDownload, viaRequest);
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

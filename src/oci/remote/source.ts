@@ -74,12 +74,12 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
       return readBounded(s, { max: desc.size, what: `blob ${desc.digest} of ${name}` });
     },
     async blob(desc: Descriptor): Promise<Readable> {
-      const res = await client.request(`/v2/${repo}/blobs/${desc.digest}`, { scopes, accept: [404] });
+      const res = await client.download(`/v2/${repo}/blobs/${desc.digest}`, { scopes, accept: [404] });
       if (res.status === 404) {
-        await res.body?.cancel();
+        res.body.destroy();
         throw new ImageNotFoundError(`Cannot find blob ${desc.digest} in repository ${repo} on registry ${ref.registry}: the registry answered 404`);
       }
-      return verifyBlob(bodyStream(res), desc, { what: `blob ${desc.digest} of ${name}` });
+      return verifyBlob(res.body, desc, { what: `blob ${desc.digest} of ${name}` });
     },
     async close() {
       /* fetch keeps no per-source state */

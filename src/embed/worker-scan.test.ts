@@ -1,0 +1,184 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { END, makeTar, rawEntry } from "../../test/helpers/layer-tar.js";
+import { verifyBlob, DigestMismatchError } from "../oci/internal/verify.js";
+import type { Descriptor } from "../oci/v1/descriptor.js";
+import type { ImageSink, ImageSource } from "../oci/v1/store.js";
+import { LayerRejectedError } from "../scan/layer-walker.js";
+import type { ImageLayers } from "./layer-streams.js";
+import { createLayerScanner, scanWorkersFromEnv } from "./worker-scan.js";
+
+const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}` as const;
+const GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
+const PLAIN = "application/vnd.oci.image.layer.v1.tar";
+const ELF = Buffer.concat([Buffer.from("7f454c46", "hex"), Buffer.alloc(300_000, 7)]);
+
+/** A source whose blobs are in memory; `lie` maps a digest to the bytes served instead. */
+function memSource(blobs: Map<string, Buffer>, lie = new Map<string, Buffer>()): ImageSource {
+  return {
+    name: "memory",
+    resolve: () => Promise.reject(new Error("unused")),
+    manifest: () => Promise.reject(new Error("unused")),
+    blobBytes: () => Promise.reject(new Error("unused")),
+    // Small chunks, so a layer crosses many batch slots.
+    blob: async (d: Descriptor) => {
+      const bytes = lie.get(d.digest) ?? blobs.get(d.digest)!;
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += 10_000) chunks.push(bytes.subarray(at, at + 10_000));
+      return verifyBlob(Readable.from(chunks), d, { what: `blob ${d.digest}` });
+    },
+    close: async () => undefined,
+  };
+}
+
+function memSink(): ImageSink & { stored: Map<string, Buffer> } {
+  const stored = new Map<string, Buffer>();
+  return {
+    name: "memory sink",
+    stored,
+    hasBlob: async (d) => stored.has(d.digest),
+    putBlob: async (d, data) => {
+      const chunks: Buffer[] = [];
+      for await (const c of data) chunks.push(c as Buffer);
+      stored.set(d.digest, Buffer.concat(chunks));
+    },
+    putManifest: async () => undefined,
+    commit: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/** An image of the given tars (gzip unless `plain`), with its source. */
+function image(tars: Buffer[], opts: { plain?: number[]; diffIds?: string[]; lie?: Map<number, Buffer> } = {}): ImageLayers & { blobs: Buffer[] } {
+  const blobs = tars.map((t, i) => (opts.plain?.includes(i) ? t : gzipSync(t)));
+  const layers = blobs.map((b, i) => ({ mediaType: opts.plain?.includes(i) ? PLAIN : GZIP, digest: sha(b), size: b.length }));
+  const lie = new Map([...(opts.lie ?? new Map<number, Buffer>())].map(([i, b]) => [layers[i]!.digest, b]));
+  return { source: memSource(new Map(blobs.map((b, i) => [layers[i]!.digest, b])), lie), layers, diffIds: opts.diffIds ?? tars.map(sha), blobs };
+}
+
+/** Runs both scanners on the same image; returns each result or error. */
+async function both(img: ImageLayers): Promise<[unknown, unknown]> {
+  const results: unknown[] = [];
+  for (const workers of [0, 2]) {
+    const scanner = createLayerScanner({ workers });
+    try {
+      results.push(await scanner.scan(img).catch((err: unknown) => err));
+    } finally {
+      await scanner.close();
+    }
+  }
+  return results as [unknown, unknown];
+}
+
+function chain(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = err; e instanceof Error && out.length < 10; e = e.cause) out.push(e);
+  return out;
+}
+
+test("scan workers build the same manifest as the main thread across layers (whiteouts, links, plain and gzip layers)", async () => {
+  const tars = await Promise.all([
+    makeTar([
+      { name: "usr/bin/tool", mode: 0o755, content: ELF },
+      { name: "usr/bin/gone", mode: 0o755, content: "g" },
+      { name: "opt/a/x", mode: 0o755, content: "x" },
+    ]),
+    makeTar([
+      { name: "usr/bin/.wh.gone", content: "" },
+      { name: "usr/bin/link", type: "link", linkname: "usr/bin/tool", mode: 0o755 },
+      { name: "usr/bin/su", mode: 0o4755, content: ELF },
+    ]),
+    makeTar([{ name: "opt/a/.wh..wh..opq", content: "" }, { name: "opt/a/y", mode: 0o755, content: "y" }]),
+    makeTar([{ name: "bin", type: "symlink", linkname: "usr/bin" }]),
+  ]);
+  const img = image(tars, { plain: [2] });
+  const [main, workers] = await both(img);
+  assert.ok(!(main instanceof Error), String(main));
+  assert.deepEqual(workers, main);
+  const m = main as { entries: { path: string }[] };
+  assert.deepEqual(m.entries.map((e) => e.path), ["/opt/a/y", "/usr/bin/link", "/usr/bin/su", "/usr/bin/tool"]);
+});
+
+test("scan workers copy each missing blob to the sink, as the main thread does", async () => {
+  const tars = await Promise.all([makeTar([{ name: "a", mode: 0o755, content: ELF }]), makeTar([{ name: "b", mode: 0o755, content: "b" }]), makeTar([{ name: "c", mode: 0o755, content: "c" }])]);
+  const img = image(tars);
+  const sink = memSink();
+  const scanner = createLayerScanner({ workers: 2 });
+  try {
+    const m = await scanner.scan({ ...img, sink });
+    assert.deepEqual(m.entries.map((e) => e.path), ["/a", "/b", "/c"]);
+  } finally {
+    await scanner.close();
+  }
+  assert.deepEqual([...sink.stored.keys()].sort(), img.layers.map((l) => l.digest).sort());
+  for (const [i, l] of img.layers.entries()) assert.deepEqual(sink.stored.get(l.digest), img.blobs[i]);
+});
+
+test("scan workers fail like the main thread: corrupt blob, wrong diff_id, hostile tar", async () => {
+  const good = await makeTar([{ name: "a", mode: 0o755, content: ELF }]);
+  const other = await makeTar([{ name: "b", mode: 0o755, content: ELF }]);
+  const afterEnd = Buffer.concat([rawEntry({ name: "a", typeflag: "0", mode: 0o755 }, "a"), END, rawEntry({ name: "smuggled", typeflag: "0", mode: 0o755 }, "s"), END]);
+  const corrupt = gzipSync(other);
+  corrupt[corrupt.length - 20]! ^= 0xff; // same size, other digest
+  const cases: { what: string; img: ImageLayers; check: (e: Error) => void }[] = [
+    {
+      what: "a blob whose bytes do not match its digest",
+      img: image([good, other], { lie: new Map([[1, corrupt]]) }),
+      check: (e) => {
+        assert.match(e.message, /^Cannot read layer 1: /);
+        assert.ok(chain(e).some((c) => c instanceof DigestMismatchError || /incorrect header check|invalid|unexpected end/i.test((c as Error).message)), e.message);
+      },
+    },
+    {
+      what: "a wrong diff_id",
+      img: image([good, other], { diffIds: [sha(good), sha(Buffer.from("other"))] }),
+      check: (e) => {
+        assert.match(e.message, /^Cannot read layer 1: .*against its diff_id/);
+        assert.ok(chain(e).some((c) => c instanceof DigestMismatchError), "DigestMismatchError in the cause chain");
+      },
+    },
+    {
+      what: "an entry after the end-of-archive block",
+      img: image([good, afterEnd, good]),
+      check: (e) => {
+        assert.ok(e instanceof LayerRejectedError, String(e));
+        assert.equal(e.message, 'Cannot apply layer 1: Cannot read tar entry "smuggled" at byte 2048: it follows an end-of-archive zero block (runtimes stop reading there)');
+      },
+    },
+  ];
+  for (const c of cases) {
+    const [main, workers] = await both(c.img);
+    assert.ok(main instanceof Error, `${c.what}: the main thread must refuse it`);
+    assert.ok(workers instanceof Error, `${c.what}: the workers must refuse it`);
+    c.check(main);
+    c.check(workers);
+    assert.equal(workers.message, main.message, c.what);
+    assert.deepEqual(chain(workers).map((x) => (x as Error).constructor.name), chain(main).map((x) => (x as Error).constructor.name), c.what);
+  }
+});
+
+test("INLAY_SCAN_WORKERS: unset is 0, a whole number up to 16 is taken, anything else is refused", () => {
+  assert.equal(scanWorkersFromEnv({}), 0);
+  assert.equal(scanWorkersFromEnv({ INLAY_SCAN_WORKERS: "2" }), 2);
+  assert.equal(scanWorkersFromEnv({ INLAY_SCAN_WORKERS: "16" }), 16);
+  for (const bad of ["17", "-1", "two", "1.5"]) assert.throws(() => scanWorkersFromEnv({ INLAY_SCAN_WORKERS: bad }), /INLAY_SCAN_WORKERS/);
+});
+
+test("progress reports every compressed byte of each layer and loses none to the scan, with and without workers", async () => {
+  const tars = await Promise.all([makeTar([{ name: "a", mode: 0o755, content: ELF }]), makeTar([{ name: "b", mode: 0o755, content: ELF }])]);
+  for (const workers of [0, 2]) {
+    const img = image(tars);
+    const last = new Map<number, number>();
+    const scanner = createLayerScanner({ workers });
+    try {
+      const m = await scanner.scan({ ...img, onProgress: (p) => last.set(p.layer, p.bytes) });
+      assert.deepEqual(m.entries.map((e) => e.path), ["/a", "/b"], `workers=${workers}`);
+    } finally {
+      await scanner.close();
+    }
+    assert.deepEqual([...last.entries()].sort(), img.layers.map((l, i) => [i + 1, l.size]), `workers=${workers}`);
+  }
+});
