@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,21 +18,11 @@ import { htpasswdAuth, startTokenServer } from "../helpers/registry-auth.js";
 import { startRegistryProxy } from "../helpers/registry-proxy.js";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
+import { runInlay } from "../helpers/run-inlay.js";
 
 const execFileP = promisify(execFile);
-const CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
 
-function inlay(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const inlay = runInlay;
 
 const SPEC = JSON.stringify({ failMode: "open", activation: "always", dormancy: { env: [], paths: [] }, controls: { drift: "audit", fileless: "audit", loader: "off", blocklist: "off", allowlist: "off" }, enforceAfter: {}, driftSource: "manifest", reportExecs: true, blockList: { names: [], pathGlobs: [], sha256: [] }, allowList: { names: [], pathGlobs: [], sha256: [] } });
 

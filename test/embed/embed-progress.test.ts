@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -15,9 +15,10 @@ import { startRegistry } from "../helpers/registry.js";
 import { startRegistryProxy } from "../helpers/registry-proxy.js";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
+import { runCommand, INLAY_CLI } from "../helpers/run-inlay.js";
 
 const execFileP = promisify(execFile);
-const CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
+
 const COLS = 60;
 
 interface Run {
@@ -26,23 +27,13 @@ interface Run {
   stderr: string;
 }
 
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TERM: "xterm" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = (cmd: string, args: string[]): Promise<Run> => runCommand(cmd, args, { ...process.env, TERM: "xterm" });
 
 const sq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Runs `inlay ARGS` with stdout and stderr on one pseudo-terminal of COLS columns; returns what it showed. */
 function inlayOnTty(args: string[]): Promise<Run> {
-  const inner = `stty cols ${COLS} rows 24 && exec ${[process.execPath, CLI, ...args].map(sq).join(" ")}`;
+  const inner = `stty cols ${COLS} rows 24 && exec ${[process.execPath, INLAY_CLI, ...args].map(sq).join(" ")}`;
   return run("script", ["-q", "-e", "-c", inner, "/dev/null"]);
 }
 
@@ -167,7 +158,7 @@ test("inlay embed/scan show per-layer progress on a terminal and nothing but the
     }
 
     // 6. Piped: stdout has the result, stderr nothing; --json prints only JSON.
-    const p6 = await run(process.execPath, [CLI, "embed", "--bundle-spec", spec, fast, `oci:${join(tmp.path, "o6")}:x`]);
+    const p6 = await run(process.execPath, [INLAY_CLI, "embed", "--bundle-spec", spec, fast, `oci:${join(tmp.path, "o6")}:x`]);
     assert.equal(p6.code, 0, p6.stderr);
     assert.equal(p6.stderr, "");
     const lines = p6.stdout.split("\n");
@@ -175,11 +166,11 @@ test("inlay embed/scan show per-layer progress on a terminal and nothing but the
     assert.match(lines[0]!, resultRe(`oci:${join(tmp.path, "o6")}:x`));
     assert.match(lines[1]!, /^ {2}linux\/amd64: sha256:[0-9a-f]{64} \(\d+ executables/);
     assert.equal(lines[2], "");
-    const p7 = await run(process.execPath, [CLI, "embed", "--json", "--bundle-spec", spec, fast, `oci:${join(tmp.path, "o7")}:x`]);
+    const p7 = await run(process.execPath, [INLAY_CLI, "embed", "--json", "--bundle-spec", spec, fast, `oci:${join(tmp.path, "o7")}:x`]);
     assert.equal(p7.code, 0, p7.stderr);
     assert.equal(p7.stderr, "");
     assert.match((JSON.parse(p7.stdout) as { digest: string }).digest, /^sha256:[0-9a-f]{64}$/);
-    const p8 = await run(process.execPath, [CLI, "scan", fast]);
+    const p8 = await run(process.execPath, [INLAY_CLI, "scan", fast]);
     assert.equal(p8.code, 0, p8.stderr);
     assert.equal(p8.stderr, "");
   } finally {

@@ -5,28 +5,18 @@
 // runs the dropped binary.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startPodman } from "../helpers/podman.js";
 import { startRegistry } from "../helpers/registry.js";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
+import { runInlay } from "../helpers/run-inlay.js";
 
 const execFileP = promisify(execFile);
-const CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
 
-function inlay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const inlay = (args: string[]) => runInlay(args);
 
 // The dropped binary is busybox plus one byte: still a runnable ELF, but its content is not in the
 // image (an identical copy would match the manifest and rightly run).

@@ -64,6 +64,15 @@ function parseLocationArg(s: string, which: string): Location {
   }
 }
 
+/** The scan worker count from `INLAY_SCAN_WORKERS`; a bad value is a usage error. */
+export function scanWorkers(): number {
+  try {
+    return scanWorkersFromEnv();
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+  }
+}
+
 /** Parses `--platform linux/amd64,linux/arm64`. */
 export function parsePlatforms(s: string | undefined): Platform[] | undefined {
   if (s === undefined) return undefined;
@@ -130,12 +139,7 @@ export function register(program: Command): void {
     const from = parseLocationArg(src, "source");
     const to = parseLocationArg(dst, "destination");
     const platforms = parsePlatforms(flags.platform);
-    let workers: number;
-    try {
-      workers = scanWorkersFromEnv();
-    } catch (err) {
-      throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
-    }
+    const workers = scanWorkers();
     // Progress only on a terminal and never with --json; warnings go above the status line.
     const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "embed" });
     const warn = (line: string): void => (progress ? progress.log(line) : void process.stderr.write(`${line}\n`));

@@ -4,13 +4,13 @@
  */
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
-import { createLayerScanner, scanWorkersFromEnv } from "../../embed/worker-scan.js";
+import { createLayerScanner } from "../../embed/worker-scan.js";
 import { formatScanSummary } from "../../scan/summary.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
 import { scanImage } from "../../embed/scan-image.js";
 import { formatLocation, openSource, parseLocation } from "../../embed/transport.js";
-import { clientPoolFrom, parsePlatforms, registryOptions, type RegistryFlags } from "./embed.js";
+import { clientPoolFrom, parsePlatforms, registryOptions, scanWorkers, type RegistryFlags } from "./embed.js";
 
 /** Registers `scan` on the program. */
 export function register(program: Command): void {
@@ -28,12 +28,7 @@ export function register(program: Command): void {
       throw new CliError(`Cannot use source ${JSON.stringify(src)}: ${(err as Error).message}`, ExitCode.usage, { cause: err });
     }
     const platforms = parsePlatforms(flags.platform);
-    let workers: number;
-    try {
-      workers = scanWorkersFromEnv();
-    } catch (err) {
-      throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
-    }
+    const workers = scanWorkers();
     const source = openSource(loc, clientPoolFrom(flags));
     const scanner = createLayerScanner({ workers });
     let results;
