@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { jsonCall } from "../helpers/http-call.js";
 import { runInlay } from "../helpers/run-inlay.js";
@@ -13,7 +13,9 @@ import { SimulatedEnforcer } from "../helpers/simulated-enforcer.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
 
 type TempDir = Awaited<ReturnType<typeof makeTempDir>>;
-import { startFixture, type ConsoleFixture } from "./console-fixture.js";
+import { makeDevCertificate } from "../../src/console/dev-cert.js";
+import { startConsole } from "../../src/console/server.js";
+import { BOOTSTRAP_SECRET, startFixture, type ConsoleFixture } from "./console-fixture.js";
 
 const POLICY = `apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata:\n  name: web\nspec:\n  executables:\n    drift:\n      mode: enforce\n    block:\n      mode: enforce\n      names: [nc]\n`;
 
@@ -145,6 +147,24 @@ describe("inlay console API commands", () => {
       assert.match(r.stderr, /GET \/api\/v1\/groups on http:\/\/127\.0\.0\.1:\d+: unexpected response HTTP 200: items\.0\.id/);
     } finally {
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  test("https: --ca pins the console's CA; without it the certificate is refused", async () => {
+    const dir = join(tmp.path, "tls");
+    const { certFile, keyFile } = await makeDevCertificate(dir);
+    const running = await startConsole({ database: join(dir, "c.sqlite"), listen: "127.0.0.1:0", bootstrapSecret: BOOTSTRAP_SECRET, tls: { certFile, keyFile } });
+    try {
+      const boot = await jsonCall(`${running.url}/api/v1/bootstrap`, null, "POST", { secret: BOOTSTRAP_SECRET, username: "admin", password: "admin-password-1" }, { ca: await readFile(certFile) });
+      assert.equal(boot.status, 201);
+      const env = cliEnv({ INLAY_CONSOLE_URL: running.url, INLAY_API_TOKEN: boot.json().token });
+      const pinned = await runInlay(["groups", "create", "over-tls", "--ca", certFile, "--json"], env);
+      assert.equal(JSON.parse(pinned.stdout).name, "over-tls", pinned.stderr);
+      const unpinned = await runInlay(["groups", "list"], env);
+      assert.equal(unpinned.code, 4, "negative control: the same call without --ca fails verification");
+      assert.match(unpinned.stderr, /GET \/api\/v1\/groups on https:\/\/127\.0\.0\.1:\d+: .*(self-signed|certificate)/);
+    } finally {
+      await running.close();
     }
   });
 });
