@@ -31,6 +31,8 @@ export class ConsoleCallError extends Error {
 }
 
 export interface CallSpec<T extends z.ZodType | undefined> {
+  /** HTTP method (default GET). */
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Query parameters; undefined values are left out. */
   query?: Record<string, string | number | boolean | undefined>;
   /** JSON request body. */
@@ -50,10 +52,11 @@ export class ConsoleClient {
   }
 
   /**
-   * Calls `method path` (path like `/api/v1/groups`) and returns the validated body.
+   * Calls `path` (like `/api/v1/groups`) and returns the body validated with `spec.schema`.
    * @throws ConsoleCallError naming the console URL, route and status
    */
-  async call<T extends z.ZodType | undefined>(method: string, path: string, spec: CallSpec<T>): Promise<T extends z.ZodType ? z.infer<T> : undefined> {
+  async call<T extends z.ZodType | undefined>(path: string, spec: CallSpec<T>): Promise<T extends z.ZodType ? z.infer<T> : undefined> {
+    const method = spec.method ?? "GET";
     const route = `${method} ${path}`;
     const where = `${route} on ${this.#target.url}`;
     const qs = new URLSearchParams();

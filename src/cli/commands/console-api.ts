@@ -79,7 +79,7 @@ export function register(program: Command): void {
     .option("--limit <n>", "at most this many (1-500)", positiveInt)
     .action(async (o: Flags & { search?: string; stale?: boolean; cloud?: string; cluster?: string; tier?: string; limit?: number }) => {
       const page = await withClient(o, (c) =>
-        c.call("GET", "/api/v1/workloads", { schema: workloadPage, query: { q: o.search, stale: o.stale === true ? true : undefined, cloud: o.cloud, cluster: o.cluster, tier: o.tier, limit: o.limit } }),
+        c.call("/api/v1/workloads", { schema: workloadPage, query: { q: o.search, stale: o.stale === true ? true : undefined, cloud: o.cloud, cluster: o.cluster, tier: o.tier, limit: o.limit } }),
       );
       if (o.json === true) return printJson(page);
       printTable(
@@ -98,7 +98,7 @@ export function register(program: Command): void {
     .option("--limit <n>", "at most this many (1-1000)", positiveInt)
     .action(async (o: Flags & { kind?: string; severity?: string; since?: string; workload?: string; rule?: string; limit?: number }) => {
       const page = await withClient(o, (c) =>
-        c.call("GET", "/api/v1/events", { schema: eventPage, query: { kind: o.kind, severity: o.severity, since: o.since, workload: o.workload, rule: o.rule, limit: o.limit } }),
+        c.call("/api/v1/events", { schema: eventPage, query: { kind: o.kind, severity: o.severity, since: o.since, workload: o.workload, rule: o.rule, limit: o.limit } }),
       );
       if (o.json === true) return printJson(page);
       printTable(
@@ -111,14 +111,14 @@ export function register(program: Command): void {
   withTarget(enforcers.command("revoke").description("Revoke one enforcer's credential now (POST /api/v1/enforcers/{id}/revoke)"))
     .argument("<id>", "the enforcer (workload) id")
     .action(async (id: string, o: Flags) => {
-      await withClient(o, (c) => c.call("POST", `/api/v1/enforcers/${encodeURIComponent(id)}/revoke`, { schema: undefined }));
+      await withClient(o, (c) => c.call(`/api/v1/enforcers/${encodeURIComponent(id)}/revoke`, { method: "POST", schema: undefined }));
       if (o.json === true) return printJson({ revoked: id });
       process.stdout.write(`revoked enforcer ${id}: its calls are refused from now on\n`);
     });
 
   const groups = program.command("groups").description("Enforcer groups and the policy they follow");
   withTarget(groups.command("list").description("List groups (GET /api/v1/groups)")).action(async (o: Flags) => {
-    const list = await withClient(o, (c) => c.call("GET", "/api/v1/groups", { schema: groupList }));
+    const list = await withClient(o, (c) => c.call("/api/v1/groups", { schema: groupList }));
     if (o.json === true) return printJson(list);
     printTable(
       ["ID", "NAME", "POLICY", "OVERRIDE"],
@@ -128,7 +128,7 @@ export function register(program: Command): void {
   withTarget(groups.command("create").description("Create a group (POST /api/v1/groups)"))
     .argument("<name>", "group name")
     .action(async (name: string, o: Flags) => {
-      const g = await withClient(o, (c) => c.call("POST", "/api/v1/groups", { schema: groupSchema, status: 201, body: { name } }));
+      const g = await withClient(o, (c) => c.call("/api/v1/groups", { method: "POST", schema: groupSchema, status: 201, body: { name } }));
       if (o.json === true) return printJson(g);
       process.stdout.write(`created group ${g.name} (${g.id})\n`);
     });
@@ -144,12 +144,12 @@ export function register(program: Command): void {
       const g = await withClient(o, async (c) => {
         let id = group;
         if (!UUID.test(group)) {
-          const list = await c.call("GET", "/api/v1/groups", { schema: groupList });
+          const list = await c.call("/api/v1/groups", { schema: groupList });
           const found = list.items.find((x) => x.name === group);
           if (found === undefined) throw new CliError(`Cannot find group ${JSON.stringify(group)} on the console: inlay groups list shows the names`, EXIT_REFUSED);
           id = found.id;
         }
-        return c.call("PUT", `/api/v1/groups/${encodeURIComponent(id)}/policy`, {
+        return c.call(`/api/v1/groups/${encodeURIComponent(id)}/policy`, { method: "PUT",
           schema: groupSchema,
           body: { policy: o.policy ?? null, version: o.policyVersion ?? null, override: o.override === true },
         });
@@ -169,7 +169,7 @@ export function register(program: Command): void {
       } catch (err) {
         throw new CliError(`Cannot read the policy file ${file}: ${(err as Error).message}`, EXIT_IO, { cause: err });
       }
-      const v = await withClient(o, (c) => c.call("POST", `/api/v1/policies/${encodeURIComponent(o.name)}/versions`, { schema: policyVersionSchema, status: 201, body: { document } }));
+      const v = await withClient(o, (c) => c.call(`/api/v1/policies/${encodeURIComponent(o.name)}/versions`, { method: "POST", schema: policyVersionSchema, status: 201, body: { document } }));
       if (o.json === true) return printJson(v);
       process.stdout.write(`pushed ${file} as policy ${v.name} version ${v.version} (sha256 ${v.sha256})\n`);
     });
