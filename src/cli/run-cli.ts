@@ -4,6 +4,7 @@ import { INLAY_VERSION } from "../version.js";
 import { register as registerBundle } from "./commands/bundle.js";
 import { register as registerPolicy } from "./commands/policy.js";
 import { register as registerConsole } from "./commands/console.js";
+import { register as registerConsoleApi } from "./commands/console-api.js";
 import { register as registerEmbed } from "./commands/embed.js";
 import { register as registerScan } from "./commands/scan.js";
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerPolicy(program);
   registerConsole(program);
+  registerConsoleApi(program);
   registerEmbed(program);
   registerScan(program);
   return program;

@@ -1,0 +1,35 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isLoopbackHost, resolveTarget } from "./console-target.js";
+
+test("plain http only to loopback; https anywhere; the URL is normalised", async () => {
+  const env = { INLAY_API_TOKEN: "tok" };
+  assert.equal((await resolveTarget({ console: "http://127.0.0.1:8080/" }, env)).url, "http://127.0.0.1:8080");
+  assert.equal((await resolveTarget({ console: "http://[::1]:8080" }, env)).url, "http://[::1]:8080");
+  assert.equal((await resolveTarget({}, { ...env, INLAY_CONSOLE_URL: "https://console.example/inlay/" })).url, "https://console.example/inlay");
+  await assert.rejects(resolveTarget({ console: "http://10.0.0.1" }, env), /Refusing plain http to 10\.0\.0\.1/);
+  await assert.rejects(resolveTarget({ console: "http://127.0.0.1.example" }, env), /Refusing plain http/);
+  await assert.rejects(resolveTarget({ console: "ftp://x" }, env), /scheme must be https/);
+  await assert.rejects(resolveTarget({ console: "https://u:p@x" }, env), /only scheme, host, port/);
+  assert.ok(isLoopbackHost("localhost") && isLoopbackHost("127.9.9.9") && !isLoopbackHost("128.0.0.1"));
+});
+
+test("the token comes from INLAY_API_TOKEN or --token-file, and a missing one names both", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "inlay-target-"));
+  try {
+    await assert.rejects(resolveTarget({ console: "https://c" }, {}), /set INLAY_API_TOKEN or pass --token-file FILE/);
+    await writeFile(join(dir, "t"), "  file-token\n");
+    assert.equal((await resolveTarget({ console: "https://c", tokenFile: join(dir, "t") }, { INLAY_API_TOKEN: "env" })).token, "file-token");
+    await writeFile(join(dir, "empty"), "\n");
+    await assert.rejects(resolveTarget({ console: "https://c", tokenFile: join(dir, "empty") }, {}), /is empty/);
+    await assert.rejects(resolveTarget({ console: "https://c", tokenFile: join(dir, "missing") }, {}), (e: Error & { what: string }) => e.what === "file" && /missing/.test(e.message));
+    await assert.rejects(resolveTarget({ console: "https://c", ca: join(dir, "t") }, { INLAY_API_TOKEN: "x" }), /no PEM certificate/);
+    await assert.rejects(resolveTarget({ console: "http://127.0.0.1", ca: join(dir, "t") }, { INLAY_API_TOKEN: "x" }), /only applies to https/);
+    await assert.rejects(resolveTarget({ console: "https://c" }, { INLAY_API_TOKEN: "two words" }), /printable ASCII/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,83 @@
+/**
+ * Where the console is and how to prove who we are: the URL, the API token and an optional CA,
+ * from flags and environment. The token never comes from a flag (it would show in `ps`).
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+
+/** A console to call: base URL (no trailing slash), bearer API token, and a PEM CA to pin for https. */
+export interface ConsoleTarget {
+  url: string;
+  token: string;
+  ca?: Buffer;
+}
+
+/** Raised when the target cannot be resolved; `what` says whether the user must fix a setting or a file. */
+export class ConsoleTargetError extends Error {
+  readonly what: "usage" | "file";
+  constructor(message: string, what: "usage" | "file", options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ConsoleTargetError";
+    this.what = what;
+  }
+}
+
+/** Flags as commander gives them. */
+export interface TargetFlags {
+  console?: string;
+  tokenFile?: string;
+  ca?: string;
+}
+
+/** True for names and addresses that cannot leave this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Resolves the console target from `flags` and `env` (INLAY_CONSOLE_URL, INLAY_API_TOKEN).
+ * Plain http is refused unless the host is loopback: the token would travel in clear.
+ */
+export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv = process.env): Promise<ConsoleTarget> {
+  const raw = flags.console ?? env.INLAY_CONSOLE_URL ?? "";
+  if (raw === "") throw new ConsoleTargetError("Cannot find the console: pass --console URL or set INLAY_CONSOLE_URL (e.g. https://console.example:8443)", "usage");
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch (err) {
+    throw new ConsoleTargetError(`Cannot use console URL ${JSON.stringify(raw)}: not a URL (expected https://host[:port])`, "usage", { cause: err });
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new ConsoleTargetError(`Cannot use console URL ${raw}: the scheme must be https (or http to loopback)`, "usage");
+  if (u.protocol === "http:" && !isLoopbackHost(u.hostname)) {
+    throw new ConsoleTargetError(`Refusing plain http to ${u.host}: the API token would travel in clear; use https:// (and --ca FILE for a private CA)`, "usage");
+  }
+  if (u.username !== "" || u.password !== "" || u.search !== "" || u.hash !== "") throw new ConsoleTargetError(`Cannot use console URL ${raw}: give only scheme, host, port and an optional path prefix`, "usage");
+  const url = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+
+  let token: string;
+  if (flags.tokenFile !== undefined) {
+    try {
+      token = (await readFile(flags.tokenFile, "utf8")).trim();
+    } catch (err) {
+      throw new ConsoleTargetError(`Cannot read the API token file ${flags.tokenFile}: ${(err as Error).message}`, "file", { cause: err });
+    }
+    if (token === "") throw new ConsoleTargetError(`Cannot use the API token file ${flags.tokenFile}: it is empty`, "usage");
+  } else {
+    token = (env.INLAY_API_TOKEN ?? "").trim();
+    if (token === "") throw new ConsoleTargetError("Cannot call the console without an API token: set INLAY_API_TOKEN or pass --token-file FILE (create one in the console or with POST /api/v1/tokens)", "usage");
+  }
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConsoleTargetError("Cannot use the API token: it must be one word of printable ASCII", "usage");
+
+  let ca: Buffer | undefined;
+  if (flags.ca !== undefined) {
+    if (u.protocol !== "https:") throw new ConsoleTargetError(`Cannot use --ca with ${url}: a CA only applies to https`, "usage");
+    try {
+      ca = await readFile(flags.ca);
+    } catch (err) {
+      throw new ConsoleTargetError(`Cannot read the console CA ${flags.ca}: ${(err as Error).message}`, "file", { cause: err });
+    }
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw new ConsoleTargetError(`Cannot use the console CA ${flags.ca}: no PEM certificate in it`, "usage");
+  }
+  return { url, token, ca };
+}
