@@ -1,50 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { layerStreams } from "./layer-streams.js";
-import type { ImageSink, ImageSource } from "../oci/v1/store.js";
-import type { Descriptor } from "../oci/v1/descriptor.js";
-import { verifyBlob } from "../oci/internal/verify.js";
+import { memorySink, memorySource } from "../../test/helpers/memory-store.js";
 
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}` as const;
-
-function memSource(blobs: Map<string, Buffer>): ImageSource {
-  return {
-    name: "memory",
-    resolve: () => Promise.reject(new Error("unused")),
-    manifest: () => Promise.reject(new Error("unused")),
-    blobBytes: () => Promise.reject(new Error("unused")),
-    blob: async (d: Descriptor) => verifyBlob(Readable.from([blobs.get(d.digest)!]), d, { what: d.digest }),
-    close: async () => undefined,
-  };
-}
-
-function memSink(): ImageSink & { stored: Map<string, Buffer> } {
-  const stored = new Map<string, Buffer>();
-  return {
-    name: "memory sink",
-    stored,
-    hasBlob: async (d) => stored.has(d.digest),
-    putBlob: async (d, data) => {
-      const chunks: Buffer[] = [];
-      for await (const c of data) chunks.push(c as Buffer);
-      stored.set(d.digest, Buffer.concat(chunks));
-    },
-    putManifest: async () => undefined,
-    commit: async () => undefined,
-    close: async () => undefined,
-  };
-}
 
 test("layerStreams copies each missing blob and hands the walker the verified uncompressed tar", async () => {
   const tars = [Buffer.alloc(200_000, 1), Buffer.alloc(300_000, 2)];
   const blobs = tars.map((t) => gzipSync(t));
   const descs = blobs.map((b) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(b), size: b.length }));
-  const sink = memSink();
+  const sink = memorySink();
   const seen: Buffer[] = [];
-  for await (const s of layerStreams(memSource(new Map(blobs.map((b, i) => [descs[i]!.digest, b]))), { layers: descs, diffIds: tars.map(sha) }, { sink })) {
+  for await (const s of layerStreams(memorySource(new Map(blobs.map((b, i) => [descs[i]!.digest, b]))), { layers: descs, diffIds: tars.map(sha) }, { sink })) {
     const chunks: Buffer[] = [];
     for await (const c of s) chunks.push(c as Buffer);
     seen.push(Buffer.concat(chunks));
@@ -57,11 +26,11 @@ test("layerStreams fails on a wrong diff_id and stops cleanly when the consumer 
   const tar = Buffer.alloc(100_000, 3);
   const blob = gzipSync(tar);
   const desc = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(blob), size: blob.length };
-  const src = memSource(new Map([[desc.digest, blob]]));
+  const src = memorySource(new Map([[desc.digest, blob]]));
   await assert.rejects(async () => {
     for await (const s of layerStreams(src, { layers: [desc], diffIds: [sha(Buffer.from("other"))] })) s.resume();
   }, /against its diff_id/);
-  const sink = memSink();
+  const sink = memorySink();
   const it = layerStreams(src, { layers: [desc, desc], diffIds: [sha(tar), sha(tar)] }, { sink });
   const first = await it.next();
   assert.equal(first.done, false);

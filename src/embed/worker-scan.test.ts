@@ -1,12 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { END, makeTar, rawEntry } from "../../test/helpers/layer-tar.js";
-import { verifyBlob, DigestMismatchError } from "../oci/internal/verify.js";
-import type { Descriptor } from "../oci/v1/descriptor.js";
-import type { ImageSink, ImageSource } from "../oci/v1/store.js";
+import { DigestMismatchError } from "../oci/internal/verify.js";
+import { memorySink, memorySource } from "../../test/helpers/memory-store.js";
 import { LayerRejectedError } from "../scan/layer-walker.js";
 import type { ImageLayers } from "./layer-streams.js";
 import { createLayerScanner, scanWorkersFromEnv } from "./worker-scan.js";
@@ -16,47 +14,14 @@ const GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
 const PLAIN = "application/vnd.oci.image.layer.v1.tar";
 const ELF = Buffer.concat([Buffer.from("7f454c46", "hex"), Buffer.alloc(300_000, 7)]);
 
-/** A source whose blobs are in memory; `lie` maps a digest to the bytes served instead. */
-function memSource(blobs: Map<string, Buffer>, lie = new Map<string, Buffer>()): ImageSource {
-  return {
-    name: "memory",
-    resolve: () => Promise.reject(new Error("unused")),
-    manifest: () => Promise.reject(new Error("unused")),
-    blobBytes: () => Promise.reject(new Error("unused")),
-    // Small chunks, so a layer crosses many batch slots.
-    blob: async (d: Descriptor) => {
-      const bytes = lie.get(d.digest) ?? blobs.get(d.digest)!;
-      const chunks: Buffer[] = [];
-      for (let at = 0; at < bytes.length; at += 10_000) chunks.push(bytes.subarray(at, at + 10_000));
-      return verifyBlob(Readable.from(chunks), d, { what: `blob ${d.digest}` });
-    },
-    close: async () => undefined,
-  };
-}
-
-function memSink(): ImageSink & { stored: Map<string, Buffer> } {
-  const stored = new Map<string, Buffer>();
-  return {
-    name: "memory sink",
-    stored,
-    hasBlob: async (d) => stored.has(d.digest),
-    putBlob: async (d, data) => {
-      const chunks: Buffer[] = [];
-      for await (const c of data) chunks.push(c as Buffer);
-      stored.set(d.digest, Buffer.concat(chunks));
-    },
-    putManifest: async () => undefined,
-    commit: async () => undefined,
-    close: async () => undefined,
-  };
-}
-
 /** An image of the given tars (gzip unless `plain`), with its source. */
 function image(tars: Buffer[], opts: { plain?: number[]; diffIds?: string[]; lie?: Map<number, Buffer> } = {}): ImageLayers & { blobs: Buffer[] } {
   const blobs = tars.map((t, i) => (opts.plain?.includes(i) ? t : gzipSync(t)));
   const layers = blobs.map((b, i) => ({ mediaType: opts.plain?.includes(i) ? PLAIN : GZIP, digest: sha(b), size: b.length }));
   const lie = new Map([...(opts.lie ?? new Map<number, Buffer>())].map(([i, b]) => [layers[i]!.digest, b]));
-  return { source: memSource(new Map(blobs.map((b, i) => [layers[i]!.digest, b])), lie), layers, diffIds: opts.diffIds ?? tars.map(sha), blobs };
+  // Small reads, so a layer crosses many batch slots.
+  const source = memorySource(new Map(blobs.map((b, i) => [layers[i]!.digest, b])), { lie, chunkBytes: 10_000 });
+  return { source, layers, diffIds: opts.diffIds ?? tars.map(sha), blobs };
 }
 
 /** Runs both scanners on the same image; returns each result or error. */
@@ -105,7 +70,7 @@ test("scan workers build the same manifest as the main thread across layers (whi
 test("scan workers copy each missing blob to the sink, as the main thread does", async () => {
   const tars = await Promise.all([makeTar([{ name: "a", mode: 0o755, content: ELF }]), makeTar([{ name: "b", mode: 0o755, content: "b" }]), makeTar([{ name: "c", mode: 0o755, content: "c" }])]);
   const img = image(tars);
-  const sink = memSink();
+  const sink = memorySink();
   const scanner = createLayerScanner({ workers: 2 });
   try {
     const m = await scanner.scan({ ...img, sink });
