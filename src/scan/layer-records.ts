@@ -12,7 +12,7 @@
  */
 import type { Readable } from "node:stream";
 import { ContentDigest } from "./content-digest.js";
-import { readTarEntries, skipBody, type TarEntryType } from "./tar-entries.js";
+import { TarEntryReader, TarFormatError, type TarEntryType } from "./tar-entries.js";
 
 /** One tar entry as the walker needs it. */
 export interface LayerRecord {
@@ -62,39 +62,50 @@ function contentUnused(name: string): boolean {
 
 /**
  * Reads one uncompressed layer tar to its end (or to its first failure) and returns its records.
- * Stops early, without reading further, after `maxEntries + 1` records (the walker refuses the
- * image at that record) and at a file larger than `maxEntrySize` whose content the walker would
- * need (it refuses that record before reading the content).
+ * Stops early, without reading further (the input is destroyed), after `maxEntries + 1` records
+ * (the walker refuses the image at that record) and at a file larger than `maxEntrySize` whose
+ * content the walker would need (it refuses that record before reading the content).
  */
 export async function readLayerRecords(tar: Readable, limits: LayerRecordLimits): Promise<LayerScan> {
   const records: LayerRecord[] = [];
+  const reader = new TarEntryReader((entry) => {
+    const record: LayerRecord = { name: entry.name, linkname: entry.linkname, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size };
+    if (entry.xattrs.size > 0) record.xattrs = entry.xattrs;
+    records.push(record);
+    if (records.length > limits.maxEntries) return "stop";
+    if (entry.type !== "file" || contentUnused(entry.name)) return "skip";
+    if (entry.size > limits.maxEntrySize) return "stop";
+    const digest = new ContentDigest();
+    return { update: (chunk) => digest.update(chunk), end: () => (record.content = digest.digest()) };
+  });
+  /** A failure inside an entry's body belongs to that entry's record (the walker applies everything before it first). */
+  const fail = (err: unknown, inBody: boolean): LayerScan => {
+    const last = records.at(-1);
+    if (inBody && last !== undefined) {
+      last.bodyError = err;
+      return { records };
+    }
+    return { records, error: err };
+  };
   try {
-    for await (const entry of readTarEntries(tar)) {
-      const record: LayerRecord = { name: entry.name, linkname: entry.linkname, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size };
-      if (entry.xattrs.size > 0) record.xattrs = entry.xattrs;
-      records.push(record);
-      if (records.length > limits.maxEntries) break;
-      if (entry.type === "file" && !contentUnused(entry.name)) {
-        if (entry.size > limits.maxEntrySize) break;
-        const digest = new ContentDigest();
-        try {
-          for await (const chunk of entry.body) digest.update(chunk);
-        } catch (err) {
-          record.bodyError = err;
-          break;
-        }
-        record.content = digest.digest();
-      } else {
-        try {
-          await skipBody(entry);
-        } catch (err) {
-          record.bodyError = err;
-          break;
-        }
+    for await (const chunk of tar as AsyncIterable<Buffer>) {
+      reader.push(chunk);
+      if (reader.stopped) {
+        tar.destroy();
+        return { records };
       }
     }
   } catch (err) {
-    return { records, error: err };
+    if (err instanceof TarFormatError) return fail(err, false);
+    const entry = reader.currentEntry;
+    const where = entry ? `in entry ${JSON.stringify(entry.name)}` : `after byte ${reader.position}`;
+    return fail(new Error(`Cannot read tar stream: its source failed ${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err }), entry !== undefined);
+  }
+  const inBody = reader.currentEntry !== undefined;
+  try {
+    reader.end();
+  } catch (err) {
+    return fail(err, inBody);
   }
   return { records };
 }
