@@ -192,13 +192,17 @@ export async function* layerScans(image: ImageLayers, opts: { pool: LayerScanPoo
       if (stopped) throw new Error(`Cannot read layer ${i} of ${source.name}: reading stopped`);
       layer = await openLayer(source, image, i, image);
       open.add(layer);
-      const scanning = worker.scan(layer.blob, { compression: layer.compression, diffId: layer.diffId, what: layer.what, limits });
+      // Download, blob digest and inflating (zlib on the thread pool) run here; the diff_id hash,
+      // tar parsing and the file hashes in the worker, which checks the diff_id itself.
+      const tar = uncompressedLayer(layer.blob, { compression: layer.compression, diffId: null, what: layer.what });
+      const scanning = worker.scan(tar, { what: layer.what, diffId: layer.diffId, limits });
       layer.watch();
       const scan = await scanning;
       // A failed upload also fails the worker's read (it stops the blob); its own error says why and
       // keeps its class (the worker's copy of it would not), so it is what this layer throws.
       if (layer.uploadError !== undefined) throw layer.uploadError;
-      if (!layer.blob.readableEnded) {
+      if (!tar.readableEnded) {
+        tar.destroy();
         await layer.abort();
         return { scan };
       }

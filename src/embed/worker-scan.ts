@@ -1,11 +1,13 @@
 /**
- * The scanner `inlay embed` and `inlay scan` use. By default each layer is read on the main thread,
- * one after the other (`buildExecManifest`). With `INLAY_SCAN_WORKERS=N` (1–16), layers are read
- * into records by N worker threads at once and applied to the walker's tree in layer order on the
- * main thread: same results, more cores, but more memory and CPU time (docs/benchmarks.md,
- * "embed-throughput"), so it is opt-in.
+ * The scanner `inlay embed` and `inlay scan` use. On a machine with more than one core, one worker
+ * thread parses each layer's tar and hashes its files while the main thread downloads, verifies
+ * and inflates the next bytes (the hashing split over two cores); the records are applied to the
+ * walker's tree in layer order on the main thread. On one core everything runs on the main thread
+ * (`buildExecManifest`). `INLAY_SCAN_WORKERS=N` overrides: 0 for the main thread only, N (up to
+ * 16) for N layers read at once (docs/benchmarks.md, "embed-throughput").
  * @module
  */
+import { availableParallelism } from "node:os";
 import { applyLayerScans, buildExecManifest, limitsOf, type BuildExecManifestOptions } from "../scan/layer-walker.js";
 import type { ExecManifest } from "../scan/exec-manifest.js";
 import { LayerScanPool } from "../scan/layer-scan-pool.js";
@@ -17,10 +19,10 @@ export interface LayerScanner {
   close(): Promise<void>;
 }
 
-/** Reads `INLAY_SCAN_WORKERS` (a whole number 0–16; unset means 0). */
-export function scanWorkersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+/** Reads `INLAY_SCAN_WORKERS` (a whole number 0–16; unset means 1 with more than one core, else 0). */
+export function scanWorkersFromEnv(env: NodeJS.ProcessEnv = process.env, cores: number = availableParallelism()): number {
   const text = env.INLAY_SCAN_WORKERS;
-  if (text === undefined || text === "") return 0;
+  if (text === undefined || text === "") return cores > 1 ? 1 : 0;
   if (!/^(1[0-6]|[0-9])$/.test(text)) throw new RangeError(`Cannot use INLAY_SCAN_WORKERS=${JSON.stringify(text)}: expected a whole number from 0 to 16`);
   return Number(text);
 }

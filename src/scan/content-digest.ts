@@ -1,22 +1,50 @@
 import { createHash, type Hash } from "node:crypto";
-import { EXEC_MAGIC_LENGTH } from "./exec-manifest.js";
+import { classifyExecutable, EXEC_MAGIC_LENGTH } from "./exec-manifest.js";
+
+/** What {@link ContentDigest} found: `sha256` is null when the content was not hashed (see `mode`). */
+export interface ContentFacts {
+  sha256: string | null;
+  size: number;
+  head: Buffer;
+}
 
 /**
  * Hashes content as it streams past and keeps only its first {@link EXEC_MAGIC_LENGTH} bytes (for
- * {@link classifyExecutable}), so memory stays constant whatever the file size.
+ * {@link classifyExecutable}), so memory stays constant whatever the file size. Given the file's
+ * `mode`, it hashes only content that can be an executable: once the first bytes are known, a file
+ * with no execute, setuid or setgid bit whose content starts with neither an ELF header nor `#!` is
+ * only counted (most of an image's bytes are such data files, and the manifest lists executables).
  */
 export class ContentDigest {
-  #hash: Hash = createHash("sha256");
+  #hash: Hash | null = createHash("sha256");
   #head = Buffer.alloc(0);
   #size = 0;
+  readonly #mode: number | undefined;
+  /** Until the head is complete (and the decision made), the bytes wait here, unhashed. */
+  #deciding: boolean;
+
+  constructor(mode?: number) {
+    this.#mode = mode;
+    this.#deciding = mode !== undefined;
+  }
 
   update(chunk: Uint8Array): void {
     if (this.#head.length < EXEC_MAGIC_LENGTH) {
       const take = Math.min(EXEC_MAGIC_LENGTH - this.#head.length, chunk.length);
       this.#head = Buffer.concat([this.#head, chunk.subarray(0, take)]);
+      if (this.#deciding) {
+        if (this.#head.length < EXEC_MAGIC_LENGTH) {
+          this.#size += chunk.length;
+          return;
+        }
+        this.#decide();
+        this.#size += chunk.length;
+        this.#hash?.update(chunk.subarray(take));
+        return;
+      }
     }
     this.#size += chunk.length;
-    this.#hash.update(chunk);
+    this.#hash?.update(chunk);
   }
 
   get size(): number {
@@ -28,7 +56,15 @@ export class ContentDigest {
   }
 
   /** Ends hashing; call once. */
-  digest(): { sha256: string; size: number; head: Buffer } {
-    return { sha256: this.#hash.digest("hex"), size: this.#size, head: this.#head };
+  digest(): ContentFacts {
+    if (this.#deciding) this.#decide();
+    return { sha256: this.#hash ? this.#hash.digest("hex") : null, size: this.#size, head: this.#head };
+  }
+
+  /** The head is complete (or the content ended): hash it and go on, or stop hashing. */
+  #decide(): void {
+    this.#deciding = false;
+    if (classifyExecutable(this.#mode!, this.#head) === null) this.#hash = null;
+    else this.#hash!.update(this.#head);
   }
 }

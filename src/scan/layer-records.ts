@@ -11,8 +11,8 @@
  * @module
  */
 import type { Readable } from "node:stream";
-import { ContentDigest } from "./content-digest.js";
-import { TarEntryReader, TarFormatError, type TarEntryType } from "./tar-entries.js";
+import { ContentDigest, type ContentFacts } from "./content-digest.js";
+import { TarEntryReader, type TarEntryType } from "./tar-entries.js";
 
 /** One tar entry as the walker needs it. */
 export interface LayerRecord {
@@ -28,7 +28,7 @@ export interface LayerRecord {
   /** `SCHILY.xattr.*` records; absent when there are none. */
   xattrs?: Map<string, Buffer>;
   /** A regular file's content digest; absent when the body was not needed or not read. */
-  content?: { sha256: string; size: number; head: Buffer };
+  content?: ContentFacts;
   /** Reading this entry's body failed; set on the last record only. */
   bodyError?: unknown;
 }
@@ -61,51 +61,93 @@ function contentUnused(name: string): boolean {
 }
 
 /**
- * Reads one uncompressed layer tar to its end (or to its first failure) and returns its records.
- * Stops early, without reading further (the input is destroyed), after `maxEntries + 1` records
- * (the walker refuses the image at that record) and at a file larger than `maxEntrySize` whose
- * content the walker would need (it refuses that record before reading the content).
+ * Reads one uncompressed layer tar into records as its bytes are pushed in, synchronously: the
+ * same reading whether the bytes come from a stream here ({@link readLayerRecords}) or from batches
+ * a scan worker receives. Stops early, ignoring further input, after `maxEntries + 1` records (the
+ * walker refuses the image at that record) and at a file larger than `maxEntrySize` whose content
+ * the walker would need (it refuses that record before reading the content). Pushed chunks are not
+ * kept: their memory may be reused once `push` returns.
  */
-export async function readLayerRecords(tar: Readable, limits: LayerRecordLimits): Promise<LayerScan> {
-  const records: LayerRecord[] = [];
-  const reader = new TarEntryReader((entry) => {
-    const record: LayerRecord = { name: entry.name, linkname: entry.linkname, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size };
-    if (entry.xattrs.size > 0) record.xattrs = entry.xattrs;
-    records.push(record);
-    if (records.length > limits.maxEntries) return "stop";
-    if (entry.type !== "file" || contentUnused(entry.name)) return "skip";
-    if (entry.size > limits.maxEntrySize) return "stop";
-    const digest = new ContentDigest();
-    return { update: (chunk) => digest.update(chunk), end: () => (record.content = digest.digest()) };
-  });
+export class LayerRecordReader {
+  readonly #records: LayerRecord[] = [];
+  readonly #reader: TarEntryReader;
+  #failure: LayerScan | undefined;
+
+  constructor(limits: LayerRecordLimits) {
+    const records = this.#records;
+    this.#reader = new TarEntryReader((entry) => {
+      const record: LayerRecord = { name: entry.name, linkname: entry.linkname, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size };
+      if (entry.xattrs.size > 0) record.xattrs = entry.xattrs;
+      records.push(record);
+      if (records.length > limits.maxEntries) return "stop";
+      if (entry.type !== "file" || contentUnused(entry.name)) return "skip";
+      if (entry.size > limits.maxEntrySize) return "stop";
+      const digest = new ContentDigest(entry.mode);
+      return { update: (chunk) => digest.update(chunk), end: () => (record.content = digest.digest()) };
+    });
+  }
+
+  /** True when no more input is needed: reading stopped early or failed. */
+  get finished(): boolean {
+    return this.#failure !== undefined || this.#reader.stopped;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.finished) return;
+    try {
+      this.#reader.push(chunk);
+    } catch (err) {
+      this.#fail(err, false);
+    }
+  }
+
+  /** The source of the bytes failed with `err`. */
+  sourceFailed(err: unknown): void {
+    if (this.finished) return;
+    const entry = this.#reader.currentEntry;
+    const where = entry ? `in entry ${JSON.stringify(entry.name)}` : `after byte ${this.#reader.position}`;
+    this.#fail(new Error(`Cannot read tar stream: its source failed ${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err }), entry !== undefined);
+  }
+
+  /** Ends the input and returns the records, with the failure that ended reading, if any. */
+  end(): LayerScan {
+    if (!this.finished) {
+      const inBody = this.#reader.currentEntry !== undefined;
+      try {
+        this.#reader.end();
+      } catch (err) {
+        this.#fail(err, inBody);
+      }
+    }
+    return this.#failure ?? { records: this.#records };
+  }
+
   /** A failure inside an entry's body belongs to that entry's record (the walker applies everything before it first). */
-  const fail = (err: unknown, inBody: boolean): LayerScan => {
+  #fail(err: unknown, inBody: boolean): void {
+    const records = this.#records;
     const last = records.at(-1);
     if (inBody && last !== undefined) {
       last.bodyError = err;
-      return { records };
+      this.#failure = { records };
+    } else {
+      this.#failure = { records, error: err };
     }
-    return { records, error: err };
-  };
+  }
+}
+
+/**
+ * Reads one uncompressed layer tar to its end (or to its first failure) and returns its records
+ * (see {@link LayerRecordReader}); when reading stops early the input is destroyed.
+ */
+export async function readLayerRecords(tar: Readable, limits: LayerRecordLimits): Promise<LayerScan> {
+  const reader = new LayerRecordReader(limits);
   try {
     for await (const chunk of tar as AsyncIterable<Buffer>) {
       reader.push(chunk);
-      if (reader.stopped) {
-        tar.destroy();
-        return { records };
-      }
+      if (reader.finished) break; // leaving the loop destroys `tar`
     }
   } catch (err) {
-    if (err instanceof TarFormatError) return fail(err, false);
-    const entry = reader.currentEntry;
-    const where = entry ? `in entry ${JSON.stringify(entry.name)}` : `after byte ${reader.position}`;
-    return fail(new Error(`Cannot read tar stream: its source failed ${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err }), entry !== undefined);
+    reader.sourceFailed(err);
   }
-  const inBody = reader.currentEntry !== undefined;
-  try {
-    reader.end();
-  } catch (err) {
-    return fail(err, inBody);
-  }
-  return { records };
+  return reader.end();
 }

@@ -1,10 +1,10 @@
 /**
- * Reads layers into records (`readLayerRecords`) in worker threads, so inflating, the diff_id
- * hash, tar parsing and hashing every file run beside the main thread (which downloads and
- * verifies the blobs) and beside each other, one layer per worker. The main thread copies each
- * blob's verified bytes into {@link CREDITS} batch slots of a buffer it shares with the worker and
- * posts each filled slot; the worker hands a slot back once its decoder has consumed it. Memory
- * stays bounded whatever the layer size, and nothing is allocated per batch.
+ * Reads layer tars into records (`LayerRecordReader`) in worker threads, so tar parsing and hashing
+ * every file run beside the main thread (which downloads, verifies and inflates the layers), one
+ * layer per worker. The main thread copies each layer's uncompressed bytes into {@link CREDITS}
+ * batch slots of a buffer it shares with the worker and posts each filled slot; the worker hands a
+ * slot back once it has read it. Memory stays bounded whatever the layer size, and nothing is
+ * allocated per batch.
  * @module
  */
 import { Writable, type Readable } from "node:stream";
@@ -14,7 +14,7 @@ import type { LayerScan } from "./layer-records.js";
 import { errorToWire, scanFromWire, type FromWorker, type LayerJob, type ToWorker, type WorkerSetup } from "./layer-scan-wire.js";
 
 /** Bytes per batch slot. */
-const BATCH = 256 * 1024;
+const BATCH = 2 * 1024 * 1024;
 /** Batch slots per worker. */
 const CREDITS = 4;
 const WORKER_INITIAL_OLD_SPACE_MB = 64;
@@ -49,7 +49,7 @@ class ScanWorker {
   }
 
   /**
-   * Sends `blob` (verified compressed bytes) to the worker and resolves with the layer's records
+   * Sends `blob` (a layer's uncompressed tar, verified as it streams) to the worker and resolves with the layer's records
    * once the worker has read it, or stopped early (the scan then carries the reason). A failure of
    * `blob` reaches the worker as its source's failure. The caller destroys `blob` if it has not
    * ended when this resolves.
@@ -101,7 +101,7 @@ class ScanWorker {
         final(cb) {
           if (!settled) {
             flush();
-            post({ t: "end", id });
+            post(sourceError === undefined ? { t: "end", id } : { t: "error", id, error: errorToWire(sourceError) });
           }
           cb();
         },
@@ -127,8 +127,13 @@ class ScanWorker {
           resolve(scanFromWire(m.scan));
         }
       };
+      // A stream that fails at its end (a digest check) has passed all its bytes: the worker gets
+      // them first, then the failure, so it reads as far as the main thread would have.
+      let sourceError: Error | undefined;
       const onBlobError = (err: Error): void => {
-        if (!settled) post({ t: "error", id, error: errorToWire(err) });
+        if (settled || sourceError !== undefined) return;
+        sourceError = err;
+        feeder.end();
       };
       this.#onFailure = (err) => {
         if (settled) return;

@@ -6,13 +6,11 @@
  * @module
  */
 import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
-import type { Compression } from "../oci/v1/media-types.js";
 import type { LayerRecord, LayerRecordLimits, LayerScan } from "./layer-records.js";
 import { TarFormatError } from "./tar-entries.js";
 
-/** What a worker needs to read one layer. */
+/** What a worker needs to read one layer (its uncompressed tar, checked against `diffId` there). */
 export interface LayerJob {
-  compression: Compression;
   diffId: string;
   /** Names the layer in messages, e.g. `layer 2 (sha256:…) of registry …`. */
   what: string;
@@ -31,7 +29,7 @@ export interface WireError {
 }
 
 type WireRecord = Omit<LayerRecord, "bodyError" | "content" | "xattrs"> & {
-  content?: { sha256: string; size: number; head: Uint8Array };
+  content?: { sha256: string | null; size: number; head: Uint8Array };
   xattrs?: Map<string, Uint8Array>;
   bodyError?: WireError;
 };
@@ -52,10 +50,10 @@ export interface WorkerSetup {
 /** Pool → worker. `id` names the job; a worker ignores messages of a job it no longer runs. */
 export type ToWorker =
   | { t: "start"; id: number; job: LayerJob }
-  /** `len` bytes of compressed blob at the start of batch slot `slot` of the shared buffer. */
+  /** `len` bytes of the layer's tar at the start of batch slot `slot` of the shared buffer. */
   | { t: "data"; id: number; slot: number; len: number }
   | { t: "end"; id: number }
-  /** The blob stream failed (e.g. its digest check); the worker reports it as its source's failure. */
+  /** The tar stream failed (e.g. a digest or diff_id check); the worker reports it as its source's failure. */
   | { t: "error"; id: number; error: WireError };
 
 /** Worker → pool. */

@@ -1,16 +1,17 @@
 /**
- * Worker thread of the layer-scan pool (`layer-scan-pool.ts`): receives one layer's compressed,
- * already digest-verified bytes, inflates them, checks the diff_id and reads the tar into records
- * (`readLayerRecords`), then posts the records back. One job at a time. The bytes arrive in slots
- * of a buffer shared with the pool (nothing is allocated or transferred per batch, which would
- * count as new external memory and drive V8 into frequent full collections); each slot is handed
- * back once the decoder has consumed it, which is also the pool's back-pressure.
+ * Worker thread of the layer-scan pool (`layer-scan-pool.ts`): receives one layer's uncompressed
+ * tar bytes, checks them against the layer's diff_id and reads them into records
+ * (`LayerRecordReader`: tar parsing and a SHA-256 of every file), then posts the records back; a
+ * diff_id mismatch fails the layer as a failure of its source, after all its bytes were read, just
+ * as reading a verified stream on the main thread does. One job at a time. The bytes arrive in
+ * slots of a buffer shared with the pool (nothing is allocated or transferred per batch, which
+ * would count as new external memory and drive V8 into frequent full collections); each slot is
+ * handed back as soon as it is read, which is also the pool's back-pressure.
  * @module
  */
-import type { Writable } from "node:stream";
 import { parentPort, workerData } from "node:worker_threads";
-import { layerDecoder } from "../oci/internal/decompress.js";
-import { readLayerRecords, type LayerScan } from "./layer-records.js";
+import { DigestCheck } from "../oci/internal/verify.js";
+import { LayerRecordReader, type LayerScan } from "./layer-records.js";
 import { errorFromWire, errorToWire, scanToWire, type FromWorker, type ToWorker, type WireScan, type WorkerSetup } from "./layer-scan-wire.js";
 
 const port = parentPort;
@@ -18,9 +19,8 @@ if (!port) throw new Error("Cannot start the layer-scan worker: it must run in a
 
 interface Job {
   id: number;
-  input: Writable;
-  /** False when the decoder may keep written chunks: each batch is then copied first. */
-  inputReleased: boolean;
+  reader: LayerRecordReader;
+  diffId: DigestCheck;
 }
 
 let current: Job | undefined;
@@ -31,42 +31,43 @@ function post(m: FromWorker): void {
   port!.postMessage(m);
 }
 
-function startJob(m: Extract<ToWorker, { t: "start" }>): void {
-  const decoder = layerDecoder({ compression: m.job.compression, diffId: m.job.diffId, what: m.job.what });
-  const job: Job = { id: m.id, input: decoder.input, inputReleased: decoder.inputReleased };
-  current = job;
-  // readLayerRecords reports failures in its result; the catch is for a bug. When it stops early,
-  // the pool stops sending on "done", so batches still here are simply dropped.
-  void readLayerRecords(decoder.output, m.job.limits)
-    .catch((err: unknown): LayerScan => ({ records: [], error: err }))
-    .then((scan) => {
-      if (current === job) current = undefined;
-      job.input.destroy();
-      let wire: WireScan;
-      try {
-        wire = scanToWire(scan);
-      } catch (err) {
-        wire = { records: [], error: errorToWire(err) };
-      }
-      post({ t: "done", id: job.id, scan: wire });
-    });
+/** Ends the current job and posts its records; the pool stops sending once it has them. */
+function finish(job: Job): void {
+  if (current === job) current = undefined;
+  let wire: WireScan;
+  try {
+    wire = scanToWire(job.reader.end());
+  } catch (err) {
+    // end() reports failures in its result; this is for a bug.
+    const scan: LayerScan = { records: [], error: err };
+    wire = { records: [], error: errorToWire(scan.error) };
+  }
+  post({ t: "done", id: job.id, scan: wire });
 }
 
 port.on("message", (m: ToWorker) => {
-  if (m.t === "start") return startJob(m);
+  if (m.t === "start") {
+    current = { id: m.id, reader: new LayerRecordReader(m.job.limits), diffId: new DigestCheck(`${m.job.what} (uncompressed, against its diff_id)`, m.job.diffId) };
+    return;
+  }
   const job = current;
-  if (!job || job.id !== m.id || job.input.destroyed) return;
+  if (!job || job.id !== m.id) return;
   if (m.t === "data") {
-    const { slot, len } = m;
-    const view = slots[slot]!.subarray(0, len);
-    // The write callback runs once the decoder has consumed the chunk and its output has room;
-    // only then may the pool overwrite the slot.
-    job.input.write(job.inputReleased ? view : Buffer.from(view), () => {
-      if (!job.input.destroyed) post({ t: "ack", id: job.id, slot });
-    });
+    // The reader keeps nothing of a pushed chunk, so the slot is free again right away.
+    const bytes = slots[m.slot]!.subarray(0, m.len);
+    job.diffId.update(bytes);
+    job.reader.push(bytes);
+    post({ t: "ack", id: job.id, slot: m.slot });
+    if (job.reader.finished) finish(job);
   } else if (m.t === "end") {
-    job.input.end();
+    try {
+      job.diffId.check();
+    } catch (err) {
+      job.reader.sourceFailed(err);
+    }
+    finish(job);
   } else {
-    job.input.destroy(errorFromWire(m.error));
+    job.reader.sourceFailed(errorFromWire(m.error));
+    finish(job);
   }
 });

@@ -64,7 +64,8 @@ const WHITEOUT_META = ".wh..wh.";
 const OPAQUE = ".wh..wh..opq";
 
 interface Inode {
-  sha256: string;
+  /** Null for content that cannot be an executable (not hashed; see `ContentDigest`). */
+  sha256: string | null;
   size: number;
   head: Buffer;
   mode: number;
@@ -353,6 +354,8 @@ class RootModel {
           const { inode } = node;
           const kind = classifyExecutable(inode.mode, inode.head);
           if (kind === null) continue;
+          // ContentDigest hashes by the same rule, from the same mode and head: a bug if it did not.
+          if (inode.sha256 === null) throw new Error(`Cannot list ${full}: the executable's content was not hashed`);
           const caps = inode.xattrs?.get("security.capability");
           entries.push(makeExecEntry({ path: full, sha256: inode.sha256, size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") }, kind));
         }

@@ -125,6 +125,7 @@ async function scanFile(diskPath: string, imagePath: string, seen: { dev: number
       position += bytesRead;
     }
     const { sha256, size } = digest.digest();
+    if (sha256 === null) throw new Error("content was not hashed"); // a digest without a mode hashes everything
     if (size !== st.size) throw new Error(`file changed while scanning (read ${size} bytes, stat says ${st.size})`);
     return makeExecEntry({ path: imagePath, sha256, size, mode: Number(st.mode), uid: st.uid, gid: st.gid }, kind);
   } finally {

@@ -3,8 +3,8 @@
  * and a diff_id check on the uncompressed bytes.
  * @module
  */
-import { createGunzip } from "node:zlib";
-import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
+import { createGunzip, type ZlibOptions } from "node:zlib";
+import { PassThrough, Transform, type Readable, type TransformCallback, type TransformOptions, type Writable } from "node:stream";
 import { Decompress } from "fzstd";
 import type { Compression } from "../v1/media-types.js";
 import { VerifyStream } from "./verify.js";
@@ -40,36 +40,95 @@ function forward(from: Readable, to: Readable): void {
   from.on("error", (err) => to.destroy(err));
 }
 
+/** Bytes of inflated output per zlib call, and how much output may wait for the consumer. */
+const INFLATE_CHUNK = 256 * 1024;
+const INFLATED_AHEAD = 2 * 1024 * 1024;
+/** Compressed bytes handed to zlib per call by {@link uncompressedLayer}. */
+const COMPRESSED_BATCH = 1024 * 1024;
+
 /**
- * The decoder of one layer: write the compressed bytes to `input`, read the verified uncompressed
- * bytes from `output`. `output` errors when `input` is destroyed with an error, when the data is
- * corrupt, or when the diff_id differs. When `inputReleased` is true, a chunk written to `input` is
- * no longer referenced once its write callback has run (zlib has consumed it), so its memory may
- * be reused; otherwise the decoder may keep it.
+ * Moves `from`'s chunks into `to` from a `readable` listener rather than a pipe. A pipe runs the
+ * consumer (hashing, tar parsing) inside zlib's completion callback, before zlib queues its next
+ * inflate on the thread pool, so the two alternate; from `readable` (a next-tick event) the consumer
+ * works while the thread pool inflates the next chunk.
  */
-export function layerDecoder(opts: { compression: Compression; diffId: string; what?: string }): { input: Transform; output: Readable; inputReleased: boolean } {
-  const { compression, diffId, what = `layer ${diffId}` } = opts;
+function pump(from: Readable, to: Writable): void {
+  const drain = (): void => {
+    let chunk: Buffer | null;
+    while ((chunk = from.read() as Buffer | null) !== null) {
+      if (!to.write(chunk)) {
+        from.off("readable", drain);
+        to.once("drain", () => {
+          from.on("readable", drain);
+          drain();
+        });
+        return;
+      }
+    }
+  };
+  from.on("readable", drain);
+  from.once("end", () => to.end());
+}
+
+/**
+ * Joins small chunks (a socket delivers at most 64 KiB at a time) into batches of up to
+ * {@link COMPRESSED_BATCH} bytes, so zlib is called a sixteenth as often; each zlib call costs a
+ * thread-pool round trip whatever its size.
+ */
+class Batcher extends Transform {
+  #parts: Buffer[] = [];
+  #bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#parts.push(chunk);
+    this.#bytes += chunk.length;
+    if (this.#bytes >= COMPRESSED_BATCH) this.#flushParts();
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    this.#flushParts();
+    cb();
+  }
+  #flushParts(): void {
+    if (this.#bytes === 0) return;
+    this.push(this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts, this.#bytes));
+    this.#parts = [];
+    this.#bytes = 0;
+  }
+}
+
+/**
+ * The decoder of one layer: write the compressed bytes to `input`, read the uncompressed bytes from
+ * `output` (verified against `diffId` unless it is null). `output` errors when `input` is destroyed
+ * with an error, when the data is corrupt, or when the diff_id differs.
+ */
+function layerDecoder(opts: { compression: Compression; diffId: string | null; what: string }): { input: Transform; output: Readable } {
+  const { compression, diffId, what } = opts;
   let dec: Transform;
-  // Large output chunks: one threadpool round trip per 256 KiB instead of per 16 KiB.
-  if (compression === "gzip") dec = createGunzip({ chunkSize: 256 * 1024 });
+  // zlib streams pass their options on to Transform, which reads the high-water mark.
+  if (compression === "gzip") dec = createGunzip({ chunkSize: INFLATE_CHUNK, readableHighWaterMark: INFLATED_AHEAD } as ZlibOptions & TransformOptions);
   else if (compression === "zstd") dec = new ZstdDecompressStream();
   else dec = new PassThrough();
-  const check = new VerifyStream(`${what} (uncompressed, against its diff_id)`, diffId);
-  forward(dec, check);
-  return { input: dec, output: dec.pipe(check), inputReleased: compression === "gzip" };
+  const out = diffId === null ? new PassThrough({ highWaterMark: INFLATE_CHUNK }) : new VerifyStream(`${what} (uncompressed, against its diff_id)`, diffId);
+  forward(dec, out);
+  pump(dec, out);
+  return { input: dec, output: out };
 }
 
 /**
  * Decompresses a layer stream and verifies the uncompressed bytes against `diffId`. The returned
  * stream errors when the compressed input errors (e.g. its digest check fails), when the data is
- * corrupt, or when the diff_id differs.
+ * corrupt, or when the diff_id differs. With `diffId: null` the bytes are not verified here: the
+ * consumer must check them against the diff_id itself (a scan worker does, beside its tar parsing)
+ * and discard everything it read when they differ.
  */
-export function uncompressedLayer(compressed: Readable, opts: { compression: Compression; diffId: string; what?: string }): Readable {
-  const { input, output } = layerDecoder(opts);
-  forward(compressed, input);
+export function uncompressedLayer(compressed: Readable, opts: { compression: Compression; diffId: string | null; what?: string }): Readable {
+  const { input, output } = layerDecoder({ ...opts, what: opts.what ?? `layer ${opts.diffId ?? "(unverified)"}` });
+  const batches = new Batcher();
+  forward(compressed, batches);
+  forward(batches, input);
   output.on("close", () => {
     if (!compressed.destroyed) compressed.destroy();
   });
-  compressed.pipe(input);
+  compressed.pipe(batches).pipe(input);
   return output;
 }

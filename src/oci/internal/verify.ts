@@ -28,42 +28,69 @@ export class SizeMismatchError extends Error {
 }
 
 /**
- * A pass-through that hashes what flows by and fails at the end when the digest (and size, if
- * given) differ. Bytes pass before the check completes, so consumers must treat a stream error
- * as "discard everything".
+ * A running digest check: feed it every byte with {@link update}, then {@link check} throws when
+ * the digest (and size, if given) differ from what the descriptor says.
  */
-export class VerifyStream extends Transform {
+export class DigestCheck {
   readonly #hash: Hash = createHash("sha256");
   readonly #expected: string;
   readonly #size: number | undefined;
   readonly #what: string;
   #seen = 0;
   constructor(what: string, expectedDigest: string, size?: number) {
-    super();
     this.#what = what;
     this.#expected = expectedDigest;
     this.#size = size;
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  /** @throws {SizeMismatchError} as soon as more bytes than the declared size arrive */
+  update(chunk: Uint8Array): void {
     this.#seen += chunk.length;
-    if (this.#size !== undefined && this.#seen > this.#size) {
-      cb(new SizeMismatchError(this.#what, this.#size, `more than that`));
-      return;
-    }
+    if (this.#size !== undefined && this.#seen > this.#size) throw new SizeMismatchError(this.#what, this.#size, `more than that`);
     this.#hash.update(chunk);
-    cb(null, chunk);
   }
-  override _flush(cb: TransformCallback): void {
-    if (this.#size !== undefined && this.#seen !== this.#size) {
-      cb(new SizeMismatchError(this.#what, this.#size, String(this.#seen)));
-      return;
-    }
+  /** Ends the check; call once. @throws {SizeMismatchError} @throws {DigestMismatchError} */
+  check(): void {
+    if (this.#size !== undefined && this.#seen !== this.#size) throw new SizeMismatchError(this.#what, this.#size, String(this.#seen));
     const actual = `sha256:${this.#hash.digest("hex")}`;
-    cb(actual === this.#expected ? null : new DigestMismatchError(this.#what, this.#expected, actual));
+    if (actual !== this.#expected) throw new DigestMismatchError(this.#what, this.#expected, actual);
   }
   /** Bytes seen so far. */
   get bytes(): number {
     return this.#seen;
+  }
+}
+
+/**
+ * A pass-through that hashes what flows by and fails at the end when the digest (and size, if
+ * given) differ. Bytes pass before the check completes, so consumers must treat a stream error
+ * as "discard everything".
+ */
+export class VerifyStream extends Transform {
+  readonly #check: DigestCheck;
+  constructor(what: string, expectedDigest: string, size?: number) {
+    super();
+    this.#check = new DigestCheck(what, expectedDigest, size);
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.#check.update(chunk);
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.#check.check();
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.#check.bytes;
   }
 }
 
