@@ -29,7 +29,7 @@ test("registryErrorText prefers the distribution error list", () => {
   assert.equal(registryErrorText("plain"), "plain");
 });
 
-test("RegistryClient sends a streamed upload once and does not follow a redirect it could not replay", async () => {
+test("RegistryClient.upload sends a streamed body once, follows no redirect, reports the registry's error and aborts on a failing body", async () => {
   const { createServer } = await import("node:http");
   const { Readable } = await import("node:stream");
   const seen: { method: string; url: string; bytes: number }[] = [];
@@ -39,6 +39,7 @@ test("RegistryClient sends a streamed upload once and does not follow a redirect
     req.on("end", () => {
       seen.push({ method: req.method ?? "", url: req.url ?? "", bytes });
       if (req.url === "/v2/a/blobs/uploads/1") res.writeHead(307, { location: "/v2/a/blobs/uploads/2" }).end();
+      else if (req.url === "/v2/a/blobs/uploads/bad") res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID","message":"nope"}]}');
       else res.writeHead(201).end();
     });
   });
@@ -47,12 +48,28 @@ test("RegistryClient sends a streamed upload once and does not follow a redirect
     const port = (server.address() as { port: number }).port;
     const c = new RegistryClient(`127.0.0.1:${port}`);
     const body = Buffer.alloc(300_000, 7);
-    const ok = await c.request("/v2/a/blobs/uploads/ok", { method: "PUT", scopes: [], body: Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]) });
-    assert.equal(ok.status, 201);
-    await assert.rejects(c.request("/v2/a/blobs/uploads/1", { method: "PUT", scopes: [], body: Readable.from([body]) }), /Cannot reach registry 127\.0\.0\.1:\d+ \(PUT \/v2\/a\/blobs\/uploads\/1\): .*redirect/);
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { "content-length": String(body.length) };
+    const ok = await c.upload(`${base}/v2/a/blobs/uploads/ok`, { scopes: [], headers, body: Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]) });
+    assert.equal(ok, 201);
+    await assert.rejects(
+      c.upload(`${base}/v2/a/blobs/uploads/1`, { scopes: [], headers, body: Readable.from([body]) }),
+      /^RegistryResponseError: Cannot PUT \/v2\/a\/blobs\/uploads\/1 on registry 127\.0\.0\.1:\d+: it answered with a redirect \(HTTP 307\), which a streamed upload cannot follow$/,
+    );
+    await assert.rejects(c.upload(`${base}/v2/a/blobs/uploads/bad`, { scopes: [], headers, body: Readable.from([body]) }), /Cannot PUT \/v2\/a\/blobs\/uploads\/bad on registry 127\.0\.0\.1:\d+: HTTP 400 DIGEST_INVALID: nope/);
+    // A body that fails mid-way aborts the request: the registry never sees a complete upload.
+    const failing = new Readable({
+      read() {
+        this.push(body.subarray(0, 1000));
+        this.destroy(new Error("source digest mismatch"));
+      },
+    });
+    await assert.rejects(c.upload(`${base}/v2/a/blobs/uploads/ok`, { scopes: [], headers, body: failing }), /Cannot reach registry .*source digest mismatch/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(seen, [
       { method: "PUT", url: "/v2/a/blobs/uploads/ok", bytes: 300_000 },
       { method: "PUT", url: "/v2/a/blobs/uploads/1", bytes: 300_000 },
+      { method: "PUT", url: "/v2/a/blobs/uploads/bad", bytes: 300_000 },
     ]);
   } finally {
     await new Promise((resolve) => server.close(resolve));

@@ -87,14 +87,12 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       pending.delete(desc.digest);
       const u = new URL(loc);
       u.searchParams.set("digest", desc.digest);
-      const res = await client.request(u.toString(), {
-        method: "PUT",
+      const status = await client.upload(u.toString(), {
         scopes: push,
         headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
         body: data,
       });
-      await res.body?.cancel();
-      if (res.status !== 201) throw new Error(`Cannot upload ${what} to ${name}: expected HTTP 201, got ${res.status}`);
+      if (status !== 201) throw new Error(`Cannot upload ${what} to ${name}: expected HTTP 201, got ${status}`);
     },
     async putManifest(desc: Descriptor, bytes: Buffer): Promise<void> {
       const res = await write(`/v2/${repo}/manifests/${desc.digest}`, {
