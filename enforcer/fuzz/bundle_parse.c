@@ -1,5 +1,6 @@
 /* libFuzzer target: bundle_parse on arbitrary bytes. Beyond "no crash, no leak", an accepted
- * bundle must satisfy the parser's promises: absolute paths, sorted manifest and hash lists,
+ * bundle must satisfy the parser's promises: absolute paths, sorted manifest and hash lists (both
+ * block lists, by mode, too),
  * no NUL-truncated strings, and a sane enforce-after. */
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < b.n_dormant_path; i++)
 		if (b.dormant_path[i][0] != '/')
 			abort();
-	for (size_t i = 0; i < b.block.n_globs; i++)
-		if (b.block.globs[i][0] != '/')
-			abort();
-	for (size_t i = 1; i < b.block.n_sha; i++)
-		if (memcmp(b.block.sha[i - 1], b.block.sha[i], 32) > 0)
-			abort();
+	const struct exelist *blocks[2] = { &b.block, &b.block_audit };
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < blocks[k]->n_globs; i++)
+			if (blocks[k]->globs[i][0] != '/')
+				abort();
+		for (size_t i = 0; i < blocks[k]->n_names; i++)
+			if (strchr(blocks[k]->names[i], '/'))
+				abort();
+		for (size_t i = 1; i < blocks[k]->n_sha; i++)
+			if (memcmp(blocks[k]->sha[i - 1], blocks[k]->sha[i], 32) > 0)
+				abort();
+	}
 	for (int c = 0; c < CTL_COUNT; c++)
 		if (b.enforce_after[c] && b.mode[c] != INLAY_AUDIT)
 			abort();
@@ -46,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *rule;
 	for (size_t i = 0; i < b.n_manifest; i++) {
 		(void)exelist_match(&b.block, b.manifest[i].path, b.manifest[i].sha, &rule);
+		(void)exelist_match(&b.block_audit, b.manifest[i].path, b.manifest[i].sha, &rule);
 		(void)exelist_match(&b.allow, b.manifest[i].path, NULL, &rule);
 	}
 	bundle_free(&b);

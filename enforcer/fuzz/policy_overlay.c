@@ -31,12 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (bundle_parse(BAKED, sizeof BAKED - 1, &baked, err, sizeof err) != 0)
 		abort();
-	size_t names = ov.block.n_names;
+	size_t names = ov.block.n_names, audit_names = ov.block_audit.n_names;
 	enum inlay_mode drift = ov.mode[CTL_DRIFT];
 	char ovid[72];
 	memcpy(ovid, ov.id, sizeof ovid);
 	if (bundle_merge(&baked, &ov, &m, err, sizeof err) == 0) {
-		if (m.block.n_names != names || m.mode[CTL_DRIFT] != drift || strcmp(m.overlay_id, ovid) != 0 ||
+		if (m.block.n_names != names || m.block_audit.n_names != audit_names || m.mode[CTL_DRIFT] != drift || strcmp(m.overlay_id, ovid) != 0 ||
 		    strcmp(m.id, baked.id) != 0 || m.n_manifest != 1 || !m.fail_open ||
 		    strcmp(m.console_url, "http://127.0.0.1:9/x") != 0 || m.n_dormant_path != 1)
 			abort();
@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strcmp(m.block.names[i], "baked-only") == 0 && i >= names)
 				abort();
 		(void)exelist_match(&m.block, "/bin/sh", m.manifest[0].sha, NULL);
+		(void)exelist_match(&m.block_audit, "/bin/sh", m.manifest[0].sha, NULL);
 		bundle_free(&m);
 	} else if (ov.arena_ || m.arena_ || m.image_arena_) {
 		abort();

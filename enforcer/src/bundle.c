@@ -46,6 +46,7 @@ struct token {
 /* Per-list counters; in the store pass they double as fill positions. */
 struct counts {
 	size_t env, dpath, bname, bglob, bsha, aname, aglob, asha, exe, str_bytes;
+	size_t qname, qglob, qsha; /* block-list entries with the "audit" token */
 	size_t conn, listen, ro, aud, shell; /* runtime controls */
 };
 
@@ -523,11 +524,19 @@ static int parse_directive(struct parser *ps, const struct token *tok, size_t nt
 		return 0;
 	}
 	if (tok_is(kw, "block-name") || tok_is(kw, "block-path") || tok_is(kw, "block-sha256")) {
+		/* An optional trailing mode: "audit" files the entry in block_audit (it alerts and never
+		 * blocks); "enforce" is the same as no token (the control's mode). */
+		static const char *const entry_modes[] = { "enforce", "audit" };
 		char kwbuf[16];
 		memcpy(kwbuf, kw->p, kw->n);
 		kwbuf[kw->n] = '\0';
-		if (want_args(ps, tok, ntok, 1, "one entry"))
+		if (want_args_opt(ps, tok, ntok, 1, "ENTRY [audit|enforce]"))
 			return -1;
+		if (ntok == 3 && tok_lookup(&tok[2], entry_modes, 2) < 0)
+			return fail(ps, "argument 2 of \"%s\" is the entry's mode, \"audit\" or \"enforce\" (omit it for the "
+					"control's mode), found \"%s\"", kwbuf, show(&tok[2], shown));
+		if (ntok == 3 && tok_is(&tok[2], "audit"))
+			return add_list_entry(ps, &b->block_audit, &ps->n.qname, &ps->n.qglob, &ps->n.qsha, kwbuf, &tok[1]);
 		return add_list_entry(ps, &b->block, &ps->n.bname, &ps->n.bglob, &ps->n.bsha, kwbuf, &tok[1]);
 	}
 	if (tok_is(kw, "allow-name") || tok_is(kw, "allow-path") || tok_is(kw, "allow-sha256")) {
@@ -728,13 +737,13 @@ static int parse_text(const char *buf, size_t len, bool overlay, struct bundle *
 	size_t o_manifest = off;
 	off = align8(off + n.exe * sizeof(struct manifest_entry));
 	size_t o_ptrs = off;
-	off += (n.env + n.dpath + n.bname + n.bglob + n.aname + n.aglob) * sizeof(char *);
+	off += (n.env + n.dpath + n.bname + n.bglob + n.qname + n.qglob + n.aname + n.aglob) * sizeof(char *);
 	off += (n.ro + n.aud + n.shell) * sizeof(char *);
 	off = align8(off);
 	size_t o_rules = off;
 	off += (n.conn + n.listen) * sizeof(struct net_rule);
 	size_t o_sha = off;
-	off += (n.bsha + n.asha) * 32;
+	off += (n.bsha + n.qsha + n.asha) * 32;
 	size_t o_str = off;
 	total = off + n.str_bytes + BUNDLE_MAX_LINE + 1;
 	arena = malloc(total);
@@ -754,6 +763,10 @@ static int parse_text(const char *buf, size_t len, bool overlay, struct bundle *
 	ptrs += n.bname;
 	b->block.globs = ptrs;
 	ptrs += n.bglob;
+	b->block_audit.names = ptrs;
+	ptrs += n.qname;
+	b->block_audit.globs = ptrs;
+	ptrs += n.qglob;
 	b->allow.names = ptrs;
 	ptrs += n.aname;
 	b->allow.globs = ptrs;
@@ -766,7 +779,8 @@ static int parse_text(const char *buf, size_t len, bool overlay, struct bundle *
 	b->rt.connect = (struct net_rule *)(void *)(arena + o_rules);
 	b->rt.listen = b->rt.connect + n.conn;
 	b->block.sha = (uint8_t(*)[32])(void *)(arena + o_sha);
-	b->allow.sha = b->block.sha + n.bsha;
+	b->block_audit.sha = b->block.sha + n.bsha;
+	b->allow.sha = b->block_audit.sha + n.qsha;
 
 	struct parser ps2;
 	memset(&ps2, 0, sizeof ps2);
@@ -786,6 +800,9 @@ static int parse_text(const char *buf, size_t len, bool overlay, struct bundle *
 	b->block.n_names = n.bname;
 	b->block.n_globs = n.bglob;
 	b->block.n_sha = n.bsha;
+	b->block_audit.n_names = n.qname;
+	b->block_audit.n_globs = n.qglob;
+	b->block_audit.n_sha = n.qsha;
 	b->allow.n_names = n.aname;
 	b->allow.n_globs = n.aglob;
 	b->allow.n_sha = n.asha;
@@ -797,6 +814,7 @@ static int parse_text(const char *buf, size_t len, bool overlay, struct bundle *
 	b->rt.n_shells = n.shell;
 	qsort(b->manifest, n.exe, sizeof *b->manifest, cmp_manifest);
 	qsort(b->block.sha, n.bsha, 32, cmp_sha);
+	qsort(b->block_audit.sha, n.qsha, 32, cmp_sha);
 	qsort(b->allow.sha, n.asha, 32, cmp_sha);
 
 	sha256_buf(buf, len, digest);

@@ -75,7 +75,11 @@ struct bundle {
 	size_t n_dormant_env;
 	char **dormant_path;  /* absolute paths, decoded */
 	size_t n_dormant_path;
-	struct exelist block, allow;
+	/* The block list by entry mode (docs/bundle-format.md, "Block-list modes"): block holds the
+	 * entries without a mode token (or "enforce"), which take the control's mode; block_audit the
+	 * entries with "audit", which only alert, whatever the control's mode. Keeping the mode as the
+	 * list an entry is in costs nothing per entry and keeps exelist_match as it is. */
+	struct exelist block, block_audit, allow;
 	struct manifest_entry *manifest; /* sorted by sha (memcmp), duplicates kept */
 	size_t n_manifest;
 	/* Console link (docs/bundle-format.md, "Console link"); NULL / 0 when absent. */

@@ -175,6 +175,17 @@ static const char *list_rule(const char *prefix, const char *which)
 	return "allowlist";
 }
 
+/* Matches s against one block list. The caller's name for the file counts for the basename rules
+ * only (the applet symlink /bin/nc of busybox): its directories may be relative to a chroot. */
+static bool block_match(const struct exelist *l, struct subject *s, const char **which)
+{
+	const uint8_t *sha = l->n_sha ? subject_sha(s) : NULL;
+	struct exelist names_only = *l;
+	names_only.n_globs = 0;
+	names_only.n_sha = 0;
+	return exelist_match(l, s->path, sha, which) || (s->alias && exelist_match(&names_only, s->alias, NULL, which));
+}
+
 /* Applies every control to s. script: s is the script of an interpreter (no loader rule).
  * advisory: drop error findings (entry stop: the exec stop decides those). */
 static void evaluate(struct subject *s, bool script, bool advisory, struct findings *fs)
@@ -196,20 +207,22 @@ static void evaluate(struct subject *s, bool script, bool advisory, struct findi
 			 "the dynamic loader was executed directly, which runs a program without executing it");
 	}
 	if ((m = mode_of(CTL_BLOCKLIST)) != INLAY_OFF) {
-		const struct exelist *l = &bundle->block;
-		const uint8_t *sha = l->n_sha ? subject_sha(s) : NULL;
+		/* Entries without a mode token take the control's mode, "audit" entries only alert; the
+		 * strongest matching entry decides, so the control's own list is consulted first. */
 		const char *which = NULL;
-		/* The caller's name for the file counts for the basename rules only (the applet
-		 * symlink /bin/nc of busybox): its directories may be relative to a chroot. */
-		struct exelist names_only = *l;
-		names_only.n_globs = 0;
-		names_only.n_sha = 0;
-		if (exelist_match(l, s->path, sha, &which) ||
-		    (s->alias && exelist_match(&names_only, s->alias, NULL, &which))) {
-			struct finding *f = add(fs, "exec.blocked", "high", list_rule("blocklist", which), m);
+		enum inlay_mode hit = INLAY_OFF;
+		if (block_match(&bundle->block, s, &which))
+			hit = m;
+		else if (block_match(&bundle->block_audit, s, &which))
+			hit = INLAY_AUDIT;
+		if (hit != INLAY_OFF) {
+			struct finding *f = add(fs, "exec.blocked", "high", list_rule("blocklist", which), hit);
 			snprintf(f->reason, sizeof f->reason, "%s matches a block list entry by %s", what, which);
-		} else if (l->n_sha && !sha && !advisory) {
-			add_error(fs, m, "error.hash", "hash the file for the block list", s->sha_errno);
+		} else if (!advisory && (bundle->block.n_sha || bundle->block_audit.n_sha) && !subject_sha(s)) {
+			/* A hash the block list needed could not be computed: as strong as the strongest
+			 * list that has hashes. */
+			add_error(fs, bundle->block.n_sha ? m : INLAY_AUDIT, "error.hash", "hash the file for the block list",
+				  s->sha_errno);
 		}
 	}
 	if ((m = mode_of(CTL_ALLOWLIST)) != INLAY_OFF) {
@@ -491,7 +504,8 @@ judge:;
 	}
 	bool same = hinted && hdev == (uint64_t)exe.st.st_dev && hino == (uint64_t)exe.st.st_ino;
 	bool names_matter = bundle_mode_now(bundle, CTL_BLOCKLIST, (int64_t)time(NULL)) != INLAY_OFF &&
-			    (bundle->block.n_names || bundle->block.n_globs);
+			    (bundle->block.n_names || bundle->block.n_globs || bundle->block_audit.n_names ||
+			     bundle->block_audit.n_globs);
 	if (!same || names_matter) {
 		if (procfs_read_execfn(pid, alias, sizeof alias) >= 0)
 			exe.alias = alias;

@@ -107,7 +107,15 @@ export interface BundleSpec {
    */
   driftPathStrict?: boolean;
   reportExecs: boolean;
+  /** Block-list entries in the control's mode (`controls.blocklist`): no mode token. */
   blockList: ExecutableList;
+  /**
+   * Block-list entries that only alert (written with the `audit` mode token): a match is reported
+   * and the exec runs, even when `controls.blocklist` is `enforce`; nothing when it is `off`. An
+   * entry also in `blockList` is written once, without the token (the stronger mode wins).
+   * Absent or empty: nothing is written, so a spec without it keeps its bytes and bundle id.
+   */
+  blockListAudit?: ExecutableList;
   allowList: ExecutableList;
   manifest: ManifestEntry[];
   /** Absent: the enforcer reports to its event sink only. */

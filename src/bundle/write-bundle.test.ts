@@ -156,3 +156,20 @@ test("path-strict drift and rule protocols are written only when set, so other s
   rejects({ ...plain, network: { ...plain.network!, connect: [{ action: "block", cidr: "0.0.0.0/0", ports: "53", protocol: "sctp" }] } }, "network.connect[0].protocol", /tcp" or "udp/);
   rejects({ ...plain, network: { ...plain.network!, listen: [{ ports: "53" }] } }, "network.listen[0]", /./);
 });
+
+test("audit block-list entries carry the audit token, sorted among the others; none means the old bytes", () => {
+  const plain = withManifest({ blockList: { names: ["xmrig", "nc"], pathGlobs: [], sha256: [] } });
+  const empty = { names: [], pathGlobs: [], sha256: [] };
+  assert.ok(writeBundle({ ...plain, blockListAudit: empty }).equals(writeBundle(plain)), "an empty audit list writes nothing");
+  const audit = { names: ["apt-get", "nc", "zypper"], pathGlobs: ["/usr/bin/pip*"], sha256: [hex("pkg")] };
+  const text = writeBundle({ ...plain, blockListAudit: audit }).toString("utf8");
+  // nc is in both lists: written once, in the control's mode (the stronger)
+  assert.match(
+    text,
+    new RegExp(`^control blocklist enforce\\n[^]*^block-name apt-get audit\\nblock-name nc\\nblock-name xmrig\\nblock-name zypper audit\\nblock-path /usr/bin/pip\\* audit\\nblock-sha256 ${hex("pkg")} audit\\n`, "m"),
+  );
+  const shuffled = { names: ["zypper", "nc", "apt-get", "apt-get"], pathGlobs: ["/usr/bin/pip*"], sha256: [hex("pkg")] };
+  assert.ok(writeBundle({ ...plain, blockListAudit: shuffled }).equals(Buffer.from(text)), "order and repeats do not change the bytes");
+  rejects({ ...plain, blockListAudit: { ...empty, names: ["bin/apt"] } }, "blockListAudit.names[0]", /basename/);
+  rejects({ ...plain, blockListAudit: { ...empty, sha256: ["ABC"] } }, "blockListAudit.sha256[0]", /64 lower-case hex/);
+});

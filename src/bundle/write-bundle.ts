@@ -209,6 +209,7 @@ export const bundleSpecSchema = z
     driftPathStrict: z.boolean().optional(),
     reportExecs: z.boolean(),
     blockList: executableListSchema,
+    blockListAudit: executableListSchema.optional(),
     allowList: executableListSchema,
     manifest: z.array(manifestEntrySchema),
     console: consoleLinkSchema.optional(),
@@ -366,13 +367,24 @@ export function policyDirectives(s: BundleSpec): DirectiveLine[] {
   // Written only when on, so a spec without it keeps its bytes and bundle id.
   if (s.driftPathStrict === true) add("drift-path-strict on", "driftPathStrict");
   add(`report-execs ${s.reportExecs ? "on" : "off"}`, "reportExecs");
-  for (const [prefix, list, field] of [
-    ["block", s.blockList, "blockList"],
-    ["allow", s.allowList, "allowList"],
-  ] as const) {
-    for (const name of sortedUnique(list.names)) add(`${prefix}-name ${percentEncode(name)}`, `${field}.names`);
-    for (const glob of sortedUnique(list.pathGlobs)) add(`${prefix}-path ${percentEncode(glob)}`, `${field}.pathGlobs`);
-    for (const hex of sortedUnique(list.sha256)) add(`${prefix}-sha256 ${hex}`, `${field}.sha256`);
+  // Block-list entries in the control's mode have no token; `audit` entries end in " audit". One
+  // line per entry, sorted by the entry (the token takes no part in the order), and an entry in
+  // both lists is written once without the token: the stronger mode wins, as in the enforcer.
+  const audit = s.blockListAudit ?? { names: [], pathGlobs: [], sha256: [] };
+  const kinds = [
+    ["name", "names", percentEncode],
+    ["path", "pathGlobs", percentEncode],
+    ["sha256", "sha256", (hex: string) => hex],
+  ] as const;
+  for (const [kind, key, encode] of kinds) {
+    const plain = new Set(s.blockList[key]);
+    for (const entry of sortedUnique([...s.blockList[key], ...audit[key]])) {
+      const own = plain.has(entry);
+      add(`block-${kind} ${encode(entry)}${own ? "" : " audit"}`, `${own ? "blockList" : "blockListAudit"}.${key}`);
+    }
+  }
+  for (const [kind, key, encode] of kinds) {
+    for (const entry of sortedUnique(s.allowList[key])) add(`allow-${kind} ${encode(entry)}`, `allowList.${key}`);
   }
   if (s.network) {
     add(`net-default ${s.network.default}`, "network.default");

@@ -40,6 +40,7 @@ test("the default policy compiles to drift, fileless, loader, miners, stratum po
     driftSource: "manifest",
     reportExecs: false,
     blockList: { names: shippedMinerList().names, pathGlobs: [], sha256: shippedMinerList().sha256 },
+    blockListAudit: { names: [...PACKAGE_MANAGER_NAMES], pathGlobs: [], sha256: [] },
     allowList: { names: [], pathGlobs: [], sha256: [] },
     manifest: MANIFEST,
     network: { connect: [...stratum("0.0.0.0/0"), ...stratum("::/0")], default: "audit", listenDefault: "audit", listen: [] },
@@ -50,12 +51,15 @@ test("the default policy compiles to drift, fileless, loader, miners, stratum po
   assert.ok(spec.blockList.names.includes("xmrig"));
 });
 
-test("the only default the bundle cannot carry is the audited package managers beside enforced miners", () => {
-  const { findings } = planPolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST });
-  assert.deepEqual(
-    findings.map((f) => [f.path.join("."), f.kind, f.explicit]),
-    [["spec.packageManagers", "unenforced", false]],
-  );
+test("the default policy compiles with no finding: its package managers are audit entries beside the enforced miners", () => {
+  const { spec, findings } = planPolicy(EMPTY, { buildTime: BUILD, manifest: MANIFEST });
+  assert.deepEqual(findings, []);
+  assert.equal(spec.controls.blocklist, "enforce");
+  const text = writeBundle(spec).toString("utf8");
+  // every package manager is in the bundle, with the audit token; every miner without one
+  for (const name of PACKAGE_MANAGER_NAMES) assert.match(text, new RegExp(`^block-name ${name} audit$`, "m"), name);
+  for (const name of shippedMinerList().names) assert.match(text, new RegExp(`^block-name ${name}$`, "m"), name);
+  assert.equal(text.match(/^block-name .* audit$/gm)?.length, PACKAGE_MANAGER_NAMES.length);
 });
 
 test("fail mode, activation, dormancy and report-execs map one to one", () => {
@@ -298,27 +302,52 @@ test("runtime controls set to off leave nothing of themselves in the bundle", ()
   assert.equal(spec.shellNames, undefined);
 });
 
-test("block-list contributors in different modes: the strongest wins, an explicit weaker one is refused", () => {
+test("block-list contributors in different modes: the strongest is the control's mode, a plain audit one gets the audit token", () => {
   const p = policy(`executables: {block: {mode: enforce, names: [nc]}}
 packageManagers: {mode: audit}`);
-  assert.throws(
-    () => compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST }),
-    /spec\.packageManagers: mode audit cannot be compiled next to spec\.executables\.block \(enforce\): bundle format 1 has one mode for every block-list entry/,
-  );
-  const spec = compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST, allowUnenforced: true });
+  const { spec, findings } = planPolicy(p, { buildTime: BUILD, manifest: MANIFEST });
+  assert.deepEqual(findings, []);
   assert.equal(spec.controls.blocklist, "enforce");
   assert.ok(spec.blockList.names.includes("nc") && spec.blockList.names.includes("xmrig"));
   assert.ok(!spec.blockList.names.includes("apt-get"));
+  assert.deepEqual(spec.blockListAudit, { names: [...PACKAGE_MANAGER_NAMES], pathGlobs: [], sha256: [] });
+  const text = writeBundle(compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST })).toString("utf8");
+  assert.match(text, /^block-name apt-get audit\n/m);
+  assert.match(text, /^block-name nc\n/m);
+  // the same policy with both in enforce: no audit entries at all
+  const same = compilePolicy(policy(`executables: {block: {mode: enforce, names: [nc]}}
+packageManagers: {mode: enforce}`), { buildTime: BUILD, manifest: MANIFEST });
+  assert.equal(same.blockListAudit, undefined);
+  assert.ok(same.blockList.names.includes("apt-get"));
 });
 
-test("block-list contributors that audit first take the earliest switch; a later one is left out", () => {
+test("an entry listed by an audit control and an enforced one is compiled once, in the stronger mode", () => {
+  const spec = compilePolicy(policy(`executables: {block: {mode: audit, names: [xmrig, tool], sha256: ["${"d".repeat(64)}"]}}`), {
+    buildTime: BUILD,
+    manifest: MANIFEST,
+  });
+  assert.ok(spec.blockList.names.includes("xmrig"));
+  assert.deepEqual(spec.blockListAudit!.names.filter((n) => n === "xmrig" || n === "tool"), ["tool"]);
+  assert.ok(spec.blockListAudit!.sha256.includes("d".repeat(64)));
+});
+
+test("an audit-first contributor with a later switch than the block list's is compiled as audit, and says it never switches", () => {
   const p = policy(`executables: {block: {mode: {enforce: {afterDaysFromBuild: 7}}, names: [nc]}}
 miners: {mode: {enforce: {afterDaysFromBuild: 30}}}`);
   const { spec, findings } = planPolicy(p, { buildTime: BUILD, manifest: MANIFEST });
   assert.equal(spec.controls.blocklist, "audit");
   assert.equal(spec.enforceAfter.blocklist, BUILD.getTime() / 1000 + 7 * 86400);
   assert.deepEqual(spec.blockList.names, ["nc"]);
-  assert.ok(findings.some((f) => f.path.join(".") === "spec.miners" && f.explicit && /left out/.test(f.message)));
+  assert.ok(spec.blockListAudit!.names.includes("xmrig"), "the miners are kept as audit entries");
+  assert.ok(findings.some((f) => f.path.join(".") === "spec.miners" && f.explicit && /only report and never switch to enforce/.test(f.message)));
+  // explicit: refused unless the author accepts audit only
+  assert.throws(() => compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST }), /spec\.miners: .*never switch to enforce; give both the same mode, or pass --allow-unenforced/);
+  assert.ok(compilePolicy(p, { buildTime: BUILD, manifest: MANIFEST, allowUnenforced: true }).blockListAudit!.names.includes("xmrig"));
+  // a plain audit contributor beside an audit-first block list needs nothing: it stays audit after the switch
+  const plain = planPolicy(policy(`executables: {block: {mode: {enforce: {afterDaysFromBuild: 7}}, names: [nc]}}
+miners: {mode: audit}`), { buildTime: BUILD, manifest: MANIFEST });
+  assert.deepEqual(plain.findings, []);
+  assert.ok(plain.spec.blockListAudit!.names.includes("xmrig") && plain.spec.blockListAudit!.names.includes("apt-get"));
 });
 
 test("block-list contributors in the same mode are merged", () => {

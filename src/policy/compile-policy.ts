@@ -19,8 +19,9 @@ export interface CompileFinding {
    */
   kind: "unenforced" | "invalid";
   /**
-   * Why: `not-supported` (something this enforcer cannot express yet), `block-list-mode` (the
-   * block list's or the network control's single mode cannot carry this control's mode),
+   * Why: `not-supported` (something this enforcer cannot express yet), `block-list-mode` (an
+   * audit-first mode with its own date beside a stronger one in the block list or the network
+   * control: compiled as audit only),
    * `needs-manifest`, `empty-allow-list`, `bad-cidr`, `needs-build-time` (a date counted from the
    * image build, unknown here), `image-setting` (an overlay cannot change the image's fail mode
    * or activation).
@@ -177,6 +178,7 @@ export function planPolicy(policy: Policy, options: CompileOptions): CompileOutc
     ...(pathStrict ? { driftPathStrict: true } : {}),
     reportExecs: r.reportExecs,
     blockList: blockList.list,
+    ...(blockList.audit ? { blockListAudit: blockList.audit } : {}),
     allowList: { names: dedupe(r.allow.names), pathGlobs: dedupe(r.allow.paths), sha256: dedupe(r.allow.sha256) },
     manifest: drift.mode !== "off" && r.drift.source === "manifest" ? manifest : [],
     ...(runtime.network ? { network: runtime.network } : {}),
@@ -246,16 +248,19 @@ interface Contributor {
 }
 
 /**
- * Bundle format 1 has one mode for the whole block list, but three controls feed it (the block
- * list, package managers, miners by name and hash). The strongest mode among those with entries
- * wins; entries of a control in a different mode cannot be expressed and become findings.
+ * Three controls feed the block list (the block list, package managers, miners by name and hash).
+ * The control's mode is the strongest among those with entries, and their entries have no mode
+ * token; entries of a control in plain `audit` beside a stronger one get the `audit` token
+ * (docs/bundle-format.md, "Block-list modes"): reported, never blocked, exactly what they ask. A
+ * control that audits first and enforces from a date other than the block list's cannot be
+ * expressed: its entries are compiled as audit, and a finding says that they never switch.
  */
 function compileBlockList(
   r: ResolvedPolicy,
   eff: (m: PolicyMode) => EffectiveMode,
   miners: MinerList,
   findings: CompileFinding[],
-): { mode: EffectiveMode; list: ExecutableList } {
+): { mode: EffectiveMode; list: ExecutableList; audit?: ExecutableList } {
   const exceptions = new Set(r.packageManagers.except);
   const contributors: Contributor[] = [
     { id: "block", mode: eff(r.block.mode), list: { names: r.block.names, pathGlobs: r.block.paths, sha256: r.block.sha256 } },
@@ -280,13 +285,19 @@ function compileBlockList(
   if (active.length === 0) return { mode: eff(r.block.mode), list: { names: [], pathGlobs: [], sha256: [] } };
   const strongest = active.reduce((a, b) => (strength(b.mode) > strength(a.mode) ? b : a));
   const list: ExecutableList = { names: [], pathGlobs: [], sha256: [] };
+  const audit: ExecutableList = { names: [], pathGlobs: [], sha256: [] };
+  const append = (to: ExecutableList, from: ExecutableList): void => {
+    to.names.push(...from.names);
+    to.pathGlobs.push(...from.pathGlobs);
+    to.sha256.push(...from.sha256);
+  };
   for (const c of active) {
     if (sameMode(c.mode, strongest.mode)) {
-      list.names.push(...c.list.names);
-      list.pathGlobs.push(...c.list.pathGlobs);
-      list.sha256.push(...c.list.sha256);
+      append(list, c.list);
       continue;
     }
+    append(audit, c.list);
+    if (c.mode.mode === "audit" && c.mode.enforceAfter === undefined) continue;
     findings.push({
       kind: "unenforced",
       reason: "block-list-mode",
@@ -294,12 +305,20 @@ function compileBlockList(
       explicit: r.explicit[c.id],
       message:
         `${r.explicit[c.id] ? "mode" : "default mode"} ${describeMode(modeOf(r, c.id))} cannot be compiled next to ${CONTROL_PATHS[strongest.id].join(".")} ` +
-        `(${describeMode(modeOf(r, strongest.id))}): bundle format 1 has one mode for every block-list entry, so its ` +
-        `${c.list.names.length + c.list.sha256.length + c.list.pathGlobs.length} entries are left out`,
-      remedy: r.explicit[c.id] ? "give both the same mode, or pass --allow-unenforced to build without them" : "give both the same mode to include them",
+        `(${describeMode(modeOf(r, strongest.id))}): a block-list entry is either in the block list's mode or audit, so its ` +
+        `${c.list.names.length + c.list.sha256.length + c.list.pathGlobs.length} entries only report and never switch to enforce`,
+      remedy: r.explicit[c.id] ? "give both the same mode, or pass --allow-unenforced to build them as audit only" : "give both the same mode",
     });
   }
-  return { mode: strongest.mode, list: { names: dedupe(list.names), pathGlobs: dedupe(list.pathGlobs), sha256: dedupe(list.sha256) } };
+  const main = { names: dedupe(list.names), pathGlobs: dedupe(list.pathGlobs), sha256: dedupe(list.sha256) };
+  // An entry in both lists is in the stronger one only (the writer would drop the other anyway).
+  const weaker = (xs: string[], stronger: string[]) => {
+    const strong = new Set(stronger);
+    return dedupe(xs).filter((x) => !strong.has(x));
+  };
+  const audited = { names: weaker(audit.names, main.names), pathGlobs: weaker(audit.pathGlobs, main.pathGlobs), sha256: weaker(audit.sha256, main.sha256) };
+  const empty = audited.names.length + audited.pathGlobs.length + audited.sha256.length === 0;
+  return { mode: strongest.mode, list: main, ...(empty ? {} : { audit: audited }) };
 }
 
 function modeOf(r: ResolvedPolicy, id: ControlId): PolicyMode {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compilePolicy, planPolicy } from "./compile-policy.js";
-import { DEFAULT_POLICY_YAML, defaultPolicy } from "./default-policy.js";
+import { defaultPolicy } from "./default-policy.js";
 import { parsePolicy } from "./load-policy.js";
 import { resolvePolicy } from "./resolve-policy.js";
 
@@ -27,13 +27,13 @@ test("the printed default compiles without --allow-unenforced, and nothing it wr
   assert.ok(spec.blockList.names.includes("xmrig"));
 });
 
-test("uncommenting the package managers of the default makes compile refuse them (one block-list mode)", () => {
-  const uncommented = DEFAULT_POLICY_YAML.replace("  # packageManagers:", "  packageManagers:").replace("  #   mode: audit             # entries", "    mode: audit               # entries");
-  assert.notEqual(uncommented, DEFAULT_POLICY_YAML);
-  assert.throws(
-    () => compilePolicy(parsePolicy(uncommented, { file: "d.yaml" }).policy, { buildTime: BUILD, manifest: MANIFEST }),
-    /spec\.packageManagers: mode audit cannot be compiled next to spec\.miners/,
-  );
+test("the printed default audits the package managers explicitly, and they compile as audit entries", () => {
+  const { policy } = defaultPolicy();
+  assert.deepEqual(policy.spec.packageManagers, { mode: "audit" });
+  const { spec, findings } = planPolicy(policy, { buildTime: BUILD, manifest: MANIFEST });
+  assert.deepEqual(findings, []);
+  assert.ok(spec.blockListAudit!.names.includes("apt-get") && spec.blockListAudit!.names.includes("npm"));
+  assert.ok(!spec.blockList.names.includes("apt-get"));
 });
 
 test("the default compiles the runtime controls: stratum ports and reverse shells enforced, the rest audited", () => {

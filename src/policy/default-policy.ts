@@ -1,8 +1,7 @@
 /**
  * The policy used when none is given, as a commented document (`inlay policy default`). It says
- * explicitly what {@link resolvePolicy} fills in for an empty `spec`; what cannot be compiled
- * next to the rest (package managers in audit beside enforced miners) is shown commented out, so
- * the printed file compiles as it is.
+ * explicitly what {@link resolvePolicy} fills in for an empty `spec`, and the printed file
+ * compiles as it is.
  * @module
  */
 import { parsePolicy, type LoadedPolicy } from "./load-policy.js";
@@ -44,9 +43,8 @@ spec:
     shippedList: true
     stratum:
       mode: enforce           # connections to mining-pool (stratum) ports are blocked
-  # packageManagers:         # default audit; bundle format 1 has one mode for all block-list
-  #   mode: audit             # entries, so it cannot sit next to the enforced miners. Set both
-  #                           # to enforce to block apt, dpkg, apk, yum, dnf, rpm, pip, npm...
+  packageManagers:
+    mode: audit               # apt, dpkg, apk, yum, dnf, rpm, pip, npm... are reported (enforce: blocked)
   reverseShell:
     mode: enforce             # a shell or interpreter started with a network socket as stdin/out/err is killed
   network:

@@ -23,6 +23,13 @@ const sortedUnique = (xs: string[]) => [...new Set(xs)].sort(byBytes);
 /** What the C parser should report for a spec: lists as written, manifest in hash order. */
 function expected(spec: BundleSpec, id: string) {
   const list = (l: ExecutableList) => ({ names: sortedUnique(l.names), pathGlobs: sortedUnique(l.pathGlobs), sha256: sortedUnique(l.sha256) });
+  // Audit entries also in the control's list are written once, without the token.
+  const weaker = (xs: string[], stronger: string[]) => sortedUnique(xs).filter((x) => !stronger.includes(x));
+  const a = spec.blockListAudit;
+  const audit = a
+    ? { names: weaker(a.names, spec.blockList.names), pathGlobs: weaker(a.pathGlobs, spec.blockList.pathGlobs), sha256: weaker(a.sha256, spec.blockList.sha256) }
+    : undefined;
+  const hasAudit = audit !== undefined && audit.names.length + audit.pathGlobs.length + audit.sha256.length > 0;
   const manifest = new Map(spec.manifest.map((e) => [e.path, e.sha256]));
   const all = [...CONTROL_NAMES, ...RUNTIME_CONTROL_NAMES];
   const runtime: Record<string, unknown> = {};
@@ -58,6 +65,7 @@ function expected(spec: BundleSpec, id: string) {
     reportExecs: spec.reportExecs,
     ...(spec.driftPathStrict === true ? { driftPathStrict: true } : {}),
     blockList: list(spec.blockList),
+    ...(hasAudit ? { blockListAudit: audit } : {}),
     allowList: list(spec.allowList),
     manifest: [...manifest]
       .map(([path, sha256]) => ({ sha256, path }))
@@ -130,6 +138,9 @@ function randomSpec(rand: () => number): BundleSpec {
   const shellNames = many(() => text(1, ["/"]), 3);
   if (controls["reverse-shell"] !== undefined && controls["reverse-shell"] !== "off" && shellNames.length === 0) shellNames.push("sh");
   const list = (): ExecutableList => ({ names: many(() => text(1, ["/"]), 3), pathGlobs: many(path, 3), sha256: many(hex, 2) });
+  const blockList = list();
+  const withRepeat = (l: ExecutableList): ExecutableList =>
+    rand() < 0.5 && blockList.names.length > 0 ? { ...l, names: [...l.names, blockList.names[0]!] } : l;
   // Unique paths (the writer refuses one path with two hashes); the same content may appear twice.
   const manifest = [...new Map(many(() => ({ sha256: hex(), path: path() }), 6).map((e) => [e.path, e])).values()];
   const copy = `${path()}/copy`;
@@ -156,12 +167,15 @@ function randomSpec(rand: () => number): BundleSpec {
     driftSource,
     ...(driftSource === "manifest" && rand() < 0.3 ? { driftPathStrict: true } : {}),
     reportExecs: rand() < 0.5,
-    blockList: list(),
+    blockList,
     allowList: list(),
     manifest,
     ...(network ? { network } : {}),
     ...(files ? { files } : {}),
     ...(shellNames.length || rand() < 0.5 ? { shellNames } : {}),
+    // Drawn last, so the fields above keep their random values. Half the time an entry of the
+    // block list is repeated here (written once, without the token).
+    ...(rand() < 0.5 ? { blockListAudit: withRepeat(list()) } : {}),
   };
 }
 

@@ -163,6 +163,9 @@ int main(int argc, char **argv)
 			json_bool(&j, true);
 		}
 		exe_list(&j, "blockList", &b.block);
+		/* optional in the spec: only when some block-list line has the "audit" token */
+		if (b.block_audit.n_names || b.block_audit.n_globs || b.block_audit.n_sha)
+			exe_list(&j, "blockListAudit", &b.block_audit);
 		exe_list(&j, "allowList", &b.allow);
 		runtime_fields(&j, &b.rt);
 		json_key(&j, "manifest");

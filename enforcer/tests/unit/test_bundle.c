@@ -237,6 +237,61 @@ static void check_policy_rules(void)
 	bundle_free(&b);
 }
 
+/* Block-list modes: entries with the "audit" token land in block_audit, the others (no token or
+ * "enforce") in block; both hash lists sorted; the token is only accepted on block lines. */
+static void check_block_modes(void)
+{
+	struct bundle b;
+	uint8_t a[32], bb[32];
+	const char *rule = NULL;
+
+	memset(a, 0xaa, sizeof a);
+	memset(bb, 0xbb, sizeof bb);
+	if (load_vector("block-modes", &b) != 0)
+		return;
+	CHECK(b.mode[CTL_BLOCKLIST] == INLAY_ENFORCE, "control stays the master switch");
+	CHECK(b.block.n_names == 2 && strcmp(b.block.names[0], "both") == 0 && strcmp(b.block.names[1], "xmrig") == 0,
+	      "names without a token in the control's list");
+	CHECK(b.block_audit.n_names == 2 && strcmp(b.block_audit.names[0], "apt-get") == 0 &&
+		      strcmp(b.block_audit.names[1], "pip 3") == 0,
+	      "audit names decoded and apart");
+	CHECK(b.block.n_globs == 1 && b.block_audit.n_globs == 1 && strcmp(b.block_audit.globs[0], "/usr/bin/dpkg*") == 0,
+	      "globs by mode");
+	CHECK(b.block.n_sha == 1 && b.block_audit.n_sha == 1 && memcmp(b.block.sha[0], a, 32) == 0 &&
+		      memcmp(b.block_audit.sha[0], bb, 32) == 0,
+	      "hashes by mode");
+	CHECK(exelist_match(&b.block_audit, "/usr/bin/apt-get", NULL, &rule) && strcmp(rule, "name") == 0 &&
+		      !exelist_match(&b.block, "/usr/bin/apt-get", NULL, NULL),
+	      "apt-get is an audit entry only");
+	CHECK(exelist_match(&b.block_audit, NULL, bb, &rule) && strcmp(rule, "sha256") == 0 &&
+		      !exelist_match(&b.block, NULL, bb, NULL),
+	      "an audit hash is not in the control's list");
+	CHECK(exelist_match(&b.block, "/opt/miner/x", NULL, &rule) && strcmp(rule, "path") == 0 &&
+		      !exelist_match(&b.block_audit, "/opt/miner/x", NULL, NULL),
+	      "a glob without a token is the control's");
+	bundle_free(&b);
+
+	/* "enforce" is the same as no token; several audit hashes come out sorted; a file that
+	 * names an entry in both modes keeps both (the verdict takes the stronger). */
+	char err[512], text[1024];
+	snprintf(text, sizeof text,
+		 "inlay-bundle 1\ncontrol blocklist audit\nblock-name nc enforce\nblock-name nc audit\n"
+		 "block-sha256 %s audit\nblock-sha256 %s audit\nend\n",
+		 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	CHECK(bundle_parse(text, strlen(text), &b, err, sizeof err) == 0, "tokens: %s", err);
+	CHECK(b.block.n_names == 1 && b.block_audit.n_names == 1 && b.block_audit.n_sha == 2 &&
+		      memcmp(b.block_audit.sha[0], a, 32) == 0 && memcmp(b.block_audit.sha[1], bb, 32) == 0,
+	      "enforce token, audit hashes sorted");
+	CHECK(b.allow.n_sha == 0 && b.block.n_sha == 0, "hash areas do not overlap");
+	bundle_free(&b);
+	const char *encoded = "inlay-bundle 1\nblock-name nc aud%69t\nend\n";
+	CHECK(bundle_parse(encoded, strlen(encoded), &b, err, sizeof err) == -1 &&
+		      strstr(err, "line 2: argument 2 of \"block-name\" is the entry's mode") &&
+		      strstr(err, "found \"aud%69t\""),
+	      "the token is not percent-decoded: %s", err);
+}
+
 static void check_defaults(void)
 {
 	struct bundle b;
@@ -322,6 +377,7 @@ int main(int argc, char **argv)
 	check_everything();
 	check_runtime();
 	check_policy_rules();
+	check_block_modes();
 	check_defaults();
 	inline_cases();
 	return tap_done("bundle");

@@ -162,6 +162,7 @@ static void merge_cases(void)
 	      "curl is no longer blocked");
 	CHECK(m.mode[CTL_DRIFT] == INLAY_AUDIT && m.mode[CTL_FILES] == INLAY_OFF && m.rt.n_readonly == 0,
 	      "absent control lines mean off");
+	CHECK(m.block_audit.n_names == 0, "no audit entries in this overlay");
 	/* Image and link: from the baked bundle, as copies. */
 	CHECK(m.fail_open && m.serverless_only && m.wait_for_policy_s == 7 && m.wait_fail_open, "baked scalars");
 	CHECK(m.n_manifest == 2 && m.manifest != baked.manifest, "manifest copied");
@@ -203,6 +204,24 @@ static void merge_cases(void)
 	bundle_free(&baked2);
 }
 
+/* The entry modes of an overlay survive the merge: the baked bundle's entries (any mode) are
+ * replaced by the overlay's, each in its own mode. */
+static void merge_block_modes(void)
+{
+	struct bundle baked, ov, m;
+	char err[512];
+	const char *baked_text = "inlay-bundle 1\ncontrol blocklist enforce\nblock-name curl audit\nblock-name wget\nend\n";
+	const char *text = "inlay-policy 1\ncontrol blocklist enforce\nblock-name xmrig\nblock-name apt-get audit\nend\n";
+	CHECK(bundle_parse(baked_text, strlen(baked_text), &baked, err, sizeof err) == 0, "baked: %s", err);
+	CHECK(overlay_str(text, &ov, err, sizeof err) == 0, "overlay: %s", err);
+	CHECK(bundle_merge(&baked, &ov, &m, err, sizeof err) == 0, "merge: %s", err);
+	CHECK(m.block.n_names == 1 && strcmp(m.block.names[0], "xmrig") == 0, "the overlay's control-mode entries");
+	CHECK(m.block_audit.n_names == 1 && strcmp(m.block_audit.names[0], "apt-get") == 0,
+	      "the overlay's audit entries, not the baked curl");
+	bundle_free(&m);
+	bundle_free(&baked);
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(vectors, sizeof vectors, "%s", argc > 1 ? argv[1] : "../test/vectors");
@@ -210,5 +229,6 @@ int main(int argc, char **argv)
 	CHECK(run_dir("invalid") >= 3, "the invalid overlay vectors are missing");
 	directive_classes();
 	merge_cases();
+	merge_block_modes();
 	return tap_done("policy overlay");
 }

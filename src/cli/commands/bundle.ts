@@ -37,6 +37,7 @@ const specFileSchema = z
     driftSource: z.enum(["manifest", "ctime"]),
     reportExecs: z.boolean(),
     blockList: executableListSchema.partial(),
+    blockListAudit: executableListSchema.partial(),
     allowList: executableListSchema.partial(),
     manifest: z.array(manifestEntrySchema),
   })
@@ -103,6 +104,7 @@ async function buildSpec(opts: WriteOptions): Promise<BundleSpec> {
     spec.controls = { ...spec.controls, ...file.controls };
     spec.enforceAfter = { ...file.enforceAfter };
     spec.blockList = { ...spec.blockList, ...file.blockList };
+    if (file.blockListAudit) spec.blockListAudit = { names: [], pathGlobs: [], sha256: [], ...file.blockListAudit };
     spec.allowList = { ...spec.allowList, ...file.allowList };
     spec.manifest = [...(file.manifest ?? [])];
   }
