@@ -6,7 +6,10 @@
  * is what the later one adds. Reads from local files, so the registry's HTTP cost is not included
  * (the embed rows of the benchmark include it).
  *
- * Child: `node dist/bench/embed-stages.js LAYOUT_DIR STAGE` prints `{wallMs, cpuMs, userMs, sysMs, maxRssKiB}`.
+ * The last two stages read the same image from a registry instead (the first argument is then its
+ * `docker://` reference): download with the blob digest, then also inflate and the diff_id.
+ *
+ * Child: `node dist/bench/embed-stages.js LAYOUT_DIR|docker://REF STAGE` prints `{wallMs, cpuMs, userMs, sysMs, maxRssKiB}`.
  * @module
  */
 import { createReadStream } from "node:fs";
@@ -19,6 +22,7 @@ import type { Descriptor } from "../src/oci/v1/descriptor.js";
 import { uncompressedLayer } from "../src/oci/internal/decompress.js";
 import { verifyBlob } from "../src/oci/internal/verify.js";
 import { buildExecManifest } from "../src/scan/layer-walker.js";
+import { ClientPool, openSource, parseLocation } from "../src/embed/transport.js";
 import { TarEntryReader } from "../src/scan/tar-entries.js";
 
 /** The stages in order; each includes the work of the ones before it. */
@@ -28,7 +32,9 @@ export const STAGES = [
   { id: "inflate", label: "+ gzip inflate (zlib, thread pool)" },
   { id: "diffid", label: "+ sha256 of the tar (its diff_id)" },
   { id: "tar", label: "+ tar parsing (headers; bodies skipped)" },
-  { id: "walk", label: "+ walker: sha256 of every file, tree of names" },
+  { id: "walk", label: "+ walker: sha256 of every executable, tree of names" },
+  { id: "http", label: "from the registry: download + sha256 of each blob" },
+  { id: "http-inflate", label: "from the registry: + inflate + diff_id, as embed reads a layer" },
 ] as const;
 
 export type StageId = (typeof STAGES)[number]["id"];
@@ -47,7 +53,23 @@ async function drain(s: AsyncIterable<unknown>): Promise<void> {
   for await (const c of s) void c;
 }
 
+/** The registry stages: the image's layers read through the registry source, as embed reads them. */
+async function runRegistryStage(ref: string, stage: "http" | "http-inflate"): Promise<void> {
+  const source = openSource(parseLocation(ref), new ClientPool({ insecureRegistries: [], endpoints: new Map() }));
+  try {
+    const manifest = JSON.parse((await source.resolve()).bytes.toString("utf8")) as { config: Descriptor; layers: Descriptor[] };
+    const config = JSON.parse((await source.blobBytes(manifest.config)).toString("utf8")) as { rootfs: { diff_ids: string[] } };
+    for (const [i, l] of manifest.layers.entries()) {
+      const blob = await source.blob(l);
+      await drain(stage === "http" ? blob : uncompressedLayer(blob, { compression: "gzip", diffId: config.rootfs.diff_ids[i]! }));
+    }
+  } finally {
+    await source.close();
+  }
+}
+
 async function runStage(dir: string, stage: StageId): Promise<void> {
+  if (stage === "http" || stage === "http-inflate") return runRegistryStage(dir, stage);
   const layers = await layersOf(dir);
   const file = (l: Layer): Readable => createReadStream(join(dir, "blobs/sha256", l.digest.slice(7)), { highWaterMark: 64 * 1024 });
   const verified = (l: Layer): Readable => verifyBlob(file(l), l);

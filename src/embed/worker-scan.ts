@@ -1,13 +1,14 @@
 /**
- * The scanner `inlay embed` and `inlay scan` use. On a machine with more than one core, one worker
- * thread parses each layer's tar and hashes its files while the main thread downloads, verifies
- * and inflates the next bytes (the hashing split over two cores); the records are applied to the
- * walker's tree in layer order on the main thread. On one core everything runs on the main thread
- * (`buildExecManifest`). `INLAY_SCAN_WORKERS=N` overrides: 0 for the main thread only, N (up to
- * 16) for N layers read at once (docs/benchmarks.md, "embed-throughput").
+ * The scanner `inlay embed` and `inlay scan` use. By default each layer is read on the main thread,
+ * one after the other (`buildExecManifest`): download, blob digest, inflate (zlib on the thread
+ * pool), diff_id, tar parsing and file hashes. With `INLAY_SCAN_WORKERS=N` (1–16), N layers are
+ * read at once: the main thread still downloads, verifies and inflates each, and a worker thread per
+ * layer checks its diff_id, parses its tar and hashes its files; the records are applied to the
+ * walker's tree in layer order on the main thread, so results and errors are the same. On the
+ * two-core machine of docs/benchmarks.md ("embed-throughput") that costs more CPU time and memory
+ * than it saves in wall time, so it is opt-in.
  * @module
  */
-import { availableParallelism } from "node:os";
 import { applyLayerScans, buildExecManifest, limitsOf, type BuildExecManifestOptions } from "../scan/layer-walker.js";
 import type { ExecManifest } from "../scan/exec-manifest.js";
 import { LayerScanPool } from "../scan/layer-scan-pool.js";
@@ -19,10 +20,10 @@ export interface LayerScanner {
   close(): Promise<void>;
 }
 
-/** Reads `INLAY_SCAN_WORKERS` (a whole number 0–16; unset means 1 with more than one core, else 0). */
-export function scanWorkersFromEnv(env: NodeJS.ProcessEnv = process.env, cores: number = availableParallelism()): number {
+/** Reads `INLAY_SCAN_WORKERS` (a whole number 0–16; unset means 0). */
+export function scanWorkersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const text = env.INLAY_SCAN_WORKERS;
-  if (text === undefined || text === "") return cores > 1 ? 1 : 0;
+  if (text === undefined || text === "") return 0;
   if (!/^(1[0-6]|[0-9])$/.test(text)) throw new RangeError(`Cannot use INLAY_SCAN_WORKERS=${JSON.stringify(text)}: expected a whole number from 0 to 16`);
   return Number(text);
 }
