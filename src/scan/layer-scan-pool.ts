@@ -49,8 +49,9 @@ class ScanWorker {
   }
 
   /**
-   * Sends `blob` (a layer's uncompressed tar, verified as it streams) to the worker and resolves with the layer's records
-   * once the worker has read it, or stopped early (the scan then carries the reason). A failure of
+   * Sends `blob` (a layer's uncompressed tar, which the worker checks against `job.diffId`) to the
+   * worker and resolves with the layer's records once the worker has read it, or stopped early (the
+   * scan then carries the reason). A failure of
    * `blob` reaches the worker as its source's failure. The caller destroys `blob` if it has not
    * ended when this resolves.
    */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { uncompressedLayer } from "./decompress.js";
@@ -27,4 +27,21 @@ test("verifyBlob fails on a wrong digest, on extra bytes and on missing bytes", 
   await assert.rejects(read(verifyBlob(Readable.from([Buffer.from("hellO")]), desc(b), { what: "b" })), DigestMismatchError);
   await assert.rejects(read(verifyBlob(Readable.from([Buffer.from("hello!")]), desc(b), { what: "b" })), SizeMismatchError);
   await assert.rejects(read(verifyBlob(Readable.from([Buffer.from("hell")]), desc(b), { what: "b" })), SizeMismatchError);
+});
+
+test("uncompressedLayer: gzip fed in uneven socket-sized chunks comes out whole across many reused batch buffers", async () => {
+  // Incompressible, so the compressed stream spans several 1 MiB batches and the two batch buffers
+  // are each reused more than once; a batch overwritten before zlib consumed it would corrupt it.
+  const tar = randomBytes(5 * 1024 * 1024 + 123);
+  const gz = gzipSync(tar, { level: 1 });
+  const chunks: Buffer[] = [];
+  for (let at = 0, k = 0; at < gz.length; k++) {
+    const n = 1 + ((k * 7919) % 65536);
+    chunks.push(gz.subarray(at, at + n));
+    at += n;
+  }
+  const tarDiffId = `sha256:${createHash("sha256").update(tar).digest("hex")}`;
+  const out: Buffer[] = [];
+  for await (const c of uncompressedLayer(Readable.from(chunks), { compression: "gzip", diffId: tarDiffId })) out.push(c as Buffer);
+  assert.ok(Buffer.concat(out).equals(tar));
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import { createGunzip, type ZlibOptions } from "node:zlib";
-import { PassThrough, Transform, type Readable, type TransformCallback, type TransformOptions, type Writable } from "node:stream";
+import { PassThrough, Transform, type Readable, type TransformCallback, type TransformOptions, Writable } from "node:stream";
 import { Decompress } from "fzstd";
 import type { Compression } from "../v1/media-types.js";
 import { VerifyStream } from "./verify.js";
@@ -71,28 +71,65 @@ function pump(from: Readable, to: Writable): void {
 }
 
 /**
- * Joins small chunks (a socket delivers at most 64 KiB at a time) into batches of up to
- * {@link COMPRESSED_BATCH} bytes, so zlib is called a sixteenth as often; each zlib call costs a
- * thread-pool round trip whatever its size.
+ * Feeds `to` (a zlib stream) with batches of up to {@link COMPRESSED_BATCH} bytes instead of the
+ * small chunks a socket delivers (at most 64 KiB): each zlib call costs a thread-pool round trip
+ * whatever its size. Each chunk is copied into one of two batch buffers at once and released, and a
+ * batch buffer is reused once zlib's write callback says it has consumed it, so neither the chunks
+ * nor the batches live long enough to burden the garbage collector.
  */
-class Batcher extends Transform {
-  #parts: Buffer[] = [];
-  #bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#parts.push(chunk);
-    this.#bytes += chunk.length;
-    if (this.#bytes >= COMPRESSED_BATCH) this.#flushParts();
+class BatchFeeder extends Writable {
+  readonly #to: Writable;
+  readonly #free: Buffer[] = [Buffer.allocUnsafe(COMPRESSED_BATCH), Buffer.allocUnsafe(COMPRESSED_BATCH)];
+  #current: Buffer | undefined;
+  #fill = 0;
+  /** Called when a batch buffer comes back while a write waits for one. */
+  #waiting: (() => void) | undefined;
+
+  constructor(to: Writable) {
+    super({ highWaterMark: COMPRESSED_BATCH });
+    this.#to = to;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    let at = 0;
+    const copy = (): void => {
+      while (at < chunk.length) {
+        if (!this.#current) {
+          const next = this.#free.pop();
+          if (!next) {
+            this.#waiting = copy;
+            return;
+          }
+          this.#current = next;
+        }
+        const n = chunk.copy(this.#current, this.#fill, at);
+        this.#fill += n;
+        at += n;
+        if (this.#fill === COMPRESSED_BATCH) this.#send();
+      }
+      cb();
+    };
+    copy();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#send();
+    this.#to.end();
     cb();
   }
-  override _flush(cb: TransformCallback): void {
-    this.#flushParts();
-    cb();
-  }
-  #flushParts(): void {
-    if (this.#bytes === 0) return;
-    this.push(this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts, this.#bytes));
-    this.#parts = [];
-    this.#bytes = 0;
+
+  #send(): void {
+    const batch = this.#current;
+    if (!batch || this.#fill === 0) return;
+    const view = batch.subarray(0, this.#fill);
+    this.#current = undefined;
+    this.#fill = 0;
+    this.#to.write(view, () => {
+      this.#free.push(batch);
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      waiting?.();
+    });
   }
 }
 
@@ -123,12 +160,19 @@ function layerDecoder(opts: { compression: Compression; diffId: string | null; w
  */
 export function uncompressedLayer(compressed: Readable, opts: { compression: Compression; diffId: string | null; what?: string }): Readable {
   const { input, output } = layerDecoder({ ...opts, what: opts.what ?? `layer ${opts.diffId ?? "(unverified)"}` });
-  const batches = new Batcher();
-  forward(compressed, batches);
-  forward(batches, input);
+  forward(compressed, input);
   output.on("close", () => {
     if (!compressed.destroyed) compressed.destroy();
   });
-  compressed.pipe(batches).pipe(input);
+  // Batch buffers are reused once a write's callback has run, which is safe only for zlib (it has
+  // consumed the bytes by then); the zstd decoder and a pass-through may still hold them.
+  if (opts.compression === "gzip") {
+    const batches = new BatchFeeder(input);
+    // The decoder's own error is reported through `output`; the feeder only has to stop.
+    input.on("close", () => batches.destroy());
+    compressed.pipe(batches);
+  } else {
+    compressed.pipe(input);
+  }
   return output;
 }
