@@ -29,6 +29,8 @@ import { machineLine, writeReportSection } from "./lib/report.js";
 
 const execFileP = promisify(execFile);
 const MiB = 1024 * 1024;
+/** V8's initial old generation for the "64 MiB heap" runs. */
+const HEAP_MB = 64;
 const CLI = new URL("../src/cli/main.js", import.meta.url).pathname;
 const STAGES_JS = new URL("./embed-stages.js", import.meta.url).pathname;
 const ROOT = "/tmp/inlay-bench-embed";
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
     { label: "1 GiB", layers: 8, mib: 128, bigIsData: false, copy: true },
     { label: "1 GiB, data", layers: 8, mib: 128, bigIsData: true, copy: false },
   ];
-  const what = ["pull", "embed", "embedWorker", "copy", "embedCopy"] as const;
+  const what = ["pull", "embed", "embedWorker", "embedHeap", "copy", "embedCopy"] as const;
   type What = (typeof what)[number];
   const results = new Map<string, Record<What, Sample[]>>();
   let stageRows: string[] = [];
@@ -189,6 +191,8 @@ async function main(): Promise<void> {
         r.embed.push(await timed(process.execPath, [CLI, "embed", src, `docker://${reg.host}/${repo}-inlay${i}:v1`]));
         // One scan worker thread beside the main thread (opt-in).
         r.embedWorker.push(await timed(process.execPath, [CLI, "embed", src, `docker://${reg.host}/${repo}-inlayw${i}:v1`], { ...process.env, INLAY_SCAN_WORKERS: "1" }));
+        // The default with V8's old generation starting at 64 MiB (a Node flag the user can pass).
+        r.embedHeap.push(await timed(process.execPath, [`--initial-old-space-size=${HEAP_MB}`, CLI, "embed", src, `docker://${reg.host}/${repo}-inlayh${i}:v1`]));
         if (!c.copy) continue;
         // Registry→registry copies into a fresh registry each time, so no blob is already there.
         for (const which of ["copy", "embedCopy"] as const) {
@@ -236,10 +240,10 @@ async function main(): Promise<void> {
   for (const c of cases) {
     const r = results.get(c.label)!;
     const desc = `${c.label} (${c.layers} × ${c.mib} MiB${c.bigIsData ? ", large files are data" : ""}, ${compressedMiB.get(c.label)!.toFixed(0)} MiB gzip)`;
-    timeRows.push(`| ${desc} | ${secs(wall(r.pull))} | ${secs(wall(r.embed))} | **${ratio(wall(r.embed), wall(r.pull))}** | ${secs(wall(r.embedWorker))} | ${ratio(wall(r.embedWorker), wall(r.pull))} |`);
-    cpuRows.push(`| ${c.label} | ${secs(cpu(r.pull))} | ${secs(cpu(r.embed))} | ${ratio(cpu(r.embed), cpu(r.pull))} | ${secs(cpu(r.embedWorker))} | ${ratio(cpu(r.embedWorker), cpu(r.pull))} |`);
+    timeRows.push(`| ${desc} | ${secs(wall(r.pull))} | ${secs(wall(r.embed))} | **${ratio(wall(r.embed), wall(r.pull))}** | ${secs(wall(r.embedWorker))} | ${ratio(wall(r.embedWorker), wall(r.pull))} | ${secs(wall(r.embedHeap))} | ${ratio(wall(r.embedHeap), wall(r.pull))} |`);
+    cpuRows.push(`| ${c.label} | ${secs(cpu(r.pull))} | ${secs(cpu(r.embed))} | ${ratio(cpu(r.embed), cpu(r.pull))} | ${secs(cpu(r.embedWorker))} | ${ratio(cpu(r.embedWorker), cpu(r.pull))} | ${secs(cpu(r.embedHeap))} | ${ratio(cpu(r.embedHeap), cpu(r.pull))} |`);
     if (c.copy) copyRows.push(`| ${c.label} | ${secs(wall(r.copy))} | ${secs(wall(r.embedCopy))} | ${ratio(wall(r.embedCopy), wall(r.copy))} | ${secs(cpu(r.copy))} | ${secs(cpu(r.embedCopy))} |`);
-    rssRows.push(`| ${c.label} | ${maxRss([...r.embed, ...r.embedCopy]).toFixed(0)} MiB | ${(median([...r.embed, ...r.embedCopy].map((x) => x.rssKiB)) / 1024).toFixed(0)} MiB | ${maxRss(r.embedWorker).toFixed(0)} MiB |`);
+    rssRows.push(`| ${c.label} | ${maxRss([...r.embed, ...r.embedCopy]).toFixed(0)} MiB | ${(median([...r.embed, ...r.embedCopy].map((x) => x.rssKiB)) / 1024).toFixed(0)} MiB | ${maxRss(r.embedWorker).toFixed(0)} MiB | ${maxRss(r.embedHeap).toFixed(0)} MiB |`);
   }
   const res = (label: string): Record<What, Sample[]> => results.get(label)!;
   const worst = wall(res("1 GiB").embed) / wall(res("1 GiB").pull);
@@ -267,7 +271,8 @@ every layer blob, no decompression). "embed" is \`inlay embed docker://R/img doc
 with the defaults: layers are mounted, then each is read once on the main thread (download, blob
 digest, inflate on zlib's thread pool, diff_id, tar parsing, hashes of the executables). "1 scan
 worker" is the same with \`INLAY_SCAN_WORKERS=1\`: a worker thread takes the diff_id, tar parsing and
-hashes, the main thread keeps the download, blob digest and inflate.
+hashes, the main thread keeps the download, blob digest and inflate. "64 MiB heap" is the default run
+as \`node --initial-old-space-size=${HEAP_MB} …/inlay embed …\` (see the notes below).
 
 Machine load: ${load}. With a load above the core count the cores were shared with other work; the
 ratios compare commands run side by side in the same minutes. CPU time (user + system, from
@@ -275,14 +280,14 @@ ratios compare commands run side by side in the same minutes. CPU time (user + s
 
 Wall time, same registry:
 
-| image | pull (skopeo) | embed | embed / pull | embed, 1 scan worker | worker / pull |
-|---|---|---|---|---|---|
+| image | pull (skopeo) | embed | embed / pull | embed, 1 scan worker | worker / pull | embed, 64 MiB heap | heap / pull |
+|---|---|---|---|---|---|---|---|
 ${timeRows.join("\n")}
 
 CPU time (user + system):
 
-| image | pull (skopeo) | embed | embed / pull | embed, 1 scan worker | worker / pull |
-|---|---|---|---|---|---|
+| image | pull (skopeo) | embed | embed / pull | embed, 1 scan worker | worker / pull | embed, 64 MiB heap | heap / pull |
+|---|---|---|---|---|---|---|---|
 ${cpuRows.join("\n")}
 
 Registry → another registry (every blob copied; "copy" is \`skopeo copy docker://… docker://…\`, embed
@@ -294,8 +299,8 @@ ${copyRows.join("\n")}
 
 Peak RSS of the \`inlay embed\` process (/usr/bin/time %M; default: the same- and other-registry runs):
 
-| image | default, max | default, median | 1 scan worker, max |
-|---|---|---|---|
+| image | default, max | default, median | 1 scan worker, max | 64 MiB heap, max |
+|---|---|---|---|---|
 ${rssRows.join("\n")}
 
 Goals in this run:
@@ -331,6 +336,13 @@ const EMBED_NOTES = `What the numbers say:
 - **Data files are not hashed**: the manifest lists executables only, so a file with no execute,
   setuid or setgid bit whose first bytes are neither ELF nor \`#!\` is counted but not hashed ("1 GiB,
   data" row against "1 GiB"). The first bytes decide, so no executable is missed.
+- **Garbage collection**: layer bytes stream through as Buffers whose memory V8 counts toward its old
+  generation; from the default small start V8 runs a full collection every ~25 MiB of layer data
+  (about 50 per embed of the 1 GiB image, from \`--trace-gc\`). Starting the old generation at 64 MiB
+  (\`node --initial-old-space-size=64\`) removes them ("64 MiB heap" columns). The limit is read when
+  the heap is created, so the CLI cannot set it for itself; starting itself again with the flag would
+  add a second Node process (about 40 MiB) to the peak memory, so it is left to the user
+  (docs/embed.md).
 - **A scan worker** moves about half of the hashing off the main thread, but on two cores the main
   thread, zlib's thread pool, the worker and the registry compete for them: it costs more CPU time and
   memory than it saves in wall time, so it stays opt-in (\`INLAY_SCAN_WORKERS=N\`; N layers at once).
@@ -341,8 +353,8 @@ What changed in this round:
 - layer tars are read by the project's own synchronous tar reader (\`src/scan/tar-entries.ts\`, Go's
   reading rules), which hands file bodies to the hash as views of the inflated chunks, instead of
   tar-stream's per-entry streams and an async iterator per chunk;
-- zlib gets the compressed bytes in 1 MiB batches instead of one 64 KiB socket read at a time (each
-  call is a thread-pool round trip), and its output is read from a \`readable\` listener, so the
+- zlib gets the compressed bytes in 1 MiB batches (two reused buffers) instead of one 64 KiB socket
+  read at a time (each call is a thread-pool round trip), and its output is read from a \`readable\` listener, so the
   hashing runs while the next chunk inflates (a pipe ran it inside zlib's callback, before the next
   inflate was queued); without these two, embed took about a fifth longer in side-by-side runs;
 - data files are not hashed (above); uploads to another registry stream through \`node:http\` like
