@@ -331,8 +331,9 @@ const EMBED_NOTES = `What the numbers say:
   downloading the layers and inflating them together ("from the registry: + inflate") costs more wall
   and CPU time than the two apart (the "read", "inflate" and "http" rows): the socket reads, zlib's
   thread-pool round trips and the registry itself share the two cores. That stage alone is already
-  well over 1.1× the time of skopeo's pull, before any tar parsing or file hashing, so the goal cannot
-  be met by a Node implementation on this machine; what is left above it is the scan's own work.
+  well over 1.1× the time of skopeo's pull, before any tar parsing or file hashing, so embed as built
+  (Node streams and zlib) cannot meet the goal on this machine; what is left above that stage is the
+  scan's own work.
 - **Data files are not hashed**: the manifest lists executables only, so a file with no execute,
   setuid or setgid bit whose first bytes are neither ELF nor \`#!\` is counted but not hashed ("1 GiB,
   data" row against "1 GiB"). The first bytes decide, so no executable is missed.
