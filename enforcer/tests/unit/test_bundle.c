@@ -1,70 +1,51 @@
 /* Bundle parser: every shared vector (test/vectors/bundle: valid ones parse, invalid ones fail
  * with the expected message), the parsed content of the richest vectors, inline edge cases,
  * and the list/manifest queries. */
-#include <dirent.h>
 #include <sys/socket.h>
 
 #include "bundle.h"
 #include "sha256.h"
 #include "tap.h"
+#include "vector_dir.h"
 
 static char vectors[4096];
 
-static int ends_with(const char *s, const char *suffix)
+/* One bundle vector: a valid one parses and its id is the SHA-256 of its bytes; an invalid one
+ * fails with its .error text and leaves no state. ctx: "valid" or "invalid". */
+static void check_vector(const char *path, const char *name, void *ctx)
 {
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
+	struct bundle b;
+	char err[1024];
+	int rc = bundle_load(path, &b, err, sizeof err);
+	if (strcmp(ctx, "valid") == 0) {
+		CHECK(rc == 0, "%s must parse: %s", name, err);
+		size_t len = 0;
+		char *raw = rc == 0 ? tap_read_file(path, &len) : NULL;
+		if (raw) {
+			uint8_t dg[32];
+			char hex[72] = "sha256:";
+			sha256_buf(raw, len, dg);
+			sha256_hex_encode(dg, hex + 7);
+			CHECK_STR(b.id, hex);
+			free(raw);
+		}
+	} else {
+		char *want = vector_expected_error(path, ".bundle");
+		if (want) {
+			CHECK(rc == -1, "%s must be rejected", name);
+			CHECK(strstr(err, want) != NULL, "%s: error \"%s\" lacks \"%s\"", name, err, want);
+			CHECK(strcmp(b.id, "none") == 0 && b.arena_ == NULL, "%s: failed parse left state", name);
+			free(want);
+		}
+	}
+	bundle_free(&b);
 }
 
 static void run_dir(const char *kind)
 {
-	char dir[4200], path[8400];
-	struct dirent *e;
-	int seen = 0;
-
+	char dir[4200];
 	snprintf(dir, sizeof dir, "%s/bundle/%s", vectors, kind);
-	DIR *d = opendir(dir);
-	CHECK(d != NULL, "cannot open %s", dir);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		struct bundle b;
-		char err[1024];
-		if (!ends_with(e->d_name, ".bundle"))
-			continue;
-		seen++;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		int rc = bundle_load(path, &b, err, sizeof err);
-		if (strcmp(kind, "valid") == 0) {
-			CHECK(rc == 0, "%s must parse: %s", e->d_name, err);
-			if (rc == 0) {
-				/* The id is the SHA-256 of the file's bytes. */
-				size_t len;
-				char *raw = tap_read_file(path, &len);
-				uint8_t dg[32];
-				char hex[72] = "sha256:";
-				sha256_buf(raw, len, dg);
-				sha256_hex_encode(dg, hex + 7);
-				CHECK_STR(b.id, hex);
-				free(raw);
-			}
-		} else {
-			size_t len;
-			snprintf(path + strlen(path) - strlen(".bundle"), 16, ".error");
-			char *want = tap_read_file(path, &len);
-			CHECK(want != NULL, "missing %s", path);
-			if (want) {
-				while (len && want[len - 1] == '\n')
-					want[--len] = '\0';
-				CHECK(rc == -1, "%s must be rejected", e->d_name);
-				CHECK(strstr(err, want) != NULL, "%s: error \"%s\" lacks \"%s\"", e->d_name, err, want);
-				CHECK(strcmp(b.id, "none") == 0 && b.arena_ == NULL, "%s: failed parse left state", e->d_name);
-				free(want);
-			}
-		}
-		bundle_free(&b);
-	}
-	closedir(d);
+	int seen = vector_dir_each(dir, ".bundle", check_vector, (void *)kind);
 	CHECK(seen >= 3, "only %d %s vectors found in %s", seen, kind, dir);
 	printf("%s vectors: %d\n", kind, seen);
 }

@@ -2,73 +2,56 @@
  * (test/vectors/bundle/overlay: valid ones parse, invalid ones fail with the expected message), the directive
  * classes, and bundle_merge:
  * whole replacement of the policy, image and link fields from the baked bundle, ownership. */
-#include <dirent.h>
 
 #include "bundle.h"
 #include "sha256.h"
 #include "tap.h"
+#include "vector_dir.h"
 
 static char vectors[4096];
 
-static int ends_with(const char *s, const char *suffix)
+/* One overlay vector: a valid one parses, its id is the SHA-256 of its bytes and it is never a
+ * bundle; an invalid one fails with its .error text and leaves no state. ctx: "valid" or "invalid". */
+static void check_vector(const char *path, const char *name, void *ctx)
 {
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
+	struct bundle b;
+	char err[1024];
+	size_t len;
+	char *raw = tap_read_file(path, &len);
+	CHECK(raw != NULL, "cannot read %s", path);
+	if (!raw)
+		return;
+	int rc = bundle_parse_overlay(raw, len, &b, err, sizeof err);
+	if (strcmp(ctx, "valid") == 0) {
+		CHECK(rc == 0, "%s must parse: %s", name, err);
+		uint8_t dg[32];
+		char hex[72] = "sha256:";
+		sha256_buf(raw, len, dg);
+		sha256_hex_encode(dg, hex + 7);
+		if (rc == 0)
+			CHECK_STR(b.id, hex); /* the overlay id */
+		/* An overlay is never a bundle. */
+		struct bundle nb;
+		CHECK(bundle_parse(raw, len, &nb, err, sizeof err) == -1 && strstr(err, "line 1: not an inlay bundle"),
+		      "%s as a bundle: %s", name, err);
+	} else {
+		char *want = vector_expected_error(path, ".overlay");
+		if (want) {
+			CHECK(rc == -1, "%s must be rejected", name);
+			CHECK(strstr(err, want) != NULL, "%s: error \"%s\" lacks \"%s\"", name, err, want);
+			CHECK(strcmp(b.id, "none") == 0 && b.arena_ == NULL, "%s: failed parse left state", name);
+			free(want);
+		}
+	}
+	free(raw);
+	bundle_free(&b);
 }
 
 static int run_dir(const char *kind)
 {
-	char dir[4200], path[8400];
-	struct dirent *e;
-	int seen = 0;
-
+	char dir[4200];
 	snprintf(dir, sizeof dir, "%s/bundle/overlay/%s", vectors, kind);
-	DIR *d = opendir(dir);
-	CHECK(d != NULL, "cannot open %s", dir);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		struct bundle b;
-		char err[1024];
-		size_t len;
-		if (!ends_with(e->d_name, ".overlay"))
-			continue;
-		seen++;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		char *raw = tap_read_file(path, &len);
-		CHECK(raw != NULL, "cannot read %s", path);
-		if (!raw)
-			continue;
-		int rc = bundle_parse_overlay(raw, len, &b, err, sizeof err);
-		if (strcmp(kind, "valid") == 0) {
-			CHECK(rc == 0, "%s must parse: %s", e->d_name, err);
-			uint8_t dg[32];
-			char hex[72] = "sha256:";
-			sha256_buf(raw, len, dg);
-			sha256_hex_encode(dg, hex + 7);
-			if (rc == 0)
-				CHECK_STR(b.id, hex); /* the overlay id */
-			/* An overlay is never a bundle. */
-			struct bundle nb;
-			CHECK(bundle_parse(raw, len, &nb, err, sizeof err) == -1 && strstr(err, "line 1: not an inlay bundle"),
-			      "%s as a bundle: %s", e->d_name, err);
-		} else {
-			snprintf(path + strlen(path) - strlen(".overlay"), 16, ".error");
-			char *want = tap_read_file(path, &len);
-			CHECK(want != NULL, "missing %s", path);
-			if (want) {
-				while (len && want[len - 1] == '\n')
-					want[--len] = '\0';
-				CHECK(rc == -1, "%s must be rejected", e->d_name);
-				CHECK(strstr(err, want) != NULL, "%s: error \"%s\" lacks \"%s\"", e->d_name, err, want);
-				CHECK(strcmp(b.id, "none") == 0 && b.arena_ == NULL, "%s: failed parse left state", e->d_name);
-				free(want);
-			}
-		}
-		free(raw);
-		bundle_free(&b);
-	}
-	closedir(d);
+	int seen = vector_dir_each(dir, ".overlay", check_vector, (void *)kind);
 	printf("%s overlay vectors: %d\n", kind, seen);
 	return seen;
 }
