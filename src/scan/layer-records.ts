@@ -12,19 +12,10 @@
  */
 import type { Readable } from "node:stream";
 import { ContentDigest, type ContentFacts } from "./content-digest.js";
-import { TarEntryReader, type TarEntryType } from "./tar-entries.js";
+import { TarEntryReader, type TarHeader } from "./tar-entries.js";
 
-/** One tar entry as the walker needs it. */
-export interface LayerRecord {
-  /** The name as stored (not normalised). */
-  name: string;
-  linkname: string | null;
-  type: TarEntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Size from the header. */
-  size: number;
+/** One tar entry as the walker needs it: its header facts (xattrs only when there are some), and its content. */
+export interface LayerRecord extends Omit<TarHeader, "offset" | "xattrs"> {
   /** `SCHILY.xattr.*` records; absent when there are none. */
   xattrs?: Map<string, Buffer>;
   /** A regular file's content digest; absent when the body was not needed or not read. */

@@ -11,7 +11,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { DigestCheck } from "../oci/internal/verify.js";
-import { LayerRecordReader, type LayerScan } from "./layer-records.js";
+import { LayerRecordReader } from "./layer-records.js";
 import { errorFromWire, errorToWire, scanToWire, type FromWorker, type ToWorker, type WireScan, type WorkerSetup } from "./layer-scan-wire.js";
 
 const port = parentPort;
@@ -39,8 +39,7 @@ function finish(job: Job): void {
     wire = scanToWire(job.reader.end());
   } catch (err) {
     // end() reports failures in its result; this is for a bug.
-    const scan: LayerScan = { records: [], error: err };
-    wire = { records: [], error: errorToWire(scan.error) };
+    wire = { records: [], error: errorToWire(err) };
   }
   post({ t: "done", id: job.id, scan: wire });
 }
