@@ -12,6 +12,7 @@ import { loadPolicyFile, type LoadedPolicy } from "../../policy/load-policy.js";
 import { createLayerScanner, scanWorkersFromEnv } from "../../embed/worker-scan.js";
 import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
+import { heapGrowthModeFromEnv, relaxHeapGrowth } from "../heap-growth.js";
 import { ClientPool, formatLocation, openSink, openSource, parseLocation, parseRegistryEndpoint, type Location } from "../../embed/transport.js";
 import { parsePlatform, type Platform } from "../../oci/v1/platform.js";
 
@@ -68,6 +69,15 @@ function parseLocationArg(s: string, which: string): Location {
 export function scanWorkers(): number {
   try {
     return scanWorkersFromEnv();
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
+  }
+}
+
+/** `INLAY_HEAP_GROWTH` (see heap-growth.ts); a bad value is a usage error. */
+export function heapGrowthMode(): "relaxed" | "v8" {
+  try {
+    return heapGrowthModeFromEnv();
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.usage, { cause: err });
   }
@@ -140,6 +150,7 @@ export function register(program: Command): void {
     const to = parseLocationArg(dst, "destination");
     const platforms = parsePlatforms(flags.platform);
     const workers = scanWorkers();
+    const heapMode = heapGrowthMode();
     // Progress only on a terminal and never with --json; warnings go above the status line.
     const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "embed" });
     const warn = (line: string): void => (progress ? progress.log(line) : void process.stderr.write(`${line}\n`));
@@ -148,6 +159,7 @@ export function register(program: Command): void {
     const source = openSource(from, pool);
     const sink = openSink(to, pool);
     const scanner = createLayerScanner({ workers });
+    const heap = relaxHeapGrowth({ mode: heapMode });
     let result: EmbedResult;
     try {
       const r = await embedImage(source, sink, {
@@ -164,6 +176,7 @@ export function register(program: Command): void {
       progress?.finish("failed");
       throw toCliError(err, `Cannot embed ${formatLocation(from)} into ${formatLocation(to)}`);
     } finally {
+      heap.stop();
       await scanner.close();
       await sink.close();
       await source.close();

@@ -10,7 +10,8 @@ import { ExitCode, toCliError } from "../../embed/exit-codes.js";
 import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js";
 import { scanImage } from "../../embed/scan-image.js";
 import { formatLocation, openSource, parseLocation } from "../../embed/transport.js";
-import { clientPoolFrom, parsePlatforms, registryOptions, scanWorkers, type RegistryFlags } from "./embed.js";
+import { relaxHeapGrowth } from "../heap-growth.js";
+import { clientPoolFrom, heapGrowthMode, parsePlatforms, registryOptions, scanWorkers, type RegistryFlags } from "./embed.js";
 
 /** Registers `scan` on the program. */
 export function register(program: Command): void {
@@ -29,10 +30,12 @@ export function register(program: Command): void {
     }
     const platforms = parsePlatforms(flags.platform);
     const workers = scanWorkers();
+    const heapMode = heapGrowthMode();
     const source = openSource(loc, clientPoolFrom(flags));
     const scanner = createLayerScanner({ workers });
     let results;
     const progress = flags.json ? undefined : ttyProgress(process.stderr, { mode: "scan" });
+    const heap = relaxHeapGrowth({ mode: heapMode });
     try {
       results = await scanImage(source, (image) => scanner.scan(image), { ...(platforms ? { platforms } : {}), ...(progress ? { onProgress: (p: PlatformLayerProgress) => progress.update(p) } : {}) });
       progress?.finish("done");
@@ -40,6 +43,7 @@ export function register(program: Command): void {
       progress?.finish("failed");
       throw toCliError(err, `Cannot scan ${formatLocation(loc)}`);
     } finally {
+      heap.stop();
       await scanner.close();
       await source.close();
     }
