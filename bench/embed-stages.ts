@@ -9,7 +9,9 @@
  * The last two stages read the same image from a registry instead (the first argument is then its
  * `docker://` reference): download with the blob digest, then also inflate and the diff_id.
  *
- * Child: `node dist/bench/embed-stages.js LAYOUT_DIR|docker://REF STAGE` prints `{wallMs, cpuMs, userMs, sysMs, maxRssKiB}`.
+ * Every child applies the CLI's heap policy (src/cli/heap-growth.ts), as `inlay embed` does.
+ *
+ * Child: `node dist/bench/embed-stages.js LAYOUT_DIR|docker://REF STAGE` prints `{wallMs, cpuMs, userMs, sysMs, maxRssKiB}`;
  * @module
  */
 import { createReadStream } from "node:fs";
@@ -24,6 +26,7 @@ import { verifyBlob } from "../src/oci/internal/verify.js";
 import { buildExecManifest } from "../src/scan/layer-walker.js";
 import { ClientPool, openSource, parseLocation } from "../src/embed/transport.js";
 import { TarEntryReader } from "../src/scan/tar-entries.js";
+import { relaxHeapGrowth } from "../src/cli/heap-growth.js";
 
 /** The stages in order; each includes the work of the ones before it. */
 export const STAGES = [
@@ -103,7 +106,12 @@ async function child(dir: string, stage: StageId): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const stage = (process.argv[3] ?? "") as StageId;
-  if (!STAGES.some((s) => s.id === stage)) throw new Error(`Cannot run stage ${stage}: expected one of ${STAGES.map((s) => s.id).join(", ")}`);
-  await child(process.argv[2] ?? ".", stage);
+  const heap = relaxHeapGrowth();
+  try {
+    const stage = (process.argv[3] ?? "") as StageId;
+    if (!STAGES.some((s) => s.id === stage)) throw new Error(`Cannot run stage ${stage}: expected one of ${STAGES.map((s) => s.id).join(", ")}`);
+    await child(process.argv[2] ?? ".", stage);
+  } finally {
+    heap.stop();
+  }
 }

@@ -119,6 +119,15 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
     // 2: a malformed location is a usage error.
     const r2 = await inlay(["embed", "/not/a/location", `oci:${join(tmp.path, "o2")}`]);
     assert.equal(r2.code, 2, r2.stderr);
+    // 2: so is a heap policy the CLI does not know; V8's own policy (the opt-out) embeds as the default does.
+    const r2h = await inlay(["embed", `oci:${ok}:v1`, `oci:${join(tmp.path, "o2h")}:x`], { ...process.env, INLAY_HEAP_GROWTH: "off" });
+    assert.equal(r2h.code, 2, r2h.stderr);
+    assert.match(r2h.stderr, /INLAY_HEAP_GROWTH="off": expected "relaxed" \(the default\) or "v8"/);
+    const r0v8 = await inlay(["embed", "--json", `oci:${ok}:v1`, `oci:${join(tmp.path, "o0v8")}:x`], { ...process.env, INLAY_HEAP_GROWTH: "v8" });
+    assert.equal(r0v8.code, 0, r0v8.stderr);
+    const r0d = await inlay(["embed", "--json", `oci:${ok}:v1`, `oci:${join(tmp.path, "o0d")}:x`]);
+    assert.equal(r0d.code, 0, r0d.stderr);
+    assert.equal((JSON.parse(r0v8.stdout) as { digest: string }).digest, (JSON.parse(r0d.stdout) as { digest: string }).digest, "the heap policy never changes the result");
   } finally {
     await authReg.dispose();
     await authTmp.dispose();
