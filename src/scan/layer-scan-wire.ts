@@ -28,8 +28,7 @@ export interface WireError {
   cause?: WireError;
 }
 
-type WireRecord = Omit<LayerRecord, "bodyError" | "content" | "xattrs"> & {
-  content?: { sha256: string | null; size: number; head: Uint8Array };
+type WireRecord = Omit<LayerRecord, "bodyError" | "xattrs"> & {
   xattrs?: Map<string, Uint8Array>;
   bodyError?: WireError;
 };
@@ -107,9 +106,8 @@ const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, 
 
 export function scanFromWire(wire: WireScan): LayerScan {
   const records = wire.records.map((w) => {
-    const { bodyError, content, xattrs, ...rest } = w;
+    const { bodyError, xattrs, ...rest } = w;
     const r: LayerRecord = rest;
-    if (content) r.content = { sha256: content.sha256, size: content.size, head: asBuffer(content.head) };
     if (xattrs) r.xattrs = new Map([...xattrs].map(([k, v]) => [k, asBuffer(v)]));
     if (bodyError) r.bodyError = errorFromWire(bodyError);
     return r;
