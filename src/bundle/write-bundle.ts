@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
-import type { BundleSpec, ControlName, RuntimeControlName } from "./bundle-spec.js";
+import type { BundleSpec, ControlName, ManifestEntry, RuntimeControlName } from "./bundle-spec.js";
 import { compareUtf8 } from "./utf8-order.js";
 
 /** Controls in the order their directives are written. */
@@ -252,18 +252,23 @@ export const bundleSpecSchema = z
         message: `is empty but controls.drift is "${spec.controls.drift}" with driftSource "manifest" (every exec would be drift); add the image's manifest or use driftSource "ctime"`,
       });
     }
+    // A manifest sorted with no path twice (as `inlay embed` passes it) has nothing to compare.
+    let increasing = true;
+    for (let i = 1; i < spec.manifest.length && increasing; i++) increasing = spec.manifest[i - 1]!.path < spec.manifest[i]!.path;
     const seen = new Map<string, number>();
-    spec.manifest.forEach((e, i) => {
-      const first = seen.get(e.path);
-      if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["manifest", i, "path"],
-          message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
-        });
-      }
-      if (first === undefined) seen.set(e.path, i);
-    });
+    if (!increasing) {
+      spec.manifest.forEach((e, i) => {
+        const first = seen.get(e.path);
+        if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["manifest", i, "path"],
+            message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
+          });
+        }
+        if (first === undefined) seen.set(e.path, i);
+      });
+    }
   });
 
 /** A character that {@link percentEncode} changes: anything but the printable ASCII other than `%`. */
@@ -332,9 +337,8 @@ export function writeBundle(spec: BundleSpec): Buffer {
   for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
   for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
   lines.push(...policyDirectives(s));
-  const manifest = new Map<string, string>();
-  for (const e of s.manifest) manifest.set(e.path, e.sha256);
-  for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
+  const head = lines.splice(0);
+  const exes = manifestInOrder(s.manifest);
   if (s.console) {
     const c = s.console;
     add(`console ${percentEncode(c.url)}`, "console.url");
@@ -344,7 +348,30 @@ export function writeBundle(spec: BundleSpec): Buffer {
     if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
   }
   add("end", "end");
-  return renderDirectives(lines, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
+  // One `exe` line per executable, made as they are written rather than held: an image has tens of
+  // thousands. renderDirectives goes through the lines twice (sizes, then bytes).
+  const all: Iterable<DirectiveLine> = {
+    *[Symbol.iterator]() {
+      yield* head;
+      for (const e of exes) yield { text: `exe ${e.sha256} ${percentEncode(e.path)}`, field: "manifest" };
+      yield* lines;
+    },
+  };
+  return renderDirectives(all, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
+}
+
+/**
+ * The manifest's entries sorted by path in UTF-8 byte order, one per path (a validated spec lists
+ * a path again only with the same digest). A manifest already in that order (as `inlay embed`
+ * passes it) is used as it is, without a copy.
+ */
+function manifestInOrder(manifest: readonly ManifestEntry[]): readonly ManifestEntry[] {
+  let ordered = true;
+  for (let i = 1; i < manifest.length && ordered; i++) ordered = compareUtf8(manifest[i - 1]!.path, manifest[i]!.path) < 0;
+  if (ordered) return manifest;
+  const byPath = new Map<string, string>();
+  for (const e of manifest) byPath.set(e.path, e.sha256);
+  return sortedUnique([...byPath.keys()]).map((path) => ({ path, sha256: byPath.get(path)! }));
 }
 
 /** One directive line and the spec field it comes from (named when the line is too long). */
@@ -410,10 +437,11 @@ export function policyDirectives(s: BundleSpec): DirectiveLine[] {
 }
 
 /**
- * Joins directive lines into the file's bytes, checking the line and size limits.
+ * Joins directive lines into the file's bytes, checking the line and size limits. `lines` is
+ * iterated twice and must give the same lines both times.
  * @throws {Error} "Cannot write <what>: <field> has an entry whose line is N bytes…" or "…it would be N bytes"
  */
-export function renderDirectives(lines: readonly DirectiveLine[], options: { what: string; maxSize: number }): Buffer {
+export function renderDirectives(lines: Iterable<DirectiveLine>, options: { what: string; maxSize: number }): Buffer {
   let size = 0;
   for (const { text, field } of lines) {
     const length = Buffer.byteLength(text, "utf8");
@@ -435,6 +463,7 @@ export function renderDirectives(lines: readonly DirectiveLine[], options: { wha
     at += bytes.write(text, at, "utf8");
     bytes[at++] = 0x0a;
   }
+  if (at !== size) throw new Error(`Cannot write ${options.what}: its lines came out as ${at} bytes the second time, ${size} the first`);
   return bytes;
 }
 

@@ -346,6 +346,8 @@ function dedupe(xs: readonly string[]): string[] {
  * seen with several digests is rare (the bundle writer refuses it).
  */
 function dedupeManifest(entries: readonly ManifestEntry[]): ManifestEntry[] {
+  // Sorted with no path twice (as `inlay embed` passes it): nothing to look up.
+  if (strictlyIncreasing(entries)) return entries.map((e) => ({ sha256: e.sha256, path: e.path }));
   const first = new Map<string, string>();
   let more: Set<string> | undefined;
   const out: ManifestEntry[] = [];
@@ -363,4 +365,10 @@ function dedupeManifest(entries: readonly ManifestEntry[]): ManifestEntry[] {
     out.push({ sha256: e.sha256, path: e.path });
   }
   return out;
+}
+
+/** True when every path sorts after the one before it (in string order), so none repeats. */
+function strictlyIncreasing(entries: readonly ManifestEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.path < entries[i]!.path)) return false;
+  return true;
 }

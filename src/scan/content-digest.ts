@@ -16,7 +16,8 @@ export interface ContentFacts {
  * only counted (most of an image's bytes are such data files, and the manifest lists executables).
  */
 export class ContentDigest {
-  #hash: Hash | null = createHash("sha256");
+  /** Created once the content is known to need it: most files of an image are data, never hashed. */
+  #hash: Hash | null;
   #head = Buffer.alloc(0);
   #size = 0;
   readonly #mode: number | undefined;
@@ -26,6 +27,7 @@ export class ContentDigest {
   constructor(mode?: number) {
     this.#mode = mode;
     this.#deciding = mode !== undefined;
+    this.#hash = this.#deciding ? null : createHash("sha256");
   }
 
   update(chunk: Uint8Array): void {
@@ -64,7 +66,6 @@ export class ContentDigest {
   /** The head is complete (or the content ended): hash it and go on, or stop hashing. */
   #decide(): void {
     this.#deciding = false;
-    if (classifyExecutable(this.#mode!, this.#head) === null) this.#hash = null;
-    else this.#hash!.update(this.#head);
+    if (classifyExecutable(this.#mode!, this.#head) !== null) this.#hash = createHash("sha256").update(this.#head);
   }
 }

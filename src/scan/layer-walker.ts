@@ -85,14 +85,17 @@ interface Inode {
  * the manifest reads nothing of them, so a data file keeps only what a hard link to it is checked
  * against. Its inode needs no sharing: nothing of it can change (a link with another mode or owner
  * is refused, and xattrs matter only to executables), so a link to it is a data file of its own.
+ * Data nodes are immutable, and one node serves every data file of the same layer, mode and owner
+ * made in a row (see `RootModel.#dataNode`): a file then costs its name and its directory entry.
  */
 type Node =
   | { t: "dir"; layer: number; children: Map<string, Node> }
   | { t: "exec"; layer: number; inode: Inode }
-  | { t: "data"; layer: number; mode: number; uid: number; gid: number }
+  | DataNode
   | { t: "symlink"; layer: number; target: string }
   | { t: "special"; layer: number };
 type DirNode = Extract<Node, { t: "dir" }>;
+type DataNode = Readonly<{ t: "data"; layer: number; mode: number; uid: number; gid: number }>;
 
 /** Raised inside one entry; turned into a {@link LayerRejectedError} with the layer index. */
 class EntryError extends Error {}
@@ -251,6 +254,8 @@ class RootModel {
   #root: DirNode = { t: "dir", layer: -1, children: new Map() };
   /** The SHA-256 of every executable inode. */
   readonly #digests = new DigestStore();
+  /** The data node made last; frozen, so a change meant for one file cannot reach another. */
+  #lastData: DataNode = Object.freeze({ t: "data", layer: -1, mode: -1, uid: -1, gid: -1 });
   #budget: number;
   #maxEntries: number;
 
@@ -310,7 +315,7 @@ class RootModel {
         if (size !== entry.size) throw new EntryError(`read ${size} bytes, header says ${entry.size}`);
         const { mode, uid, gid } = entry;
         if (kind === null) {
-          parent.children.set(ownString(base), { t: "data", layer, mode, uid, gid });
+          parent.children.set(ownString(base), this.#dataNode(layer, mode, uid, gid));
           return;
         }
         // ContentDigest hashes by the same rule, from the same mode and first bytes: a bug if it did not.
@@ -358,8 +363,9 @@ class RootModel {
         checkLinkOwner(entry, linkname, target);
         // The copy-up of the target puts its name in this layer's upper directory (a file node's
         // layer is always its inode's layer); the inode itself is unchanged, see `Node`.
-        target.layer = layer;
-        return { t: "data", layer, mode: target.mode, uid: target.uid, gid: target.gid };
+        const node = this.#dataNode(layer, target.mode, target.uid, target.gid);
+        dir!.children.set(base, node);
+        return node;
       }
       case "exec": {
         checkLinkOwner(entry, linkname, target.inode);
@@ -378,6 +384,14 @@ class RootModel {
         return { t: "exec", layer, inode };
       }
     }
+  }
+
+  /** A data node for these facts: the last one made when it matches (they are immutable, see `Node`). */
+  #dataNode(layer: number, mode: number, uid: number, gid: number): DataNode {
+    const last = this.#lastData;
+    if (last.layer === layer && last.mode === mode && last.uid === uid && last.gid === gid) return last;
+    this.#lastData = Object.freeze({ t: "data", layer, mode, uid, gid });
+    return this.#lastData;
   }
 
   /**
