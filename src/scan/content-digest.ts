@@ -1,6 +1,9 @@
 import { createHash, type Hash } from "node:crypto";
 import { classifyExecutable, EXEC_MAGIC_LENGTH } from "./exec-manifest.js";
 
+/** Any x bit, setuid or setgid: such a file is an executable whatever its content (see `classifyExecutable`). */
+const EXEC_MODE_BITS = 0o6111;
+
 /** What {@link ContentDigest} found: `sha256` is null when the content was not hashed (see `mode`). */
 export interface ContentFacts {
   sha256: string | null;
@@ -16,7 +19,10 @@ export interface ContentFacts {
  * only counted (most of an image's bytes are such data files, and the manifest lists executables).
  */
 export class ContentDigest {
-  /** Created once the content is known to need it: most files of an image are data, never hashed. */
+  /**
+   * Created up front when the mode alone makes the file an executable (or no mode is given), else
+   * once the first bytes show the content needs it: most files of an image are data, never hashed.
+   */
   #hash: Hash | null;
   #head = Buffer.alloc(0);
   #size = 0;
@@ -27,7 +33,7 @@ export class ContentDigest {
   constructor(mode?: number) {
     this.#mode = mode;
     this.#deciding = mode !== undefined;
-    this.#hash = this.#deciding ? null : createHash("sha256");
+    this.#hash = mode === undefined || (mode & EXEC_MODE_BITS) !== 0 ? createHash("sha256") : null;
   }
 
   update(chunk: Uint8Array): void {
@@ -66,6 +72,7 @@ export class ContentDigest {
   /** The head is complete (or the content ended): hash it and go on, or stop hashing. */
   #decide(): void {
     this.#deciding = false;
-    if (classifyExecutable(this.#mode!, this.#head) !== null) this.#hash = createHash("sha256").update(this.#head);
+    if (classifyExecutable(this.#mode!, this.#head) === null) this.#hash = null;
+    else (this.#hash ??= createHash("sha256")).update(this.#head);
   }
 }

@@ -443,7 +443,8 @@ class RootModel {
     const todo: { dir: DirNode; path: string }[] = [{ dir: this.#root, path: "" }];
     while (todo.length > 0) {
       const { dir, path } = todo.pop()!;
-      for (const [name, node] of dir.children) {
+      // forEach, not for-of: no [name, node] pair is made per name (most of them data files).
+      dir.children.forEach((node, name) => {
         if (node.t === "dir") todo.push({ dir: node, path: `${path}/${name}` });
         else if (node.t === "symlink") symlinks.push({ path: `${path}/${name}`, target: node.target });
         else if (node.t === "exec") {
@@ -452,7 +453,7 @@ class RootModel {
           const facts = { path: `${path}/${name}`, sha256: this.#digests.hex(inode.digest), size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") };
           entries.push(makeExecEntry(facts, inode.kind));
         }
-      }
+      });
     }
     return finishManifest(entries, symlinks);
   }
