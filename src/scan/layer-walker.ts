@@ -443,14 +443,15 @@ class RootModel {
     const todo: { dir: DirNode; path: string }[] = [{ dir: this.#root, path: "" }];
     while (todo.length > 0) {
       const { dir, path } = todo.pop()!;
-      // forEach, not for-of: no [name, node] pair is made per name (most of them data files).
+      // forEach, not for-of: no [name, node] pair is made per name (most of them data files). Paths
+      // are joined, not concatenated: `${a}/${b}` is two rope nodes per path on top of the text.
       dir.children.forEach((node, name) => {
-        if (node.t === "dir") todo.push({ dir: node, path: `${path}/${name}` });
-        else if (node.t === "symlink") symlinks.push({ path: `${path}/${name}`, target: node.target });
+        if (node.t === "dir") todo.push({ dir: node, path: [path, name].join("/") });
+        else if (node.t === "symlink") symlinks.push({ path: [path, name].join("/"), target: node.target });
         else if (node.t === "exec") {
           const { inode } = node;
           const caps = inode.xattrs?.get("security.capability");
-          const facts = { path: `${path}/${name}`, sha256: this.#digests.hex(inode.digest), size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") };
+          const facts = { path: [path, name].join("/"), sha256: this.#digests.hex(inode.digest), size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") };
           entries.push(makeExecEntry(facts, inode.kind));
         }
       });
