@@ -66,6 +66,19 @@ test("output is deterministic: list and manifest order do not change the bytes",
   assert.match(text, /exe [0-9a-f]{64} \/usr\/bin\/a\nexe [0-9a-f]{64} \/usr\/bin\/b\nend\n$/);
 });
 
+test("manifest lines come out in UTF-8 byte order whether the manifest is given in that order or not", () => {
+  // UTF-8 order; JavaScript's string order would put the emoji (a surrogate pair) before U+FFFD.
+  const ordered = ["/a/my app", "/a/z", "/a/\uFFFD", "/a/\u{1F600}"].map((path) => ({ sha256: hex(path), path }));
+  const given = writeBundle(withManifest({ manifest: ordered }));
+  const shuffled = writeBundle(withManifest({ manifest: [ordered[3]!, ordered[1]!, ordered[0]!, ordered[2]!, ordered[1]!] }));
+  assert.ok(given.equals(shuffled));
+  const exes = given
+    .toString()
+    .split("\n")
+    .filter((l) => l.startsWith("exe "));
+  assert.deepEqual(exes, [`exe ${hex("/a/my app")} /a/my%20app`, `exe ${hex("/a/z")} /a/z`, `exe ${hex("/a/\uFFFD")} /a/%EF%BF%BD`, `exe ${hex("/a/\u{1F600}")} /a/%F0%9F%98%80`]);
+});
+
 test("percent-encoding covers exactly bytes outside 0x21..0x7e and %", () => {
   assert.equal(percentEncode("/usr/bin/my app"), "/usr/bin/my%20app");
   assert.equal(percentEncode("100%"), "100%25");

@@ -8,7 +8,8 @@
 import { createHash } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
-import type { BundleSpec, ControlName, RuntimeControlName } from "./bundle-spec.js";
+import type { BundleSpec, ControlName, ManifestEntry, RuntimeControlName } from "./bundle-spec.js";
+import { compareUtf8 } from "./utf8-order.js";
 
 /** Controls in the order their directives are written. */
 export const CONTROL_NAMES = ["drift", "fileless", "loader", "blocklist", "allowlist"] as const satisfies readonly ControlName[];
@@ -251,25 +252,36 @@ export const bundleSpecSchema = z
         message: `is empty but controls.drift is "${spec.controls.drift}" with driftSource "manifest" (every exec would be drift); add the image's manifest or use driftSource "ctime"`,
       });
     }
+    // A manifest sorted with no path twice (as `inlay embed` passes it) has nothing to compare.
+    let increasing = true;
+    for (let i = 1; i < spec.manifest.length && increasing; i++) increasing = spec.manifest[i - 1]!.path < spec.manifest[i]!.path;
     const seen = new Map<string, number>();
-    spec.manifest.forEach((e, i) => {
-      const first = seen.get(e.path);
-      if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["manifest", i, "path"],
-          message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
-        });
-      }
-      if (first === undefined) seen.set(e.path, i);
-    });
+    if (!increasing) {
+      spec.manifest.forEach((e, i) => {
+        const first = seen.get(e.path);
+        if (first !== undefined && spec.manifest[first]!.sha256 !== e.sha256) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["manifest", i, "path"],
+            message: `"${e.path}" is listed again with a different sha256 (first at manifest[${first}])`,
+          });
+        }
+        if (first === undefined) seen.set(e.path, i);
+      });
+    }
   });
+
+/** A character that {@link percentEncode} changes: anything but the printable ASCII other than `%`. */
+const NEEDS_PERCENT = /[^\x21-\x24\x26-\x7e]/;
 
 /**
  * Percent-encodes one argument: every byte of its UTF-8 form below 0x21, above 0x7e, and `%`
  * itself becomes `%XX` (upper-case hex).
  */
 export function percentEncode(value: string): string {
+  // Most arguments (paths of executables) have nothing to encode: returned as they are, not rebuilt
+  // byte by byte (that made ~1 KiB of garbage per manifest line).
+  if (!NEEDS_PERCENT.test(value)) return value;
   let out = "";
   for (const byte of Buffer.from(value, "utf8")) {
     out += byte < 0x21 || byte > 0x7e || byte === 0x25 ? `%${byte.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(byte);
@@ -280,7 +292,7 @@ export function percentEncode(value: string): string {
 /** Sorted by UTF-8 bytes (the order the C side and the scanner use), duplicates removed. */
 function sortedUnique(values: readonly string[]): string[] {
   const unique = [...new Set(values)];
-  return unique.sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
+  return unique.sort(compareUtf8);
 }
 
 function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -325,9 +337,8 @@ export function writeBundle(spec: BundleSpec): Buffer {
   for (const env of sortedUnique(s.dormancy.env)) add(`dormant-env ${percentEncode(env)}`, "dormancy.env");
   for (const path of sortedUnique(s.dormancy.paths)) add(`dormant-path ${percentEncode(path)}`, "dormancy.paths");
   lines.push(...policyDirectives(s));
-  const manifest = new Map<string, string>();
-  for (const e of s.manifest) manifest.set(e.path, e.sha256);
-  for (const path of sortedUnique([...manifest.keys()])) add(`exe ${manifest.get(path)} ${percentEncode(path)}`, "manifest");
+  const head = lines.splice(0);
+  const exes = manifestInOrder(s.manifest);
   if (s.console) {
     const c = s.console;
     add(`console ${percentEncode(c.url)}`, "console.url");
@@ -337,7 +348,30 @@ export function writeBundle(spec: BundleSpec): Buffer {
     if (c.waitForPolicy) add(`wait-for-policy ${c.waitForPolicy.seconds} fail-${c.waitForPolicy.failMode}`, "console.waitForPolicy");
   }
   add("end", "end");
-  return renderDirectives(lines, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
+  // One `exe` line per executable, made as they are written rather than held: an image has tens of
+  // thousands. renderDirectives goes through the lines twice (sizes, then bytes).
+  const all: Iterable<DirectiveLine> = {
+    *[Symbol.iterator]() {
+      yield* head;
+      for (const e of exes) yield { text: `exe ${e.sha256} ${percentEncode(e.path)}`, field: "manifest" };
+      yield* lines;
+    },
+  };
+  return renderDirectives(all, { what: "bundle", maxSize: BUNDLE_MAX_SIZE });
+}
+
+/**
+ * The manifest's entries sorted by path in UTF-8 byte order, one per path (a validated spec lists
+ * a path again only with the same digest). A manifest already in that order (as `inlay embed`
+ * passes it) is used as it is, without a copy.
+ */
+function manifestInOrder(manifest: readonly ManifestEntry[]): readonly ManifestEntry[] {
+  let ordered = true;
+  for (let i = 1; i < manifest.length && ordered; i++) ordered = compareUtf8(manifest[i - 1]!.path, manifest[i]!.path) < 0;
+  if (ordered) return manifest;
+  const byPath = new Map<string, string>();
+  for (const e of manifest) byPath.set(e.path, e.sha256);
+  return sortedUnique([...byPath.keys()]).map((path) => ({ path, sha256: byPath.get(path)! }));
 }
 
 /** One directive line and the spec field it comes from (named when the line is too long). */
@@ -403,10 +437,12 @@ export function policyDirectives(s: BundleSpec): DirectiveLine[] {
 }
 
 /**
- * Joins directive lines into the file's bytes, checking the line and size limits.
+ * Joins directive lines into the file's bytes, checking the line and size limits. `lines` is
+ * iterated twice and must give the same lines both times.
  * @throws {Error} "Cannot write <what>: <field> has an entry whose line is N bytes…" or "…it would be N bytes"
  */
-export function renderDirectives(lines: readonly DirectiveLine[], options: { what: string; maxSize: number }): Buffer {
+export function renderDirectives(lines: Iterable<DirectiveLine>, options: { what: string; maxSize: number }): Buffer {
+  let size = 0;
   for (const { text, field } of lines) {
     const length = Buffer.byteLength(text, "utf8");
     if (length > BUNDLE_MAX_LINE) {
@@ -414,11 +450,20 @@ export function renderDirectives(lines: readonly DirectiveLine[], options: { wha
         `Cannot write ${options.what}: ${field} has an entry whose line is ${length} bytes once encoded; the limit is ${BUNDLE_MAX_LINE} (${text.slice(0, 60)}...)`,
       );
     }
+    size += length + 1;
   }
-  const bytes = Buffer.from(lines.map((l) => `${l.text}\n`).join(""), "utf8");
-  if (bytes.length > options.maxSize) {
-    throw new Error(`Cannot write ${options.what}: it would be ${bytes.length} bytes; the limit is ${options.maxSize}`);
+  if (size > options.maxSize) {
+    throw new Error(`Cannot write ${options.what}: it would be ${size} bytes; the limit is ${options.maxSize}`);
   }
+  // Each line is encoded straight into the result: joining them first held the text (one line per
+  // executable) twice more.
+  const bytes = Buffer.alloc(size);
+  let at = 0;
+  for (const { text } of lines) {
+    at += bytes.write(text, at, "utf8");
+    bytes[at++] = 0x0a;
+  }
+  if (at !== size) throw new Error(`Cannot write ${options.what}: its lines came out as ${at} bytes the second time, ${size} the first`);
   return bytes;
 }
 

@@ -100,6 +100,14 @@ function hasInlayLayer(cfg: ImageConfig): boolean {
   return cfg.history === undefined || (lastLayerHistory?.created_by ?? "").startsWith(INLAY_HISTORY_PREFIX);
 }
 
+/** The bundle's manifest (the image's executables and the enforcer, sorted by path) and the count of setuid or setgid executables. */
+function bundleManifest(scanned: { entries: ScannedExecutable[] }, enforcer: Buffer): { entries: ManifestEntry[]; setuid: number } {
+  const entries: ManifestEntry[] = scanned.entries.map((e) => ({ path: e.path.startsWith("/") ? e.path : `/${e.path}`, sha256: e.sha256 }));
+  entries.push({ path: ENFORCER_PATH, sha256: digestOf(enforcer).slice(7) });
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { entries, setuid: scanned.entries.filter((e) => e.setuid || e.setgid).length };
+}
+
 function json(doc: unknown): Buffer {
   return Buffer.from(JSON.stringify(doc));
 }
@@ -142,19 +150,18 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
       throw new NoCommandError(`Cannot embed into ${where} (${pname}): the image has neither Entrypoint nor Cmd, so there is no command for the enforcer to start; set one in the image (ENTRYPOINT or CMD) and embed again`);
     }
 
-    const scanned = await opts.scan({
-      source,
-      layers: base.manifest.layers,
-      diffIds: config.rootfs.diff_ids,
-      sink,
-      ...(opts.onProgress ? { onProgress: (p: LayerProgress) => opts.onProgress!({ platform: pname, ...p }) } : {}),
-    });
-
-    const enforcerEntry: ManifestEntry = { path: ENFORCER_PATH, sha256: digestOf(enforcer).slice(7) };
-    const entries: ManifestEntry[] = [
-      ...scanned.entries.map((e) => ({ path: e.path.startsWith("/") ? e.path : `/${e.path}`, sha256: e.sha256 })),
-      enforcerEntry,
-    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // Only what the bundle and the result need is kept of the scan: the whole manifest of an image
+    // with many executables is megabytes, better left to the collector before the bundle is built.
+    const { entries, setuid } = bundleManifest(
+      await opts.scan({
+        source,
+        layers: base.manifest.layers,
+        diffIds: config.rootfs.diff_ids,
+        sink,
+        ...(opts.onProgress ? { onProgress: (p: LayerProgress) => opts.onProgress!({ platform: pname, ...p }) } : {}),
+      }),
+      enforcer,
+    );
     const bundle = await opts.bundleFor(entries, pname);
     const bundleDigest = digestOf(bundle);
     const layer = await buildInlayLayer(enforcer, bundle);
@@ -202,7 +209,7 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
       sourceDigest: desc.digest,
       digest: newDesc.digest,
       executables: entries.length,
-      setuid: scanned.entries.filter((e) => e.setuid || e.setgid).length,
+      setuid,
       bundleDigest,
       layerDigest: layer.digest,
       replacedInlayLayer: replaced,

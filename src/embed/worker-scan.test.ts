@@ -125,6 +125,39 @@ test("scan workers fail like the main thread: corrupt blob, wrong diff_id, hosti
   }
 });
 
+test("scan workers hand records back while reading a layer larger than a batch slot: same manifest and errors as the main thread", async () => {
+  // ~9 MiB of tar: several 2 MiB batch slots, so records come back in many messages.
+  const files = Array.from({ length: 3000 }, (_, i) => ({ name: `usr/lib/d${i % 7}/file-${i}.so`, mode: i % 3 === 0 ? 0o755 : 0o644, content: Buffer.alloc(2500, `${i}`) }));
+  const links = [
+    { name: "usr/bin/l0", type: "link" as const, linkname: "usr/lib/d0/file-0.so", mode: 0o755 },
+    { name: "usr/bin/l1", type: "link" as const, linkname: "usr/lib/d1/file-1.so", mode: 0o644 },
+  ];
+  const big = await makeTar([...files, ...links]);
+  const upper = await makeTar([{ name: "usr/lib/d3/.wh..wh..opq", content: "" }, { name: "usr/lib/.wh.d4", content: "" }]);
+  const [main, workers] = await both(image([big, upper], { plain: [0] }));
+  assert.ok(!(main instanceof Error), String(main));
+  assert.deepEqual(workers, main);
+  // The executables outside the hidden directories, and the link to one of them.
+  const visible = files.filter((f) => f.mode === 0o755 && !/\/d[34]\//.test(f.name)).length + 1;
+  assert.equal((main as { entries: unknown[] }).entries.length, visible);
+
+  const hostile = await makeTar([...files, { name: "usr/../../etc/x", mode: 0o755, content: "x" }, ...links]);
+  // Cut inside the body of the last file (before the end blocks and the two link headers): the
+  // walker applies everything before it first.
+  const truncated = big.subarray(0, big.length - 1024 - 2 * 512 - 1000);
+  for (const [what, tar, message] of [
+    ["a refused entry after several slots", hostile, 'Cannot apply layer 0 entry "usr/../../etc/x": the name contains a ".." component'],
+    ["a layer cut inside a body", truncated, /^Cannot apply layer 0: Cannot read tar entry "usr\/lib\/d3\/file-2999\.so" at byte \d+: the archive ends inside its data \(a truncated layer\)$/],
+  ] as const) {
+    const [m, w] = await both(image([tar], { plain: [0] }));
+    assert.ok(m instanceof LayerRejectedError, `${what}: ${String(m)}`);
+    assert.ok(w instanceof LayerRejectedError, `${what}: ${String(w)}`);
+    if (typeof message === "string") assert.equal(m.message, message);
+    else assert.match(m.message, message);
+    assert.equal(w.message, m.message, what);
+  }
+});
+
 test("INLAY_SCAN_WORKERS: unset is 0, a whole number up to 16 is taken, anything else is refused", () => {
   assert.equal(scanWorkersFromEnv({}), 0);
   assert.equal(scanWorkersFromEnv({ INLAY_SCAN_WORKERS: "1" }), 1);

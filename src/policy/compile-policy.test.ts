@@ -364,6 +364,10 @@ miners: {mode: audit}`),
 test("the manifest is de-duplicated and kept in the given order", () => {
   const spec = compilePolicy(EMPTY, { buildTime: BUILD, manifest: [MANIFEST[1]!, MANIFEST[0]!, MANIFEST[1]!] });
   assert.deepEqual(spec.manifest, [MANIFEST[1], MANIFEST[0]]);
+  // A path listed with two digests keeps both pairs (the bundle writer reports the conflict), once each.
+  const other = { path: MANIFEST[0]!.path, sha256: "e".repeat(64) };
+  const twice = compilePolicy(EMPTY, { buildTime: BUILD, manifest: [MANIFEST[0]!, other, MANIFEST[1]!, MANIFEST[0]!, other, other] });
+  assert.deepEqual(twice.manifest, [MANIFEST[0], other, MANIFEST[1]]);
 });
 
 test("a compiled policy becomes the exact bundle bytes the enforcer reads", () => {

@@ -340,14 +340,35 @@ function dedupe(xs: readonly string[]): string[] {
   return [...new Set(xs)];
 }
 
+/**
+ * The entries without repeated (path, sha256) pairs, first occurrences kept in order. Keyed by path
+ * first: a key string per entry cost ~150 bytes each for the image's every executable, and a path
+ * seen with several digests is rare (the bundle writer refuses it).
+ */
 function dedupeManifest(entries: readonly ManifestEntry[]): ManifestEntry[] {
-  const seen = new Set<string>();
+  // Sorted with no path twice (as `inlay embed` passes it): nothing to look up.
+  if (strictlyIncreasing(entries)) return entries.map((e) => ({ sha256: e.sha256, path: e.path }));
+  const first = new Map<string, string>();
+  let more: Set<string> | undefined;
   const out: ManifestEntry[] = [];
   for (const e of entries) {
-    const k = `${e.sha256} ${e.path}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
+    const seen = first.get(e.path);
+    if (seen === undefined) {
+      first.set(e.path, e.sha256);
+    } else {
+      if (seen === e.sha256) continue;
+      const k = `${e.sha256} ${e.path}`;
+      more ??= new Set();
+      if (more.has(k)) continue;
+      more.add(k);
+    }
     out.push({ sha256: e.sha256, path: e.path });
   }
   return out;
+}
+
+/** True when every path sorts after the one before it (in string order), so none repeats. */
+function strictlyIncreasing(entries: readonly ManifestEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.path < entries[i]!.path)) return false;
+  return true;
 }

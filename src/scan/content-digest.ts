@@ -1,6 +1,9 @@
 import { createHash, type Hash } from "node:crypto";
 import { classifyExecutable, EXEC_MAGIC_LENGTH } from "./exec-manifest.js";
 
+/** Any x bit, setuid or setgid: such a file is an executable whatever its content (see `classifyExecutable`). */
+const EXEC_MODE_BITS = 0o6111;
+
 /** What {@link ContentDigest} found: `sha256` is null when the content was not hashed (see `mode`). */
 export interface ContentFacts {
   sha256: string | null;
@@ -16,7 +19,11 @@ export interface ContentFacts {
  * only counted (most of an image's bytes are such data files, and the manifest lists executables).
  */
 export class ContentDigest {
-  #hash: Hash | null = createHash("sha256");
+  /**
+   * Created up front when the mode alone makes the file an executable (or no mode is given), else
+   * once the first bytes show the content needs it: most files of an image are data, never hashed.
+   */
+  #hash: Hash | null;
   #head = Buffer.alloc(0);
   #size = 0;
   readonly #mode: number | undefined;
@@ -26,6 +33,7 @@ export class ContentDigest {
   constructor(mode?: number) {
     this.#mode = mode;
     this.#deciding = mode !== undefined;
+    this.#hash = mode === undefined || (mode & EXEC_MODE_BITS) !== 0 ? createHash("sha256") : null;
   }
 
   update(chunk: Uint8Array): void {
@@ -65,6 +73,6 @@ export class ContentDigest {
   #decide(): void {
     this.#deciding = false;
     if (classifyExecutable(this.#mode!, this.#head) === null) this.#hash = null;
-    else this.#hash!.update(this.#head);
+    else (this.#hash ??= createHash("sha256")).update(this.#head);
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { compareUtf8 } from "../bundle/utf8-order.js";
 
 /** How an executable runs: an ELF object (programs and shared libraries), a `#!` script, or other. */
 export type ExecKind = "elf" | "script" | "other";
@@ -98,7 +99,7 @@ export function makeExecEntry(
 
 /** Orders image paths by the bytes of their UTF-8 encoding, which is how the enforcer (C) compares them. */
 export function compareImagePaths(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  return compareUtf8(a, b);
 }
 
 /**

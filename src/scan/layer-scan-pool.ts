@@ -10,8 +10,8 @@
 import { Writable, type Readable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
-import type { LayerScan } from "./layer-records.js";
-import { errorToWire, scanFromWire, type FromWorker, type LayerJob, type ToWorker, type WorkerSetup } from "./layer-scan-wire.js";
+import type { LayerRecord, LayerScan } from "./layer-records.js";
+import { errorToWire, recordsFromWire, scanFromWire, type FromWorker, type LayerJob, type ToWorker, type WorkerSetup } from "./layer-scan-wire.js";
 
 /** Bytes per batch slot. */
 const BATCH = 2 * 1024 * 1024;
@@ -64,6 +64,8 @@ class ScanWorker {
     return new Promise<LayerScan>((resolve, reject) => {
       let resume: (() => void) | undefined;
       let settled = false;
+      /** The records the worker sent while reading, in order. */
+      const earlier: LayerRecord[] = [];
       /** Slots the thread has handed back (all of them at the start of a job). */
       const free = Array.from({ length: CREDITS }, (_, i) => CREDITS - 1 - i);
       let slot: Buffer | undefined;
@@ -123,9 +125,13 @@ class ScanWorker {
           const r = resume;
           resume = undefined;
           r?.();
+        } else if (m.t === "records") {
+          for (const r of recordsFromWire(m.records)) earlier.push(r);
         } else {
           finish();
-          resolve(scanFromWire(m.scan));
+          const last = scanFromWire(m.scan);
+          for (const r of last.records) earlier.push(r);
+          resolve(last.error === undefined ? { records: earlier } : { records: earlier, error: last.error });
         }
       };
       // A stream that fails at its end (a digest check) has passed all its bytes: the worker gets

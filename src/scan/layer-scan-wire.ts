@@ -28,8 +28,7 @@ export interface WireError {
   cause?: WireError;
 }
 
-type WireRecord = Omit<LayerRecord, "bodyError" | "content" | "xattrs"> & {
-  content?: { sha256: string | null; size: number; head: Uint8Array };
+export type WireRecord = Omit<LayerRecord, "bodyError" | "xattrs"> & {
   xattrs?: Map<string, Uint8Array>;
   bodyError?: WireError;
 };
@@ -60,6 +59,9 @@ export type ToWorker =
 export type FromWorker =
   /** The bytes of batch slot `slot` are consumed; the pool may fill it again. */
   | { t: "ack"; id: number; slot: number }
+  /** Complete records, in order, sent as they are read so the worker does not hold the layer's. */
+  | { t: "records"; id: number; records: WireRecord[] }
+  /** The layer's last records (after those sent before) and the failure that ended reading, if any. */
   | { t: "done"; id: number; scan: WireScan };
 
 const MAX_CAUSE_DEPTH = 8;
@@ -95,24 +97,31 @@ export function errorFromWire(wire: WireError): Error {
   return e;
 }
 
-export function scanToWire(scan: LayerScan): WireScan {
-  const records = scan.records.map((r) => {
+export function recordsToWire(records: readonly LayerRecord[]): WireRecord[] {
+  return records.map((r) => {
     const { bodyError, ...rest } = r;
     return bodyError === undefined ? (rest as WireRecord) : { ...rest, bodyError: errorToWire(bodyError) };
   });
+}
+
+export function scanToWire(scan: LayerScan): WireScan {
+  const records = recordsToWire(scan.records);
   return scan.error === undefined ? { records } : { records, error: errorToWire(scan.error) };
 }
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-export function scanFromWire(wire: WireScan): LayerScan {
-  const records = wire.records.map((w) => {
-    const { bodyError, content, xattrs, ...rest } = w;
+export function recordsFromWire(wire: readonly WireRecord[]): LayerRecord[] {
+  return wire.map((w) => {
+    const { bodyError, xattrs, ...rest } = w;
     const r: LayerRecord = rest;
-    if (content) r.content = { sha256: content.sha256, size: content.size, head: asBuffer(content.head) };
     if (xattrs) r.xattrs = new Map([...xattrs].map(([k, v]) => [k, asBuffer(v)]));
     if (bodyError) r.bodyError = errorFromWire(bodyError);
     return r;
   });
+}
+
+export function scanFromWire(wire: WireScan): LayerScan {
+  const records = recordsFromWire(wire.records);
   return wire.error === undefined ? { records } : { records, error: errorFromWire(wire.error) };
 }

@@ -1,7 +1,8 @@
 /**
  * Worker thread of the layer-scan pool (`layer-scan-pool.ts`): receives one layer's uncompressed
  * tar bytes, checks them against the layer's diff_id and reads them into records
- * (`LayerRecordReader`: tar parsing and a SHA-256 of every file), then posts the records back; a
+ * (`LayerRecordReader`: tar parsing and a SHA-256 of every file), posting the records back as they
+ * are complete (so the thread never holds a layer's worth) and the last ones at the end; a
  * diff_id mismatch fails the layer as a failure of its source, after all its bytes were read, just
  * as reading a verified stream on the main thread does. One job at a time. The bytes arrive in
  * slots of a buffer shared with the pool (nothing is allocated or transferred per batch, which
@@ -12,7 +13,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { DigestCheck } from "../oci/internal/verify.js";
 import { LayerRecordReader } from "./layer-records.js";
-import { errorFromWire, errorToWire, scanToWire, type FromWorker, type ToWorker, type WireScan, type WorkerSetup } from "./layer-scan-wire.js";
+import { errorFromWire, errorToWire, recordsToWire, scanToWire, type FromWorker, type ToWorker, type WireScan, type WorkerSetup } from "./layer-scan-wire.js";
 
 const port = parentPort;
 if (!port) throw new Error("Cannot start the layer-scan worker: it must run in a worker thread");
@@ -57,7 +58,9 @@ port.on("message", (m: ToWorker) => {
     job.diffId.update(bytes);
     job.reader.push(bytes);
     post({ t: "ack", id: job.id, slot: m.slot });
-    if (job.reader.finished) finish(job);
+    if (job.reader.finished) return finish(job);
+    const records = job.reader.takeRecords();
+    if (records.length > 0) post({ t: "records", id: job.id, records: recordsToWire(records) });
   } else if (m.t === "end") {
     try {
       job.diffId.check();

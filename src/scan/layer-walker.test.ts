@@ -407,3 +407,63 @@ test("buildExecManifest refuses a header block with a valid checksum and nothing
   const tar = Buffer.concat([rawEntry({ name: "a", typeflag: "0", mode: 0o755 }, "a"), fake, rawEntry({ name: "b", typeflag: "0", mode: 0o755 }, "b"), END]);
   await rejects(buildExecManifest(layersOf(tar)), 'Cannot apply layer 0: Cannot read tar entry "" at byte 1024: the entry has an empty name', 0);
 });
+
+test("buildExecManifest applies records as they are read: a refused entry ends the layer without waiting for the rest", async () => {
+  const head = await makeTar([
+    { name: "ok", mode: 0o755, content: "fine" },
+    { name: "a/../../etc/x", mode: 0o755, content: "x" },
+  ]);
+  // The tar's end never comes: a walker that read the whole layer before applying it would hang.
+  let destroyed = false;
+  const endless = new Readable({
+    read() {
+      if (this.readableLength === 0 && !this.readableEnded) this.push(head.subarray(0, head.length - 1024));
+      this.push = () => true; // after the first chunk: nothing more, ever
+    },
+    destroy(err, cb) {
+      destroyed = true;
+      cb(err);
+    },
+  });
+  async function* layers(): AsyncIterable<Readable> {
+    yield endless;
+  }
+  await rejects(buildExecManifest(layers()), 'Cannot apply layer 0 entry "a/../../etc/x": the name contains a ".." component', 0);
+  assert.ok(destroyed, "the layer stream is destroyed once its entry is refused");
+});
+
+test("buildExecManifest: a hard link to a data file copies it up, so it survives an opaque directory of the link's layer", async () => {
+  const base: TarSpec[] = [
+    { name: "d/a", mode: 0o644, content: "data" },
+    { name: "d/e", mode: 0o755, content: "exec" },
+  ];
+  // Layer 1 links both lower files, then makes d opaque: the copied-up targets stay.
+  const upper: TarSpec[] = [
+    { name: "d/b", type: "link", linkname: "d/a", mode: 0o644 },
+    { name: "d/f", type: "link", linkname: "d/e", mode: 0o755 },
+    { name: "d/.wh..wh..opq", content: "" },
+  ];
+  // d/a is still there (a link in layer 2 finds it), and still a file (nothing goes beneath it).
+  await rejects(
+    walk(base, upper, [
+      { name: "c", type: "link", linkname: "d/a", mode: 0o644 },
+      { name: "d/a/under", content: "" },
+    ]),
+    'Cannot apply layer 2 entry "d/a/under": a parent component (a) is not a directory',
+    2,
+  );
+  const ok = await walk(base, upper, [{ name: "c", type: "link", linkname: "d/a", mode: 0o644 }]);
+  assert.deepEqual(paths(ok), ["/d/e", "/d/f"], "data files and their links never appear; the executable and its link do");
+  // With the opaque marker first, the lower file is hidden before the link looks for it.
+  await rejects(walk(base, [upper[2]!, upper[0]!]), 'Cannot apply layer 1 entry "d/b": hard link target "d/a" does not exist', 1);
+  // Without the link, the opaque directory hides the lower data file.
+  await rejects(walk(base, [{ name: "d/.wh..wh..opq", content: "" }], [{ name: "c", type: "link", linkname: "d/a", mode: 0o644 }]), 'Cannot apply layer 2 entry "c": hard link target "d/a" does not exist', 2);
+  // A link to a data file keeps its owner checks, whichever the layer.
+  await rejects(walk(base, [{ name: "c", type: "link", linkname: "d/a", mode: 0o644, uid: 5 }]), 'Cannot apply layer 1 entry "c": hard link declares mode 0644 owner 5:0 but its target "d/a" has mode 0644 owner 0:0; runtimes disagree on which applies', 1);
+  // Replacing a linked data file leaves the other name a data file: the link can still be linked.
+  const m2 = await walk(
+    [{ name: "a", mode: 0o644, content: "data" }, { name: "b", type: "link", linkname: "a", mode: 0o644 }],
+    [{ name: "a", mode: 0o755, content: "now exec" }, { name: "c", type: "link", linkname: "b", mode: 0o644 }],
+  );
+  assert.deepEqual(paths(m2), ["/a"]);
+});

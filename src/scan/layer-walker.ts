@@ -27,8 +27,9 @@
  * @module
  */
 import type { Readable } from "node:stream";
-import { classifyExecutable, finishManifest, makeExecEntry, type ExecEntry, type ExecManifest, type ExecSymlink } from "./exec-manifest.js";
-import { readLayerRecords, type LayerRecord, type LayerRecordLimits, type LayerScan } from "./layer-records.js";
+import { DigestStore } from "./digest-store.js";
+import { finishManifest, makeExecEntry, type ExecEntry, type ExecKind, type ExecManifest, type ExecSymlink } from "./exec-manifest.js";
+import { LayerRecordReader, type LayerRecord, type LayerRecordLimits, type LayerScan } from "./layer-records.js";
 import { TarFormatError } from "./tar-entries.js";
 
 /** Limits that keep a hostile image from exhausting memory or time. */
@@ -63,11 +64,12 @@ const WHITEOUT = ".wh.";
 const WHITEOUT_META = ".wh..wh.";
 const OPAQUE = ".wh..wh..opq";
 
+/** An executable's inode, shared by its hard links. */
 interface Inode {
-  /** Null for content that cannot be an executable (not hashed; see `ContentDigest`). */
-  sha256: string | null;
+  kind: ExecKind;
+  /** Where the walker's {@link DigestStore} holds the content's SHA-256. */
+  digest: number;
   size: number;
-  head: Buffer;
   mode: number;
   uid: number;
   gid: number;
@@ -77,13 +79,23 @@ interface Inode {
   layer: number;
 }
 
-/** Every node records the last layer that put it in its upper directory (`layer`). */
+/**
+ * Every node records the last layer that put it in its upper directory (`layer`). A regular file is
+ * an `exec` (an executable, with its inode) or a `data` file: most files of an image are data, and
+ * the manifest reads nothing of them, so a data file keeps only what a hard link to it is checked
+ * against. Its inode needs no sharing: nothing of it can change (a link with another mode or owner
+ * is refused, and xattrs matter only to executables), so a link to it is a data file of its own.
+ * Data nodes are immutable, and one node serves every data file of the same layer, mode and owner
+ * made in a row (see `RootModel.#dataNode`): a file then costs its name and its directory entry.
+ */
 type Node =
   | { t: "dir"; layer: number; children: Map<string, Node> }
-  | { t: "file"; layer: number; inode: Inode }
+  | { t: "exec"; layer: number; inode: Inode }
+  | DataNode
   | { t: "symlink"; layer: number; target: string }
   | { t: "special"; layer: number };
 type DirNode = Extract<Node, { t: "dir" }>;
+type DataNode = Readonly<{ t: "data"; layer: number; mode: number; uid: number; gid: number }>;
 
 /** Raised inside one entry; turned into a {@link LayerRejectedError} with the layer index. */
 class EntryError extends Error {}
@@ -106,12 +118,32 @@ class EntryError extends Error {}
  */
 export async function buildExecManifest(layers: AsyncIterable<Readable>, opts: BuildExecManifestOptions = {}): Promise<ExecManifest> {
   const limits = limitsOf(opts);
-  return applyLayerScans(
-    (async function* () {
-      for await (const layer of layers) yield await readLayerRecords(layer, limits);
-    })(),
-    opts,
-  );
+  const model = new RootModel(limits.maxEntries);
+  let index = 0;
+  for await (const tar of layers) {
+    await applyLayerTar(model, tar, index, limits);
+    index++;
+  }
+  return model.manifest();
+}
+
+/**
+ * Reads one layer tar and applies each record as soon as its entry is complete, so the records of
+ * a layer never pile up (held until the layer's end, they cost about 180 bytes per entry). A
+ * refused record stops reading, which destroys `tar`.
+ */
+async function applyLayerTar(model: RootModel, tar: Readable, index: number, limits: LayerRecordLimits): Promise<void> {
+  const reader = new LayerRecordReader(limits);
+  const layer = new LayerApplier(model, index, limits.maxEntrySize);
+  try {
+    for await (const chunk of tar as AsyncIterable<Buffer>) {
+      reader.push(chunk);
+      if (!layer.apply(reader.takeRecords()) || reader.finished) break; // leaving the loop destroys `tar`
+    }
+  } catch (err) {
+    reader.sourceFailed(err);
+  }
+  layer.finish(reader.end());
 }
 
 /** The limits with their defaults filled in. */
@@ -121,7 +153,7 @@ export function limitsOf(opts: BuildExecManifestOptions): LayerRecordLimits {
 
 /**
  * The second half of {@link buildExecManifest}: applies the records of each layer (read by
- * `readLayerRecords`, here or in worker threads, with the same limits), base first, and returns the
+ * a `LayerRecordReader` in worker threads, with the same limits), base first, and returns the
  * manifest. Errors are those of {@link buildExecManifest}; an error of the iterable itself is
  * passed through unchanged.
  */
@@ -130,34 +162,70 @@ export async function applyLayerScans(scans: AsyncIterable<LayerScan>, opts: Bui
   const model = new RootModel(maxEntries);
   let index = 0;
   for await (const scan of scans) {
-    applyLayer(model, scan, index, maxEntrySize);
+    new LayerApplier(model, index, maxEntrySize).finish(scan);
     index++;
   }
   return model.manifest();
 }
 
-function applyLayer(model: RootModel, scan: LayerScan, index: number, maxEntrySize: number): void {
-  let current: LayerRecord | undefined;
-  try {
-    for (const record of scan.records) {
-      current = record;
-      model.apply(record, index, maxEntrySize);
-      current = undefined;
+/**
+ * Applies the records of one layer in order, in one or more batches, and turns the first failure
+ * into the walker's error: the refusal of a record, else the failure that ended reading.
+ */
+class LayerApplier {
+  readonly #model: RootModel;
+  readonly #index: number;
+  readonly #maxEntrySize: number;
+  #failure: Error | undefined;
+  #last: LayerRecord | undefined;
+
+  constructor(model: RootModel, index: number, maxEntrySize: number) {
+    this.#model = model;
+    this.#index = index;
+    this.#maxEntrySize = maxEntrySize;
+  }
+
+  /** Applies `records` after those applied before; false once a record was refused ({@link finish} throws why). */
+  apply(records: readonly LayerRecord[]): boolean {
+    if (this.#failure !== undefined) return false;
+    for (const record of records) {
+      try {
+        this.#model.apply(record, this.#index, this.#maxEntrySize);
+      } catch (err) {
+        this.#failure = this.#error(err, record);
+        return false;
+      }
+      this.#last = record;
     }
-    if (scan.error !== undefined) throw scan.error;
-    // readLayerRecords stops early only at a record the model refuses; reaching here means the two disagree.
-    const last = scan.records.at(-1);
-    if (last !== undefined && last.type === "file" && last.content === undefined && last.bodyError === undefined && last.size > maxEntrySize) {
-      throw new Error(`Cannot apply layer ${index}: reading stopped at entry ${JSON.stringify(last.name)} but the walker did not refuse it`);
+    return true;
+  }
+
+  /** Applies the layer's last records and throws the layer's failure, if any. */
+  finish(rest: LayerScan): void {
+    if (this.apply(rest.records)) {
+      if (rest.error !== undefined) {
+        this.#failure = this.#error(rest.error, undefined);
+      } else {
+        // Reading stops early only at a record the model refuses; reaching here means the two disagree.
+        const last = this.#last;
+        if (last !== undefined && last.type === "file" && last.content === undefined && last.bodyError === undefined && last.size > this.#maxEntrySize) {
+          const err = new Error(`Cannot apply layer ${this.#index}: reading stopped at entry ${JSON.stringify(last.name)} but the walker did not refuse it`);
+          this.#failure = this.#error(err, undefined);
+        }
+      }
     }
-  } catch (err) {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #error(err: unknown, record: LayerRecord | undefined): Error {
+    const index = this.#index;
     if (err instanceof EntryError) {
-      throw new LayerRejectedError(`Cannot apply layer ${index} entry ${JSON.stringify(current?.name)}: ${err.message}`, index, current?.name, { cause: err });
+      return new LayerRejectedError(`Cannot apply layer ${index} entry ${JSON.stringify(record?.name)}: ${err.message}`, index, record?.name, { cause: err });
     }
     if (err instanceof TarFormatError) {
-      throw new LayerRejectedError(`Cannot apply layer ${index}: ${err.message}`, index, err.entryName, { cause: err });
+      return new LayerRejectedError(`Cannot apply layer ${index}: ${err.message}`, index, err.entryName, { cause: err });
     }
-    throw new Error(`Cannot read layer ${index}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    return new Error(`Cannot read layer ${index}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 }
 
@@ -172,9 +240,22 @@ function splitName(name: string, what: string): string[] {
   return parts;
 }
 
+/**
+ * A copy of a name component that holds only its own characters. Components split from a tar name
+ * of 13 or more characters are slices that keep the whole name alive (V8 shares the characters),
+ * which cost about 60 bytes more per file in the tree. JSON round-trips any string exactly.
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
 /** The in-memory root filesystem. */
 class RootModel {
   #root: DirNode = { t: "dir", layer: -1, children: new Map() };
+  /** The SHA-256 of every executable inode. */
+  readonly #digests = new DigestStore();
+  /** The data node made last; frozen, so a change meant for one file cannot reach another. */
+  #lastData: DataNode = Object.freeze({ t: "data", layer: -1, mode: -1, uid: -1, gid: -1 });
   #budget: number;
   #maxEntries: number;
 
@@ -219,7 +300,7 @@ class RootModel {
     const existing = parent.children.get(base);
     if (entry.type === "directory") {
       if (existing?.t === "dir") existing.layer = layer;
-      else parent.children.set(base, { t: "dir", layer, children: new Map() });
+      else parent.children.set(ownString(base), { t: "dir", layer, children: new Map() });
       return bodyRead(entry);
     }
     // Everything else replaces what was there, subtree included; removal comes first, as on disk,
@@ -230,26 +311,33 @@ class RootModel {
         if (entry.size > maxEntrySize) throw new EntryError(`size ${entry.size} exceeds the limit of ${maxEntrySize} bytes (maxEntrySize)`);
         bodyRead(entry);
         if (entry.content === undefined) throw new Error(`Cannot apply entry ${JSON.stringify(entry.name)}: its content was not read`);
-        const { sha256, size, head } = entry.content;
+        const { sha256, size, kind } = entry.content;
         if (size !== entry.size) throw new EntryError(`read ${size} bytes, header says ${entry.size}`);
-        const inode: Inode = { sha256, size, head, mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs, layer };
-        parent.children.set(base, { t: "file", layer, inode });
+        const { mode, uid, gid } = entry;
+        if (kind === null) {
+          parent.children.set(ownString(base), this.#dataNode(layer, mode, uid, gid));
+          return;
+        }
+        // ContentDigest hashes by the same rule, from the same mode and first bytes: a bug if it did not.
+        if (sha256 === null) throw new Error(`Cannot apply entry ${JSON.stringify(entry.name)}: the executable's content was not hashed`);
+        const inode: Inode = { kind, digest: this.#digests.add(sha256), size, mode, uid, gid, xattrs: entry.xattrs, layer };
+        parent.children.set(ownString(base), { t: "exec", layer, inode });
         return;
       }
       case "symlink": {
         const target = entry.linkname ?? "";
         if (target === "") throw new EntryError("symlink without a target");
         if (Buffer.byteLength(target) > MAX_LINK_TARGET) throw new EntryError(`symlink target longer than ${MAX_LINK_TARGET} bytes`);
-        parent.children.set(base, { t: "symlink", layer, target });
+        parent.children.set(ownString(base), { t: "symlink", layer, target });
         return bodyRead(entry);
       }
       case "character-device":
       case "block-device":
       case "fifo":
-        parent.children.set(base, { t: "special", layer });
+        parent.children.set(ownString(base), { t: "special", layer });
         return bodyRead(entry);
       case "link":
-        parent.children.set(base, this.#hardlink(entry, layer));
+        parent.children.set(ownString(base), this.#hardlink(entry, layer));
         return bodyRead(entry);
       default:
         throw new EntryError(`unsupported entry type ${String(entry.type)}`);
@@ -271,15 +359,16 @@ class RootModel {
         return { t: "symlink", layer, target: target.target };
       case "special":
         return { t: "special", layer };
-      case "file": {
-        const t = target.inode;
-        if (entry.mode !== t.mode || entry.uid !== t.uid || entry.gid !== t.gid) {
-          // Tar writers give a link the mode and owner of its inode. When they differ, runtimes
-          // disagree: some chmod the shared inode, some do not, and chown drops setuid on the way.
-          throw new EntryError(
-            `hard link declares mode ${octal(entry.mode)} owner ${entry.uid}:${entry.gid} but its target ${JSON.stringify(linkname)} has mode ${octal(t.mode)} owner ${t.uid}:${t.gid}; runtimes disagree on which applies`,
-          );
-        }
+      case "data": {
+        checkLinkOwner(entry, linkname, target);
+        // The copy-up of the target puts its name in this layer's upper directory (a file node's
+        // layer is always its inode's layer); the inode itself is unchanged, see `Node`.
+        const node = this.#dataNode(layer, target.mode, target.uid, target.gid);
+        dir!.children.set(base, node);
+        return node;
+      }
+      case "exec": {
+        checkLinkOwner(entry, linkname, target.inode);
         if (target.inode.layer !== layer) {
           // Copy-up: the target's name gets a private copy in this layer, shared with the new name;
           // other names of the lower inode keep the lower one.
@@ -292,9 +381,17 @@ class RootModel {
           inode.xattrs ??= new Map();
           for (const [k, v] of entry.xattrs) inode.xattrs.set(k, v);
         }
-        return { t: "file", layer, inode };
+        return { t: "exec", layer, inode };
       }
     }
+  }
+
+  /** A data node for these facts: the last one made when it matches (they are immutable, see `Node`). */
+  #dataNode(layer: number, mode: number, uid: number, gid: number): DataNode {
+    const last = this.#lastData;
+    if (last.layer === layer && last.mode === mode && last.uid === uid && last.gid === gid) return last;
+    this.#lastData = Object.freeze({ t: "data", layer, mode, uid, gid });
+    return this.#lastData;
   }
 
   /**
@@ -322,7 +419,7 @@ class RootModel {
         if (!create) return null;
         this.#spend();
         const made: DirNode = { t: "dir", layer, children: new Map() };
-        dir.children.set(part, made);
+        dir.children.set(ownString(part), made);
         stack.push(made);
       } else if (child.t === "dir") {
         stack.push(child);
@@ -346,20 +443,18 @@ class RootModel {
     const todo: { dir: DirNode; path: string }[] = [{ dir: this.#root, path: "" }];
     while (todo.length > 0) {
       const { dir, path } = todo.pop()!;
-      for (const [name, node] of dir.children) {
-        const full = `${path}/${name}`;
-        if (node.t === "dir") todo.push({ dir: node, path: full });
-        else if (node.t === "symlink") symlinks.push({ path: full, target: node.target });
-        else if (node.t === "file") {
+      // forEach, not for-of: no [name, node] pair is made per name (most of them data files). Paths
+      // are joined, not concatenated: `${a}/${b}` is two rope nodes per path on top of the text.
+      dir.children.forEach((node, name) => {
+        if (node.t === "dir") todo.push({ dir: node, path: [path, name].join("/") });
+        else if (node.t === "symlink") symlinks.push({ path: [path, name].join("/"), target: node.target });
+        else if (node.t === "exec") {
           const { inode } = node;
-          const kind = classifyExecutable(inode.mode, inode.head);
-          if (kind === null) continue;
-          // ContentDigest hashes by the same rule, from the same mode and head: a bug if it did not.
-          if (inode.sha256 === null) throw new Error(`Cannot list ${full}: the executable's content was not hashed`);
           const caps = inode.xattrs?.get("security.capability");
-          entries.push(makeExecEntry({ path: full, sha256: inode.sha256, size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") }, kind));
+          const facts = { path: [path, name].join("/"), sha256: this.#digests.hex(inode.digest), size: inode.size, mode: inode.mode, uid: inode.uid, gid: inode.gid, capabilities: caps?.toString("hex") };
+          entries.push(makeExecEntry(facts, inode.kind));
         }
-      }
+      });
     }
     return finishManifest(entries, symlinks);
   }
@@ -368,6 +463,19 @@ class RootModel {
 /** Where the tar reader would have read (or skipped) the entry's body: its failure surfaces here. */
 function bodyRead(entry: LayerRecord): void {
   if (entry.bodyError !== undefined) throw entry.bodyError;
+}
+
+/**
+ * Refuses a hard link whose mode or owner differs from its target's. Tar writers give a link the
+ * mode and owner of its inode; when they differ, runtimes disagree: some chmod the shared inode,
+ * some do not, and chown drops setuid on the way.
+ */
+function checkLinkOwner(entry: LayerRecord, linkname: string, t: { mode: number; uid: number; gid: number }): void {
+  if (entry.mode !== t.mode || entry.uid !== t.uid || entry.gid !== t.gid) {
+    throw new EntryError(
+      `hard link declares mode ${octal(entry.mode)} owner ${entry.uid}:${entry.gid} but its target ${JSON.stringify(linkname)} has mode ${octal(t.mode)} owner ${t.uid}:${t.gid}; runtimes disagree on which applies`,
+    );
+  }
 }
 
 function octal(mode: number): string {
