@@ -40,9 +40,13 @@ function forward(from: Readable, to: Readable): void {
   from.on("error", (err) => to.destroy(err));
 }
 
-/** Bytes of inflated output per zlib call, and how much output may wait for the consumer. */
-const INFLATE_CHUNK = 256 * 1024;
-const INFLATED_AHEAD = 2 * 1024 * 1024;
+/**
+ * Bytes of inflated output per zlib call, and how much output may wait for the consumer. Each call
+ * is a round trip to the thread pool; 1 MiB calls with 4 MiB ahead took 4–6% less wall time than
+ * 256 KiB with 2 MiB for the 1 GiB benchmark images, at the same peak memory (interleaved runs).
+ */
+const INFLATE_CHUNK = 1024 * 1024;
+const INFLATED_AHEAD = 4 * 1024 * 1024;
 /** Compressed bytes handed to zlib per call by {@link uncompressedLayer}. */
 const COMPRESSED_BATCH = 1024 * 1024;
 
