@@ -11,6 +11,7 @@ import { ttyProgress, type PlatformLayerProgress } from "../../embed/progress.js
 import { scanImage } from "../../embed/scan-image.js";
 import { formatLocation, openSource, parseLocation } from "../../embed/transport.js";
 import { relaxHeapGrowth } from "../heap-growth.js";
+import { writeJson } from "../write-json.js";
 import { clientPoolFrom, heapGrowthMode, parsePlatforms, registryOptions, scanWorkers, type RegistryFlags } from "./embed.js";
 
 /** Registers `scan` on the program. */
@@ -49,7 +50,11 @@ export function register(program: Command): void {
     }
     if (flags.json) {
       const doc = results.length === 1 ? results[0]!.manifest : Object.fromEntries(results.map((r) => [r.platform, r.manifest]));
-      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      try {
+        await writeJson(process.stdout, doc);
+      } catch (err) {
+        throw new CliError(`Cannot write the manifest to standard output: ${(err as Error).message}`, ExitCode.failure, { cause: err });
+      }
       return;
     }
     for (const r of results) process.stdout.write(`${formatLocation(loc)} ${r.platform} ${r.digest}\n${formatScanSummary(r.manifest)}\n`);
