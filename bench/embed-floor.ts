@@ -12,20 +12,12 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { layoutLayers } from "./lib/layout-layers.js";
 import { createGunzip } from "node:zlib";
 
 const MiB = 1024 * 1024;
 
-type Layer = { digest: string; diffId: string };
 
-/** The layers of the layout's first image, with their diff_ids. */
-async function layersOf(dir: string): Promise<Layer[]> {
-  const blob = (d: string): string => join(dir, "blobs/sha256", d.slice("sha256:".length));
-  const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as { manifests: { digest: string }[] };
-  const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), "utf8")) as { config: { digest: string }; layers: { digest: string }[] };
-  const config = JSON.parse(await readFile(blob(manifest.config.digest), "utf8")) as { rootfs: { diff_ids: string[] } };
-  return manifest.layers.map((l, i) => ({ digest: l.digest, diffId: config.rootfs.diff_ids[i]! }));
-}
 
 /** CPU time in ms (all threads, zlib's thread pool included) of each piece of mandatory work. */
 export interface Floor {
@@ -69,7 +61,7 @@ function inflate(blob: Buffer, keep: boolean): Promise<Buffer[]> {
  * layer inflated again untimed and its bytes hashed.
  */
 async function measureFloor(dir: string): Promise<Floor> {
-  const layers = await layersOf(dir);
+  const layers = await layoutLayers<{ digest: string }>(dir);
   const blobs: Buffer[] = [];
   for (const l of layers) blobs.push(await readFile(join(dir, "blobs/sha256", l.digest.slice(7))));
   const f: Floor = { shaBlobMs: 0, inflateMs: 0, shaTarMs: 0, blobMiB: blobs.reduce((n, b) => n + b.length, 0) / MiB, tarMiB: 0 };

@@ -15,9 +15,9 @@
  * @module
  */
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { layoutLayers } from "./lib/layout-layers.js";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { Descriptor } from "../src/oci/v1/descriptor.js";
@@ -44,13 +44,6 @@ export type StageId = (typeof STAGES)[number]["id"];
 
 type Layer = Descriptor & { diffId: string };
 
-async function layersOf(dir: string): Promise<Layer[]> {
-  const blob = (d: string): string => join(dir, "blobs/sha256", d.slice("sha256:".length));
-  const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as { manifests: { digest: string }[] };
-  const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), "utf8")) as { config: { digest: string }; layers: Descriptor[] };
-  const config = JSON.parse(await readFile(blob(manifest.config.digest), "utf8")) as { rootfs: { diff_ids: string[] } };
-  return manifest.layers.map((l, i) => ({ ...l, diffId: config.rootfs.diff_ids[i]! }));
-}
 
 async function drain(s: AsyncIterable<unknown>): Promise<void> {
   for await (const c of s) void c;
@@ -73,7 +66,7 @@ async function runRegistryStage(ref: string, stage: "http" | "http-inflate"): Pr
 
 async function runStage(dir: string, stage: StageId): Promise<void> {
   if (stage === "http" || stage === "http-inflate") return runRegistryStage(dir, stage);
-  const layers = await layersOf(dir);
+  const layers = await layoutLayers<Descriptor>(dir);
   const file = (l: Layer): Readable => createReadStream(join(dir, "blobs/sha256", l.digest.slice(7)), { highWaterMark: 64 * 1024 });
   const verified = (l: Layer): Readable => verifyBlob(file(l), l);
   const tar = (l: Layer): Readable => uncompressedLayer(verified(l), { compression: "gzip", diffId: l.diffId });
