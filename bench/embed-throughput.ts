@@ -27,11 +27,13 @@ import type { Floor } from "./embed-floor.js";
 import { STAGES, type StageId } from "./embed-stages.js";
 import { median, ratio } from "./lib/stats.js";
 import { machineLine, writeReportSection } from "./lib/report.js";
+import { procCpuMs } from "./lib/proc-cpu.js";
 
 const execFileP = promisify(execFile);
 const MiB = 1024 * 1024;
 const CLI = new URL("../src/cli/main.js", import.meta.url).pathname;
 const STAGES_JS = new URL("./embed-stages.js", import.meta.url).pathname;
+const THREAD_CPU_JS = new URL("./lib/thread-cpu.js", import.meta.url).href;
 const FLOOR_JS = new URL("./embed-floor.js", import.meta.url).pathname;
 const ROOT = "/tmp/inlay-bench-embed";
 
@@ -115,8 +117,15 @@ export async function makeImage(dir: string, layers: number, mib: number, opts: 
 }
 
 /** Runs a command under /usr/bin/time; returns wall ms, CPU ms (user + system) and peak RSS in KiB. */
-export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; cpuMs: number; rssKiB: number }> {
+/**
+ * Runs a command under /usr/bin/time: wall and CPU time (all threads), peak RSS, the main thread's
+ * CPU time when the command printed it (bench/lib/thread-cpu.ts) and, given the registry's pid, the
+ * CPU time the registry spent meanwhile.
+ */
+export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, registryPid?: number): Promise<Sample> {
   return new Promise((resolve, reject) => {
+    const regStat = registryPid === undefined ? undefined : `/proc/${registryPid}/stat`;
+    const reg0 = regStat ? procCpuMs(regStat) : 0;
     const t0 = process.hrtime.bigint();
     const child = spawn("/usr/bin/time", ["-f", "INLAY_BENCH_RSS=%M %U %S", cmd, ...args], { stdio: ["ignore", "ignore", "pipe"], env });
     let err = "";
@@ -126,7 +135,14 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proc
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const m = /INLAY_BENCH_RSS=(\d+) ([\d.]+) ([\d.]+)/.exec(err);
       if (code !== 0 || !m) return reject(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${err.slice(-2000)}`));
-      resolve({ ms, cpuMs: (Number(m[2]) + Number(m[3])) * 1000, rssKiB: Number(m[1]) });
+      const main = [...err.matchAll(/INLAY_BENCH_MAIN_CPU=([\d.]+)/g)].pop();
+      resolve({
+        ms,
+        cpuMs: (Number(m[2]) + Number(m[3])) * 1000,
+        rssKiB: Number(m[1]),
+        ...(main ? { mainCpuMs: Number(main[1]) } : {}),
+        ...(regStat ? { registryCpuMs: procCpuMs(regStat) - reg0 } : {}),
+      });
     });
   });
 }
@@ -154,7 +170,7 @@ interface ImageCase {
   copy: boolean;
 }
 
-type Sample = { ms: number; cpuMs: number; rssKiB: number };
+type Sample = { ms: number; cpuMs: number; rssKiB: number; mainCpuMs?: number; registryCpuMs?: number };
 
 async function main(): Promise<void> {
   const arg = (name: string, def: number): number => {
@@ -194,10 +210,10 @@ async function main(): Promise<void> {
         process.stderr.write(`bench: ${c.label} run ${i + 1}/${reps}\n`);
         const pullDir = join(ROOT, "pull");
         await rm(pullDir, { recursive: true, force: true });
-        r.pull.push(await timed("skopeo", ["copy", "--src-tls-verify=false", src, `oci:${pullDir}:x`]));
+        r.pull.push(await timed("skopeo", ["copy", "--src-tls-verify=false", src, `oci:${pullDir}:x`], process.env, reg.pid));
         await rm(pullDir, { recursive: true, force: true });
         // The default: every layer read on the main thread.
-        r.embed.push(await timed(process.execPath, [CLI, "embed", src, `docker://${reg.host}/${repo}-inlay${i}:v1`]));
+        r.embed.push(await timed(process.execPath, ["--import", THREAD_CPU_JS, CLI, "embed", src, `docker://${reg.host}/${repo}-inlay${i}:v1`], process.env, reg.pid));
         // One scan worker thread beside the main thread (opt-in).
         r.embedWorker.push(await timed(process.execPath, [CLI, "embed", src, `docker://${reg.host}/${repo}-inlayw${i}:v1`], { ...process.env, INLAY_SCAN_WORKERS: "1" }));
         // The default but with V8's own heap growth policy (the default before this round).
@@ -248,12 +264,23 @@ async function main(): Promise<void> {
   const timeRows: string[] = [];
   const cpuRows: string[] = [];
   const copyRows: string[] = [];
+  const coreRows: string[] = [];
+  const cores = availableParallelism();
   const rssRows: string[] = [];
   for (const c of cases) {
     const r = results.get(c.label)!;
     const desc = `${c.label} (${c.layers} × ${c.mib} MiB${c.bigIsData ? ", large files are data" : ""}, ${compressedMiB.get(c.label)!.toFixed(0)} MiB gzip)`;
     timeRows.push(`| ${desc} | ${secs(wall(r.pull))} | ${secs(wall(r.embed))} | **${ratio(wall(r.embed), wall(r.pull))}** | ${secs(wall(r.embedWorker))} | ${ratio(wall(r.embedWorker), wall(r.pull))} | ${secs(wall(r.embedV8))} | ${ratio(wall(r.embedV8), wall(r.pull))} |`);
     cpuRows.push(`| ${c.label} | ${secs(cpu(r.pull))} | ${secs(cpu(r.embed))} | ${ratio(cpu(r.embed), cpu(r.pull))} | ${secs(cpu(r.embedWorker))} | ${ratio(cpu(r.embedWorker), cpu(r.pull))} | ${secs(cpu(r.embedV8))} | ${ratio(cpu(r.embedV8), cpu(r.pull))} |`);
+    {
+      const med = (xs: Sample[], k: "mainCpuMs" | "registryCpuMs"): number => median(xs.map((x) => x[k] ?? Number.NaN));
+      const busy = (xs: Sample[]): string => `${((100 * (cpu(xs) + med(xs, "registryCpuMs"))) / (cores * wall(xs))).toFixed(0)}%`;
+      coreRows.push(
+        `| ${c.label} | ${secs(wall(r.pull))} | ${secs(cpu(r.pull))} | ${secs(med(r.pull, "registryCpuMs"))} | ${busy(r.pull)} | ` +
+          `${secs(wall(r.embed))} | ${secs(med(r.embed, "mainCpuMs"))} (${((100 * med(r.embed, "mainCpuMs")) / wall(r.embed)).toFixed(0)}% of the wall time) | ` +
+          `${secs(cpu(r.embed) - med(r.embed, "mainCpuMs"))} | ${secs(med(r.embed, "registryCpuMs"))} | ${busy(r.embed)} |`,
+      );
+    }
     if (c.copy) copyRows.push(`| ${c.label} | ${secs(wall(r.copy))} | ${secs(wall(r.embedCopy))} | ${ratio(wall(r.embedCopy), wall(r.copy))} | ${secs(cpu(r.copy))} | ${secs(cpu(r.embedCopy))} |`);
     rssRows.push(`| ${c.label} | ${maxRss([...r.embed, ...r.embedCopy]).toFixed(0)} MiB | ${(median([...r.embed, ...r.embedCopy].map((x) => x.rssKiB)) / 1024).toFixed(0)} MiB | ${maxRss(r.embedWorker).toFixed(0)} MiB | ${maxRss(r.embedV8).toFixed(0)} MiB |`);
   }
@@ -324,6 +351,15 @@ CPU time (user + system):
 |---|---|---|---|---|---|---|---|
 ${cpuRows.join("\n")}
 
+Where the ${cores} cores went (same runs, medians): the main thread's CPU time of the default embed
+(from /proc at its exit, bench/lib/thread-cpu.ts loaded with \`--import\`), the rest of its threads
+(zlib's thread pool, V8's compiler and collector helpers), and the registry's CPU time meanwhile;
+"cores busy" is the command's and the registry's CPU time over ${cores} × the wall time:
+
+| image | pull: wall | skopeo CPU | registry CPU | cores busy | embed: wall | main thread CPU | other threads | registry CPU | cores busy |
+|---|---|---|---|---|---|---|---|---|---|
+${coreRows.join("\n")}
+
 Registry → another registry (every blob copied; "copy" is \`skopeo copy docker://… docker://…\`, embed
 uploads each layer while it scans it):
 
@@ -392,16 +428,23 @@ const EMBED_NOTES = `What the numbers say:
   for them: it costs more CPU time and memory than it saves in wall time, so it stays opt-in
   (\`INLAY_SCAN_WORKERS=N\`; N layers at once). Reading two layers at once on the main thread was
   also tried this round (no worker): no gain, the main thread is already busy.
+- **The main thread is the critical path, and both cores are needed**: the "where the cores went"
+  table shows the default embed's main thread busy for most of the wall time, and the embed and the
+  registry together keeping the two cores well over half busy. Work moved to another thread only
+  pays if its hand-over costs less than the room left on the other core. Handing both digests to a
+  hashing thread (kept on branch exp-sha256-thread, measured by bench/embed-hash-thread.ts there)
+  added 0.4–0.6 s of CPU time in all (the bytes are copied into shared memory, which V8 does more
+  slowly than an ordinary copy: about 7% of the samples in \`perf\`); wall time fell by under a
+  tenth for the worst case, not at all for the data image, and peak RSS rose 15–20 MiB, past the
+  memory goal, so it is not on main.
 - **Fixed cost**: the "1 MiB" row is almost all start-up (Node, the embed modules, compiling the
   default policy, building the Inlay layer with the enforcers), which skopeo, a compiled program,
   does not pay.
 
-What changed in this round:
-- the heap growth above (the default; \`INLAY_HEAP_GROWTH=v8\` restores V8's policy);
-- the floor table (bench/embed-floor.ts) and the "1 MiB" row; the stage children now run with the
-  CLI's heap policy, so their numbers are lower than in earlier rounds.
+What changed in this round: the "where the cores went" table (no change to embed itself).
 
-Earlier rounds: the CLI loads only the named command's module (0.2 s and 20 MiB less per embed);
+Earlier rounds: the heap growth above (the default; \`INLAY_HEAP_GROWTH=v8\` restores V8's policy);
+the floor table (bench/embed-floor.ts) and the "1 MiB" row; the CLI loads only the named command's module (0.2 s and 20 MiB less per embed);
 the project's own synchronous tar reader replaced tar-stream's per-entry streams; zlib gets 1 MiB
 batches from two reused buffers and its output is read from a \`readable\` listener (about a fifth
 faster); data files are not hashed; blob reads and uploads stream through \`node:http\` instead of

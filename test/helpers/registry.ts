@@ -14,6 +14,8 @@ export interface Registry {
   /** `127.0.0.1:PORT` */
   readonly host: string;
   readonly url: string;
+  /** The registry's process id (benchmarks read its CPU time). */
+  readonly pid: number;
   readonly logs: () => string;
   dispose(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       return {
         host: `127.0.0.1:${port}`,
         url,
+        pid: child.pid!,
         logs: () => log,
         async dispose() {
           if (child.exitCode === null) {
