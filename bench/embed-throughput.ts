@@ -116,7 +116,6 @@ export async function makeImage(dir: string, layers: number, mib: number, opts: 
   );
 }
 
-/** Runs a command under /usr/bin/time; returns wall ms, CPU ms (user + system) and peak RSS in KiB. */
 /**
  * Runs a command under /usr/bin/time: wall and CPU time (all threads), peak RSS, the main thread's
  * CPU time when the command printed it (bench/lib/thread-cpu.ts) and, given the registry's pid, the
@@ -266,21 +265,21 @@ async function main(): Promise<void> {
   const copyRows: string[] = [];
   const coreRows: string[] = [];
   const cores = availableParallelism();
+  const mainCpu = (xs: Sample[]): number => median(xs.map((x) => x.mainCpuMs ?? Number.NaN));
+  const registryCpu = (xs: Sample[]): number => median(xs.map((x) => x.registryCpuMs ?? Number.NaN));
+  /** The command's and the registry's CPU time over all cores × the wall time. */
+  const busy = (xs: Sample[]): string => `${((100 * (cpu(xs) + registryCpu(xs))) / (cores * wall(xs))).toFixed(0)}%`;
   const rssRows: string[] = [];
   for (const c of cases) {
     const r = results.get(c.label)!;
     const desc = `${c.label} (${c.layers} × ${c.mib} MiB${c.bigIsData ? ", large files are data" : ""}, ${compressedMiB.get(c.label)!.toFixed(0)} MiB gzip)`;
     timeRows.push(`| ${desc} | ${secs(wall(r.pull))} | ${secs(wall(r.embed))} | **${ratio(wall(r.embed), wall(r.pull))}** | ${secs(wall(r.embedWorker))} | ${ratio(wall(r.embedWorker), wall(r.pull))} | ${secs(wall(r.embedV8))} | ${ratio(wall(r.embedV8), wall(r.pull))} |`);
     cpuRows.push(`| ${c.label} | ${secs(cpu(r.pull))} | ${secs(cpu(r.embed))} | ${ratio(cpu(r.embed), cpu(r.pull))} | ${secs(cpu(r.embedWorker))} | ${ratio(cpu(r.embedWorker), cpu(r.pull))} | ${secs(cpu(r.embedV8))} | ${ratio(cpu(r.embedV8), cpu(r.pull))} |`);
-    {
-      const med = (xs: Sample[], k: "mainCpuMs" | "registryCpuMs"): number => median(xs.map((x) => x[k] ?? Number.NaN));
-      const busy = (xs: Sample[]): string => `${((100 * (cpu(xs) + med(xs, "registryCpuMs"))) / (cores * wall(xs))).toFixed(0)}%`;
-      coreRows.push(
-        `| ${c.label} | ${secs(wall(r.pull))} | ${secs(cpu(r.pull))} | ${secs(med(r.pull, "registryCpuMs"))} | ${busy(r.pull)} | ` +
-          `${secs(wall(r.embed))} | ${secs(med(r.embed, "mainCpuMs"))} (${((100 * med(r.embed, "mainCpuMs")) / wall(r.embed)).toFixed(0)}% of the wall time) | ` +
-          `${secs(cpu(r.embed) - med(r.embed, "mainCpuMs"))} | ${secs(med(r.embed, "registryCpuMs"))} | ${busy(r.embed)} |`,
-      );
-    }
+    coreRows.push(
+      `| ${c.label} | ${secs(wall(r.pull))} | ${secs(cpu(r.pull))} | ${secs(registryCpu(r.pull))} | ${busy(r.pull)} | ` +
+        `${secs(wall(r.embed))} | ${secs(mainCpu(r.embed))} (${((100 * mainCpu(r.embed)) / wall(r.embed)).toFixed(0)}% of the wall time) | ` +
+        `${secs(cpu(r.embed) - mainCpu(r.embed))} | ${secs(registryCpu(r.embed))} | ${busy(r.embed)} |`,
+    );
     if (c.copy) copyRows.push(`| ${c.label} | ${secs(wall(r.copy))} | ${secs(wall(r.embedCopy))} | ${ratio(wall(r.embedCopy), wall(r.copy))} | ${secs(cpu(r.copy))} | ${secs(cpu(r.embedCopy))} |`);
     rssRows.push(`| ${c.label} | ${maxRss([...r.embed, ...r.embedCopy]).toFixed(0)} MiB | ${(median([...r.embed, ...r.embedCopy].map((x) => x.rssKiB)) / 1024).toFixed(0)} MiB | ${maxRss(r.embedWorker).toFixed(0)} MiB | ${maxRss(r.embedV8).toFixed(0)} MiB |`);
   }
