@@ -426,7 +426,7 @@ const EMBED_NOTES = `What the numbers say:
   thread, but on two cores the main thread, zlib's thread pool, the worker and the registry compete
   for them: it costs more CPU time and memory than it saves in wall time, so it stays opt-in
   (\`INLAY_SCAN_WORKERS=N\`; N layers at once). Reading two layers at once on the main thread was
-  also tried this round (no worker): no gain, the main thread is already busy.
+  also tried in an earlier round (no worker): no gain, the main thread is already busy.
 - **The main thread is the critical path, and both cores are needed**: the "where the cores went"
   table shows the default embed's main thread busy for most of the wall time, and the embed and the
   registry together keeping the two cores well over half busy. Work moved to another thread only
