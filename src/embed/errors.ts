@@ -13,3 +13,14 @@ export class UnsupportedPlatformError extends Error {
     this.name = "UnsupportedPlatformError";
   }
 }
+
+/**
+ * This installation cannot supply the enforcer for a platform: its file is missing or unreadable,
+ * or it is not a 64-bit ELF executable for that architecture. Nothing is embedded.
+ */
+export class EnforcerMissingError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EnforcerMissingError";
+  }
+}

@@ -8,7 +8,7 @@ import { ImageNotFoundError, RegistryAuthError, RegistryResponseError, Unsupport
 import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
 import { LayerRejectedError } from "../scan/layer-walker.js";
 import { PolicyRefusedError } from "./components.js";
-import { NoCommandError, UnsupportedPlatformError } from "./errors.js";
+import { EnforcerMissingError, NoCommandError, UnsupportedPlatformError } from "./errors.js";
 
 export const ExitCode = {
   ok: 0,
@@ -24,6 +24,7 @@ export const ExitCode = {
   malformed: 10,
   policy: 11,
   layerRejected: 12,
+  enforcerMissing: 13,
 } as const;
 
 /** Finds the first error in a `cause` chain that is one of the known conditions. */
@@ -40,6 +41,7 @@ function known(err: unknown): Error | undefined {
       e instanceof RegistryResponseError ||
       e instanceof PolicyRefusedError ||
       e instanceof LayerRejectedError ||
+      e instanceof EnforcerMissingError ||
       e instanceof SyntaxError
     ) {
       return e;
@@ -62,6 +64,7 @@ export function toCliError(err: unknown, action: string): CliError {
     : e instanceof RegistryResponseError ? ExitCode.registry
     : e instanceof PolicyRefusedError ? ExitCode.policy
     : e instanceof LayerRejectedError ? ExitCode.layerRejected
+    : e instanceof EnforcerMissingError ? ExitCode.enforcerMissing
     : ExitCode.malformed;
   const suffix = code === ExitCode.integrity ? " (aborted; nothing was written under the destination name)" : "";
   return new CliError(`${action}: ${e.message}${suffix}`, code, { cause: err });

@@ -98,6 +98,23 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
     assert.equal(r8.code, 8, r8.stderr);
     assert.match(r8.stderr, /Windows image/);
 
+    // 13: no usable enforcer for the platform (here the arm64 build where the amd64 one belongs):
+    // named, refused before anything is written.
+    const wrongDir = join(tmp.path, "wrong-enforcers");
+    await mkdir(join(wrongDir, "x86_64"), { recursive: true });
+    await writeFile(join(wrongDir, "x86_64", "inlay-enforcer"), await readFile("enforcer/build/aarch64/inlay-enforcer"));
+    const o13 = join(tmp.path, "o13");
+    const r13 = await inlay(["embed", "--enforcer-dir", wrongDir, `oci:${ok}:v1`, `oci:${o13}:x`]);
+    assert.equal(r13.code, 13, r13.stderr);
+    assert.match(r13.stderr, /x86_64\/inlay-enforcer as the enforcer for linux\/amd64: it is an ELF executable for machine 183, not x86_64/);
+    assert.doesNotMatch(r13.stderr, /internal error/);
+    await assert.rejects(readFile(join(o13, "index.json")), { code: "ENOENT" });
+    const r13m = await inlay(["embed", "--enforcer-dir", join(tmp.path, "none"), `docker://${reg.host}/app:v1`, `docker://${reg.host}/app:e13`]);
+    assert.equal(r13m.code, 13, r13m.stderr);
+    assert.match(r13m.stderr, /Cannot read the enforcer for linux\/amd64 at .*none\/x86_64\/inlay-enforcer: ENOENT/);
+    const tag13 = await fetch(`http://${reg.host}/v2/app/manifests/e13`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    assert.equal(tag13.status, 404, "nothing is pushed under the destination tag");
+
     // 11: an invalid policy names the file; a valid inline bundle spec is baked in and the enforcer accepts it.
     const badPolicy = join(tmp.path, "bad-policy.yaml");
     await writeFile(badPolicy, "apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata: {name: bad}\nspec: {executables: {drift: {mode: sometimes}}}\n");
