@@ -45,3 +45,15 @@ export class RegistryResponseError extends Error {
     this.status = status;
   }
 }
+
+/**
+ * A layer's compressed bytes cannot be decoded: not gzip/zstd where the media type says so,
+ * corrupt or truncated data, or bytes after the last gzip member. The blob digest may well match:
+ * the image itself is broken, and no runtime could unpack it either.
+ */
+export class CorruptLayerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CorruptLayerError";
+  }
+}

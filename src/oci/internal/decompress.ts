@@ -1,19 +1,23 @@
 /**
- * Layer decompression as streams: gzip through node:zlib, zstd through fzstd (Node 20 has no zstd),
- * and a diff_id check on the uncompressed bytes.
+ * Layer decompression as streams: gzip through the project's member framing and node:zlib's raw
+ * inflate (`gunzip-stream.ts`), zstd through fzstd (Node 20 has no zstd), and a diff_id check on the
+ * uncompressed bytes. Data that cannot be decoded is a {@link CorruptLayerError}.
  * @module
  */
-import { createGunzip, type ZlibOptions } from "node:zlib";
-import { PassThrough, Transform, type Readable, type TransformCallback, type TransformOptions, Writable } from "node:stream";
+import { PassThrough, Transform, type Readable, type TransformCallback, Writable } from "node:stream";
 import { Decompress } from "fzstd";
 import type { Compression } from "../v1/media-types.js";
+import { CorruptLayerError } from "../errors.js";
+import { GunzipStream } from "./gunzip-stream.js";
 import { VerifyStream } from "./verify.js";
 
 /** zstd decoder as a Transform; fzstd calls back synchronously inside push(). */
 class ZstdDecompressStream extends Transform {
   readonly #d: Decompress;
-  constructor() {
+  readonly #what: string;
+  constructor(what: string) {
     super();
+    this.#what = what;
     this.#d = new Decompress((chunk) => {
       this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
@@ -23,7 +27,7 @@ class ZstdDecompressStream extends Transform {
       this.#d.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       cb();
     } catch (err) {
-      cb(new Error(`Cannot decompress zstd layer: ${(err as Error).message}`, { cause: err }));
+      cb(new CorruptLayerError(`Cannot decompress ${this.#what}: the zstd data is corrupt: ${(err as Error).message}`, { cause: err }));
     }
   }
   override _flush(cb: TransformCallback): void {
@@ -31,12 +35,12 @@ class ZstdDecompressStream extends Transform {
       this.#d.push(new Uint8Array(0), true);
       cb();
     } catch (err) {
-      cb(new Error(`Cannot decompress zstd layer: ${(err as Error).message}`, { cause: err }));
+      cb(new CorruptLayerError(`Cannot decompress ${this.#what}: the zstd data is corrupt: ${(err as Error).message}`, { cause: err }));
     }
   }
 }
 
-function forward(from: Readable, to: Readable): void {
+function forward(from: Readable, to: Readable | Writable): void {
   from.on("error", (err) => to.destroy(err));
 }
 
@@ -142,12 +146,11 @@ class BatchFeeder extends Writable {
  * `output` (verified against `diffId` unless it is null). `output` errors when `input` is destroyed
  * with an error, when the data is corrupt, or when the diff_id differs.
  */
-function layerDecoder(opts: { compression: Compression; diffId: string | null; what: string }): { input: Transform; output: Readable } {
+function layerDecoder(opts: { compression: Compression; diffId: string | null; what: string }): { input: Writable; output: Readable } {
   const { compression, diffId, what } = opts;
-  let dec: Transform;
-  // zlib streams pass their options on to Transform, which reads the high-water mark.
-  if (compression === "gzip") dec = createGunzip({ chunkSize: INFLATE_CHUNK, readableHighWaterMark: INFLATED_AHEAD } as ZlibOptions & TransformOptions);
-  else if (compression === "zstd") dec = new ZstdDecompressStream();
+  let dec: Transform | GunzipStream;
+  if (compression === "gzip") dec = new GunzipStream({ what, chunkSize: INFLATE_CHUNK, inflatedAhead: INFLATED_AHEAD });
+  else if (compression === "zstd") dec = new ZstdDecompressStream(what);
   else dec = new PassThrough();
   const out = diffId === null ? new PassThrough({ highWaterMark: INFLATE_CHUNK }) : new VerifyStream(`${what} (uncompressed, against its diff_id)`, diffId);
   forward(dec, out);
@@ -158,9 +161,10 @@ function layerDecoder(opts: { compression: Compression; diffId: string | null; w
 /**
  * Decompresses a layer stream and verifies the uncompressed bytes against `diffId`. The returned
  * stream errors when the compressed input errors (e.g. its digest check fails), when the data is
- * corrupt, or when the diff_id differs. With `diffId: null` the bytes are not verified here: the
- * consumer must check them against the diff_id itself (a scan worker does, beside its tar parsing)
- * and discard everything it read when they differ.
+ * corrupt ({@link CorruptLayerError}), or when the diff_id differs. With `diffId: null` the bytes are
+ * not verified here: the consumer must check them against the diff_id itself (a scan worker does,
+ * beside its tar parsing) and discard everything it read when they differ. Either way the diff_id
+ * is the only content check of a gzip layer: gzip's own CRC-32 is not computed (`gunzip-stream.ts`).
  */
 export function uncompressedLayer(compressed: Readable, opts: { compression: Compression; diffId: string | null; what?: string }): Readable {
   const { input, output } = layerDecoder({ ...opts, what: opts.what ?? `layer ${opts.diffId ?? "(unverified)"}` });
@@ -168,8 +172,8 @@ export function uncompressedLayer(compressed: Readable, opts: { compression: Com
   output.on("close", () => {
     if (!compressed.destroyed) compressed.destroy();
   });
-  // Batch buffers are reused once a write's callback has run, which is safe only for zlib (it has
-  // consumed the bytes by then); the zstd decoder and a pass-through may still hold them.
+  // Batch buffers are reused once a write's callback has run, which is safe only for the gzip
+  // decoder (it has consumed the bytes by then); the zstd decoder and a pass-through may still hold them.
   if (opts.compression === "gzip") {
     const batches = new BatchFeeder(input);
     // The decoder's own error is reported through `output`; the feeder only has to stop.
