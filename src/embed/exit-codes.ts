@@ -4,7 +4,7 @@
  * @module
  */
 import { CliError } from "../cli/cli-error.js";
-import { ImageNotFoundError, RegistryAuthError, RegistryResponseError, UnsupportedMediaTypeError } from "../oci/errors.js";
+import { CorruptLayerError, ImageNotFoundError, RegistryAuthError, RegistryResponseError, UnsupportedMediaTypeError } from "../oci/errors.js";
 import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
 import { LayerRejectedError } from "../scan/layer-walker.js";
 import { PolicyRefusedError } from "./components.js";
@@ -41,6 +41,7 @@ function known(err: unknown): Error | undefined {
       e instanceof RegistryResponseError ||
       e instanceof PolicyRefusedError ||
       e instanceof LayerRejectedError ||
+      e instanceof CorruptLayerError ||
       e instanceof EnforcerMissingError ||
       e instanceof SyntaxError
     ) {
@@ -63,7 +64,7 @@ export function toCliError(err: unknown, action: string): CliError {
     : e instanceof UnsupportedPlatformError ? ExitCode.unsupportedPlatform
     : e instanceof RegistryResponseError ? ExitCode.registry
     : e instanceof PolicyRefusedError ? ExitCode.policy
-    : e instanceof LayerRejectedError ? ExitCode.layerRejected
+    : e instanceof LayerRejectedError || e instanceof CorruptLayerError ? ExitCode.layerRejected
     : e instanceof EnforcerMissingError ? ExitCode.enforcerMissing
     : ExitCode.malformed;
   const suffix = code === ExitCode.integrity ? " (aborted; nothing was written under the destination name)" : "";

@@ -1,10 +1,12 @@
 /**
  * The messages between the layer-scan pool and its worker threads, and the conversion of a
  * {@link LayerScan} (records and errors) to and from what `postMessage` can carry. Errors keep
- * their class where callers branch on it (tar format, digest and size mismatches), their message
+ * their class where callers branch on it (tar format, digest and size mismatches, corrupt layer
+ * data), their message
  * and their `cause` chain, so a failure in a worker reads and exits exactly as it would in-process.
  * @module
  */
+import { CorruptLayerError } from "../oci/errors.js";
 import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
 import type { LayerRecord, LayerRecordLimits, LayerScan } from "./layer-records.js";
 import { TarFormatError } from "./tar-entries.js";
@@ -18,7 +20,7 @@ export interface LayerJob {
 }
 
 export interface WireError {
-  kind: "tar" | "digest" | "size" | "error";
+  kind: "tar" | "digest" | "size" | "corrupt" | "error";
   name: string;
   message: string;
   offset?: number;
@@ -79,6 +81,8 @@ export function errorToWire(err: unknown, depth = 0): WireError {
     wire.actual = e.actual;
   } else if (e instanceof SizeMismatchError) {
     wire.kind = "size";
+  } else if (e instanceof CorruptLayerError) {
+    wire.kind = "corrupt";
   }
   if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) wire.cause = errorToWire(e.cause, depth + 1);
   return wire;
@@ -90,6 +94,7 @@ export function errorFromWire(wire: WireError): Error {
   if (wire.kind === "tar") e = new TarFormatError(wire.message, wire.offset ?? 0, wire.entryName, options);
   else if (wire.kind === "digest") e = new DigestMismatchError("", wire.expected ?? "", wire.actual ?? "");
   else if (wire.kind === "size") e = new SizeMismatchError("", 0, "");
+  else if (wire.kind === "corrupt") e = new CorruptLayerError(wire.message, options);
   else e = new Error(wire.message, options);
   e.message = wire.message;
   if (wire.kind === "error") e.name = wire.name;

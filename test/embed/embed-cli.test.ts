@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -149,6 +150,44 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
     await authReg.dispose();
     await authTmp.dispose();
     await reg.dispose();
+    await tmp.dispose();
+  }
+});
+
+test("inlay embed / inlay scan exit 12: corrupt layer data and hostile tar entries are refused, in-process and in a scan worker", async () => {
+  const tmp = await makeTempDir("inlay-cli-corrupt-");
+  try {
+    const files = await busyboxFiles();
+    const layout = async (name: string, spec: { mangleBlob?: (b: Buffer) => Buffer; compression?: "gzip" | "zstd"; layers?: typeof files[] }): Promise<string> => {
+      const dir = join(tmp.path, name);
+      await writeTestLayout(dir, "v1", [{ architecture: "amd64", layers: spec.layers ?? [files], cmd: ["/bin/sh"], ...(spec.compression ? { compression: spec.compression } : {}), ...(spec.mangleBlob ? { mangleBlob: spec.mangleBlob } : {}) }]);
+      return dir;
+    };
+    // Each blob matches its digest; what is wrong is inside it.
+    const cases: { name: string; dir: string; code: number; pattern: RegExp }[] = [
+      { name: "truncated gzip", dir: await layout("trunc", { mangleBlob: (b) => b.subarray(0, b.length - 100) }), code: 12, pattern: /Cannot decompress layer 0 \(sha256:[0-9a-f]{64}\) of OCI layout .*trunc:v1: the deflate data is corrupt: unexpected end of file \(gzip member 1, which starts at compressed byte 0\)/ },
+      { name: "gzip without its trailer", dir: await layout("notrailer", { mangleBlob: (b) => b.subarray(0, b.length - 8) }), code: 12, pattern: /the data ends before the member's trailer \(gzip member 1, at compressed byte \d+\)/ },
+      { name: "bytes after the gzip member", dir: await layout("garbage", { mangleBlob: (b) => Buffer.concat([b, Buffer.from("garbage")]) }), code: 12, pattern: /the bytes after gzip member 1 \(from compressed byte \d+\) are not another gzip member/ },
+      { name: "not gzip at all", dir: await layout("notgz", { mangleBlob: () => Buffer.from("a tar+gzip layer that is neither") }), code: 12, pattern: /not gzip data \(no gzip magic number at the start\)/ },
+      { name: "corrupt zstd", dir: await layout("zstd", { compression: "zstd", mangleBlob: (b) => b.subarray(0, b.length - 10) }), code: 12, pattern: /Cannot decompress layer 0 .*: the zstd data is corrupt/ },
+      // Valid deflate whose bytes changed: gzip's CRC-32 is not read, the diff_id catches it.
+      { name: "changed bytes in a stored block", dir: await layout("flipped", { layers: [[{ path: "bin/blob", data: randomBytes(64 * 1024), mode: 0o755 }, ...files]], mangleBlob: (b) => { const c = Buffer.from(b); c[20_000] = c[20_000]! ^ 0xff; return c; } }), code: 5, pattern: /Cannot verify layer 0 .*\(uncompressed, against its diff_id\): content has digest sha256:[0-9a-f]{64}, the descriptor says/ },
+      { name: "a hostile tar entry", dir: await layout("dotdot", { layers: [[...files, { path: "../escape", data: "x" }]] }), code: 12, pattern: /Cannot apply layer 0 entry "..\/escape": .*contains a ".." component/ },
+    ];
+    for (const c of cases) {
+      for (const env of [{}, { INLAY_SCAN_WORKERS: "1" }]) {
+        const out = join(tmp.path, `out-${c.name.replace(/\W/g, "")}`);
+        const r = await inlay(["embed", `oci:${c.dir}:v1`, `oci:${out}:x`], { ...process.env, ...env });
+        assert.equal(r.code, c.code, `${c.name} ${JSON.stringify(env)}: ${r.stderr}`);
+        assert.match(r.stderr, c.pattern, c.name);
+        assert.doesNotMatch(r.stderr, /internal error/, c.name);
+        await assert.rejects(readFile(join(out, "index.json")), { code: "ENOENT" }, `${c.name}: nothing written`);
+      }
+      const s = await inlay(["scan", `oci:${c.dir}:v1`]);
+      assert.equal(s.code, c.code, `scan ${c.name}: ${s.stderr}`);
+      assert.match(s.stderr, c.pattern, `scan ${c.name}`);
+    }
+  } finally {
     await tmp.dispose();
   }
 });

@@ -29,6 +29,8 @@ export interface PlatformSpec {
   /** Extra top-level config fields (to prove unknown fields survive). */
   extraConfig?: Record<string, unknown>;
   compression?: "gzip" | "zstd" | "none";
+  /** Rewrites each compressed layer blob after its diff_id was taken (a broken image whose digests still match). */
+  mangleBlob?: (blob: Buffer, layer: number) => Buffer;
 }
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -71,7 +73,8 @@ export async function writeTestLayout(dir: string, tag: string, platforms: Platf
       const tar = await tarOf(files);
       diffIds.push(`sha256:${sha(tar)}`);
       const c = p.compression ?? "gzip";
-      const blob = c === "gzip" ? gzipSync(tar) : c === "zstd" ? execFileSync("zstd", ["-q", "-c"], { input: tar, maxBuffer: 1 << 30 }) : tar;
+      const packed = c === "gzip" ? gzipSync(tar) : c === "zstd" ? execFileSync("zstd", ["-q", "-c"], { input: tar, maxBuffer: 1 << 30 }) : tar;
+      const blob = p.mangleBlob ? p.mangleBlob(packed, layers.length) : packed;
       const mt = c === "gzip" ? "application/vnd.oci.image.layer.v1.tar+gzip" : c === "zstd" ? "application/vnd.oci.image.layer.v1.tar+zstd" : "application/vnd.oci.image.layer.v1.tar";
       layers.push({ mediaType: mt, ...(await putBlob(dir, blob)) });
     }
