@@ -70,3 +70,32 @@ test("the docker-archive source reads the older form that skopeo writes (manifes
     await tmp.dispose();
   }
 });
+
+test("the docker-archive source refuses a broken archive with a message naming the archive and the member", async () => {
+  const tmp = await makeTempDir("inlay-archive-bad-");
+  try {
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const archive = async (name: string, members: Record<string, string>): Promise<string> => {
+      const dir = join(tmp.path, `${name}.d`);
+      await mkdir(dir);
+      for (const [m, body] of Object.entries(members)) await writeFile(join(dir, m), body);
+      const file = join(tmp.path, `${name}.tar`);
+      await execFileP("tar", ["-cf", file, "-C", dir, ...Object.keys(members)]);
+      return file;
+    };
+    const cases: [string, RegExp, (e: unknown) => boolean][] = [
+      [await archive("notjson", { "manifest.json": "{oops" }), /Cannot parse manifest\.json of docker archive .*notjson\.tar: not JSON/, (e) => e instanceof SyntaxError],
+      [await archive("noconfig", { "manifest.json": JSON.stringify([{ Config: "../../etc/passwd", RepoTags: ["a:b"], Layers: [] }]) }), /docker archive .*noconfig\.tar: manifest\.json names config \.\.\/\.\.\/etc\/passwd, which the archive lacks/, (e) => e instanceof SyntaxError],
+      [await archive("neither", { "hello.txt": "hi" }), /docker archive .*neither\.tar: it has neither index\.json nor manifest\.json/, (e) => e instanceof ImageNotFoundError],
+    ];
+    for (const [file, pattern, cls] of cases) {
+      await assert.rejects(openDockerArchiveSource(file).resolve(), (err: unknown) => {
+        assert.ok(cls(err), String(err));
+        assert.match((err as Error).message, pattern);
+        return true;
+      });
+    }
+  } finally {
+    await tmp.dispose();
+  }
+});

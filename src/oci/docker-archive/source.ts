@@ -17,7 +17,7 @@ import { Annotation } from "../v1/annotations.js";
 import { parseImageConfig } from "../v1/config.js";
 import { digestOf, isDigest, type Digest } from "../v1/digest.js";
 import type { Descriptor } from "../v1/descriptor.js";
-import { parseImageIndex } from "../v1/manifest.js";
+import { parseImageIndex, parseJson } from "../v1/manifest.js";
 import { MediaType } from "../v1/media-types.js";
 import type { ImageSource, Resolved } from "../v1/store.js";
 
@@ -76,7 +76,7 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
   async function resolveLegacy(ms: Map<string, TarMember>): Promise<Resolved> {
     const mj = ms.get("manifest.json");
     if (!mj) throw new ImageNotFoundError(`Cannot open ${name}: it has neither index.json nor manifest.json; is it a docker-archive?`);
-    const r = legacyManifestSchema.safeParse(JSON.parse((await readMember(mj, "manifest.json")).toString("utf8")));
+    const r = legacyManifestSchema.safeParse(parseJson(await readMember(mj, "manifest.json"), `manifest.json of ${name}`));
     if (!r.success) throw new SyntaxError(`Cannot parse manifest.json of ${name}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const entries = opts.tag ? r.data.filter((e) => (e.RepoTags ?? []).some((t) => t === opts.tag || t.endsWith(`/${opts.tag}`))) : r.data;
     if (entries.length !== 1) {

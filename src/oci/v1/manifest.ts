@@ -39,7 +39,8 @@ const indexSchema = z.looseObject({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
-function parseJson(bytes: Uint8Array, where: string): unknown {
+/** Parses JSON bytes; invalid JSON is a SyntaxError naming `where`. */
+export function parseJson(bytes: Uint8Array, where: string): unknown {
   try {
     return JSON.parse(Buffer.from(bytes).toString("utf8"));
   } catch (err) {
