@@ -4,7 +4,7 @@
  * @module
  */
 import { CliError } from "../cli/cli-error.js";
-import { CorruptLayerError, ImageNotFoundError, RegistryAuthError, RegistryResponseError, UnsupportedMediaTypeError } from "../oci/errors.js";
+import { CorruptLayerError, DestinationError, ImageNotFoundError, RegistryAuthError, RegistryResponseError, UnsupportedMediaTypeError } from "../oci/errors.js";
 import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
 import { LayerRejectedError } from "../scan/layer-walker.js";
 import { PolicyRefusedError } from "./components.js";
@@ -25,6 +25,7 @@ export const ExitCode = {
   policy: 11,
   layerRejected: 12,
   enforcerMissing: 13,
+  destination: 14,
 } as const;
 
 /** Finds the first error in a `cause` chain that is one of the known conditions. */
@@ -43,6 +44,7 @@ function known(err: unknown): Error | undefined {
       e instanceof LayerRejectedError ||
       e instanceof CorruptLayerError ||
       e instanceof EnforcerMissingError ||
+      e instanceof DestinationError ||
       e instanceof SyntaxError
     ) {
       return e;
@@ -66,6 +68,7 @@ export function toCliError(err: unknown, action: string): CliError {
     : e instanceof PolicyRefusedError ? ExitCode.policy
     : e instanceof LayerRejectedError || e instanceof CorruptLayerError ? ExitCode.layerRejected
     : e instanceof EnforcerMissingError ? ExitCode.enforcerMissing
+    : e instanceof DestinationError ? ExitCode.destination
     : ExitCode.malformed;
   const suffix = code === ExitCode.integrity ? " (aborted; nothing was written under the destination name)" : "";
   return new CliError(`${action}: ${e.message}${suffix}`, code, { cause: err });

@@ -85,6 +85,9 @@ async function openLayer(source: ImageSource, image: { layers: Descriptor[]; dif
   let sourceFailed = false;
   if (copying && opts.sink) {
     const up = new PassThrough();
+    // A sink that fails before it reads `up` (its directory cannot be made) never listens to it;
+    // that failure is reported through `upload`, the source's through `scan`.
+    up.on("error", () => undefined);
     const scan = new PassThrough();
     raw.on("error", (err) => {
       sourceFailed = true;

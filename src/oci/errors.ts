@@ -57,3 +57,15 @@ export class CorruptLayerError extends Error {
     this.name = "CorruptLayerError";
   }
 }
+
+/**
+ * The destination cannot be written: a directory that cannot be created, a file where a directory
+ * must be, no permission, a read-only file system, no space left. Nothing was made visible under
+ * the destination name.
+ */
+export class DestinationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "DestinationError";
+  }
+}

@@ -191,3 +191,53 @@ test("inlay embed / inlay scan exit 12: corrupt layer data and hostile tar entri
     await tmp.dispose();
   }
 });
+
+test("inlay embed exit 14: a destination that cannot be written is named, quickly, and nothing is left under its name", async (t) => {
+  const tmp = await makeTempDir("inlay-cli-dest-");
+  try {
+    const ok = join(tmp.path, "ok");
+    await writeTestLayout(ok, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"] }]);
+    const file = join(tmp.path, "a-file");
+    await writeFile(file, "in the way");
+    const cases: [string, RegExp][] = [
+      [`oci:${file}:x`, /Cannot write OCI layout .*a-file:x: ENOTDIR: not a directory, mkdir/],
+      [`oci:${join(file, "sub")}:x`, /Cannot write OCI layout .*a-file\/sub:x: ENOTDIR: not a directory, mkdir/],
+      // Node's own recursive mkdir never returns here.
+      ["oci:/proc/inlay-test-layout:x", /Cannot write OCI layout \/proc\/inlay-test-layout:x: ENOENT: no such file or directory, mkdir '\/proc\/inlay-test-layout'/],
+      [`docker-archive:${join(tmp.path, "no-dir", "x.tar")}:app:v1`, /Cannot write docker archive .*no-dir\/x\.tar: ENOENT: no such file or directory, open/],
+    ];
+    for (const [dst, pattern] of cases) {
+      const r = await inlay(["embed", `oci:${ok}:v1`, dst]);
+      assert.equal(r.code, 14, `${dst}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.doesNotMatch(r.stderr, /internal error|Unhandled/);
+    }
+    assert.equal(await readFile(file, "utf8"), "in the way");
+
+    // A full disk: the write fails part-way, and no tag, archive or temp file is left.
+    const full = join(tmp.path, "full");
+    await mkdir(full);
+    try {
+      await execFileP("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", full]);
+    } catch (err) {
+      t.skip(`cannot mount a small tmpfs for the full-disk case: ${(err as Error).message}`);
+      return;
+    }
+    try {
+      const rl = await inlay(["embed", `oci:${ok}:v1`, `oci:${join(full, "layout")}:x`]);
+      assert.equal(rl.code, 14, rl.stderr);
+      assert.match(rl.stderr, /Cannot write OCI layout .*full\/layout:x: ENOSPC: no space left on device/);
+      await assert.rejects(readFile(join(full, "layout", "index.json")), { code: "ENOENT" });
+      const ra = await inlay(["embed", `oci:${ok}:v1`, `docker-archive:${join(full, "x.tar")}:app:v1`]);
+      assert.equal(ra.code, 14, ra.stderr);
+      assert.match(ra.stderr, /Cannot write docker archive .*full\/x\.tar: ENOSPC: no space left on device/);
+      const { readdir } = await import("node:fs/promises");
+      const left = [...(await readdir(full)), ...(await readdir(join(full, "layout", "blobs", "sha256")))];
+      assert.deepEqual(left.filter((n) => n.includes("x.tar") || n.includes(".tmp-")), [], "no archive and no temp file is left");
+    } finally {
+      await execFileP("umount", [full]);
+    }
+  } finally {
+    await tmp.dispose();
+  }
+});

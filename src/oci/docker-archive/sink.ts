@@ -2,7 +2,8 @@
  * Writes a `docker save`-style tar in the hybrid form of Docker ≥ 25: an OCI layout (`oci-layout`,
  * `index.json`, `blobs/sha256/`) plus `manifest.json` and `repositories` for older loaders. Layers
  * keep their compression (loaders decompress them). The tar is built in a temp file next to the
- * destination and renamed into place at commit; a failed write leaves nothing behind.
+ * destination and renamed into place at commit; a failed write leaves nothing behind. Failures of
+ * the file itself are {@link DestinationError}s naming it.
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -11,6 +12,7 @@ import { rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pack, type Pack } from "tar-stream";
+import { DestinationError } from "../errors.js";
 import { verifyBytes, VerifyStream } from "../internal/verify.js";
 import { Annotation } from "../v1/annotations.js";
 import { digestHex } from "../v1/digest.js";
@@ -31,19 +33,39 @@ export function openDockerArchiveSink(file: string, opts: { tag?: string } = {})
   const written = new Set<string>();
   const manifests = new Map<string, Buffer>();
 
+  /** Set when the temp file failed (cannot be created, no space): the cause of every later failure. */
+  let fileFailure: DestinationError | undefined;
+  /** Set before this sink destroys the tar itself: the file then fails with that cause, not its own. */
+  let tearingDown = false;
+
   function tar(): Pack {
     if (!p) {
       p = pack();
-      done = pipeline(p, createWriteStream(tmp));
+      const out = createWriteStream(tmp);
+      out.on("error", (err) => {
+        if (!tearingDown) fileFailure ??= new DestinationError(`Cannot write ${name}: ${err.message}`, { cause: err });
+      });
+      done = pipeline(p, out);
       done.catch(() => undefined);
     }
     return p;
   }
 
+  /** Awaits a step of writing the tar; when the file failed meanwhile, that is the error to report. */
+  async function step<T>(run: Promise<T>): Promise<T> {
+    try {
+      return await run;
+    } catch (err) {
+      throw fileFailure ?? err;
+    }
+  }
+
   function addBuffer(path: string, data: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      tar().entry({ name: path, size: data.length, mode: 0o644, mtime: MTIME, uid: 0, gid: 0 }, data, (err) => (err ? reject(err) : resolve()));
-    });
+    return step(
+      new Promise((resolve, reject) => {
+        tar().entry({ name: path, size: data.length, mode: 0o644, mtime: MTIME, uid: 0, gid: 0 }, data, (err) => (err ? reject(err) : resolve()));
+      }),
+    );
   }
 
   async function addBlobBytes(desc: Descriptor, bytes: Buffer): Promise<void> {
@@ -87,15 +109,16 @@ export function openDockerArchiveSink(file: string, opts: { tag?: string } = {})
         return;
       }
       const t = tar();
-      await new Promise<void>((resolve, reject) => {
+      await step(new Promise<void>((resolve, reject) => {
         const entry = t.entry({ name: `blobs/sha256/${digestHex(desc.digest)}`, size: desc.size, mode: 0o644, mtime: MTIME, uid: 0, gid: 0 }, (err) =>
           err ? reject(err) : resolve(),
         );
         pipeline(data, new VerifyStream(`blob ${desc.digest} for ${name}`, desc.digest, desc.size), entry).catch((err) => {
+          tearingDown = true;
           t.destroy(err as Error);
           reject(err);
         });
-      });
+      }));
       written.add(desc.digest);
     },
     async putManifest(desc: Descriptor, bytes: Buffer): Promise<void> {
@@ -123,12 +146,17 @@ export function openDockerArchiveSink(file: string, opts: { tag?: string } = {})
         await addBuffer("repositories", Buffer.from(JSON.stringify({ [repo]: { [tagName]: top } })));
       }
       tar().finalize();
-      await done;
-      await rename(tmp, file);
+      await step(done!);
+      try {
+        await rename(tmp, file);
+      } catch (err) {
+        throw new DestinationError(`Cannot write ${name}: ${(err as Error).message}`, { cause: err });
+      }
       p = undefined;
     },
     async close() {
       if (p) {
+        tearingDown = true;
         p.destroy();
         await done?.catch(() => undefined);
         await rm(tmp, { force: true });

@@ -1,15 +1,18 @@
 /**
  * Writes an image into an OCI image layout directory. Blobs are written to a temp file, verified,
  * then renamed into place; `index.json` is rewritten atomically at commit, replacing any entry with
- * the same tag, so a failed write leaves the previous index untouched.
+ * the same tag, so a failed write leaves the previous index untouched. File-system failures are
+ * {@link DestinationError}s naming the path.
  * @module
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { DestinationError } from "../errors.js";
+import { makeDirs } from "../internal/make-dirs.js";
 import { verifyBytes, VerifyStream } from "../internal/verify.js";
 import { digestHex } from "../v1/digest.js";
 import type { Descriptor } from "../v1/descriptor.js";
@@ -20,27 +23,45 @@ import { Annotation } from "../v1/annotations.js";
 
 const REF_NAME = Annotation.refName;
 
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === "string";
+}
+
 async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Opens (creating if needed) a layout directory for writing; `tag` becomes the ref.name of the root. */
 export function openLayoutSink(dir: string, opts: { tag?: string } = {}): ImageSink {
   const name = `OCI layout ${dir}${opts.tag ? `:${opts.tag}` : ""}`;
   const blobsDir = join(dir, "blobs", "sha256");
+  /** Runs a file-system step; a system error becomes a DestinationError naming the layout. */
+  async function fsStep<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isSystemError(err)) throw new DestinationError(`Cannot write ${name}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
   let ready: Promise<void> | undefined;
   const init = (): Promise<void> =>
-    (ready ??= (async () => {
-      await mkdir(blobsDir, { recursive: true });
+    (ready ??= fsStep(async () => {
+      await makeDirs(blobsDir);
       await writeAtomic(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-    })());
+    }));
 
   async function putBytes(desc: Descriptor, bytes: Buffer): Promise<void> {
     await init();
     verifyBytes(bytes, desc, { what: `blob ${desc.digest} for ${name}` });
-    await writeAtomic(join(blobsDir, digestHex(desc.digest)), bytes);
+    await fsStep(() => writeAtomic(join(blobsDir, digestHex(desc.digest)), bytes));
   }
 
   return {
@@ -57,11 +78,16 @@ export function openLayoutSink(dir: string, opts: { tag?: string } = {}): ImageS
       await init();
       const final = join(blobsDir, digestHex(desc.digest));
       const tmp = `${final}.tmp-${randomBytes(6).toString("hex")}`;
+      const out = createWriteStream(tmp);
+      let writeError: Error | undefined;
+      out.on("error", (err) => (writeError ??= err));
       try {
-        await pipeline(data, new VerifyStream(`blob ${desc.digest} for ${name}`, desc.digest, desc.size), createWriteStream(tmp));
-        await rename(tmp, final);
+        await pipeline(data, new VerifyStream(`blob ${desc.digest} for ${name}`, desc.digest, desc.size), out);
+        await fsStep(() => rename(tmp, final));
       } catch (err) {
-        await rm(tmp, { force: true });
+        await rm(tmp, { force: true }).catch(() => undefined);
+        // The source's and the digest check's failures stay what they are; the file's become DestinationErrors.
+        if (writeError !== undefined && err === writeError) throw new DestinationError(`Cannot write ${name}: ${writeError.message}`, { cause: err });
         throw err;
       }
     },
@@ -69,11 +95,13 @@ export function openLayoutSink(dir: string, opts: { tag?: string } = {}): ImageS
     async commit(root: Descriptor, bytes: Buffer): Promise<void> {
       await putBytes(root, bytes);
       let index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+      let existing: Buffer | undefined;
       try {
-        index = parseImageIndex(await readFile(join(dir, "index.json")), `${dir}/index.json`);
+        existing = await readFile(join(dir, "index.json"));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw isSystemError(err) ? new DestinationError(`Cannot write ${name}: ${err.message}`, { cause: err }) : err;
       }
+      if (existing) index = parseImageIndex(existing, `${dir}/index.json`);
       const entry: Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
       if (root.platform) entry.platform = root.platform;
       if (opts.tag) entry.annotations = { [REF_NAME]: opts.tag };
@@ -81,7 +109,7 @@ export function openLayoutSink(dir: string, opts: { tag?: string } = {}): ImageS
         opts.tag ? m.annotations?.[REF_NAME] !== opts.tag : !(m.digest === root.digest && !m.annotations?.[REF_NAME]),
       );
       index.manifests = [...keep, entry];
-      await writeAtomic(join(dir, "index.json"), JSON.stringify(index));
+      await fsStep(() => writeAtomic(join(dir, "index.json"), JSON.stringify(index)));
     },
     async close() {
       /* temp files are removed as each write ends */
