@@ -24,7 +24,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array, options: {
     }
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    // The cleanup's own failure (ENOTDIR when a file is where the directory should be) must not
+    // hide the reason.
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw new Error(`Cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
