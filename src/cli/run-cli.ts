@@ -41,9 +41,20 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
  * anything else is a bug and says so.
  */
 export async function runCli(argv: string[]): Promise<number> {
+  // A closed or full standard output (`| head`, /dev/full) must not end in an unhandled 'error'
+  // event; commands that print results await their writes and say what was done.
+  let stdoutError: Error | undefined;
+  const onStdoutError = (err: Error): void => void (stdoutError ??= err);
+  process.stdout.on("error", onStdoutError);
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: "user" });
+    // A failed write reports its 'error' on a later tick.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stdoutError) {
+      process.stderr.write(`inlay: Cannot write to standard output: ${stdoutError.message}\n`);
+      return 1;
+    }
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;

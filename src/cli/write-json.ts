@@ -86,3 +86,15 @@ function drained(out: Writable): Promise<void> {
     out.on("close", onClose);
   });
 }
+
+/**
+ * Writes `text` and resolves once the stream took it; rejects with the stream's error (a closed
+ * pipe, a full disk) instead of leaving it to an 'error' event.
+ */
+export function writeText(out: Writable, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (out.errored) return reject(out.errored);
+    if (out.destroyed) return reject(new Error("the stream is closed"));
+    out.write(text, (err) => (err ? reject(err) : resolve()));
+  });
+}

@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { CliError } from "../cli-error.js";
+import { writeJson, writeText } from "../write-json.js";
 import { readBundleSpec } from "../../embed/bundle-spec-file.js";
 import { policyBundleBuilder, specBundleBuilder } from "../../embed/components.js";
 import { embedImage, type BundleBuilder, type EmbedResult } from "../../embed/embed-image.js";
@@ -181,15 +182,16 @@ export function register(program: Command): void {
       await sink.close();
       await source.close();
     }
-    if (flags.json) {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return;
-    }
     const lines = [`embedded ${result.destination} ${result.digest}`];
     for (const p of result.platforms) {
       lines.push(`  ${p.platform}: ${p.digest} (${p.executables} executables, ${p.setuid} setuid/setgid${p.replacedInlayLayer ? ", replaced the previous Inlay layer" : ""})`);
     }
     for (const d of result.dropped) lines.push(`  dropped ${d.digest}${d.platform ? ` (${d.platform})` : ""}: ${d.reason}`);
-    process.stdout.write(`${lines.join("\n")}\n`);
+    try {
+      await (flags.json ? writeJson(process.stdout, result) : writeText(process.stdout, `${lines.join("\n")}\n`));
+    } catch (err) {
+      // The image is written; a script reading the result must still see that something failed.
+      throw new CliError(`Embedded ${result.destination} ${result.digest}, but cannot print the result to standard output: ${(err as Error).message}`, ExitCode.failure, { cause: err });
+    }
   });
 }
