@@ -5,10 +5,11 @@
  * @module
  */
 import { execFile } from "node:child_process";
-import { chmod, mkdir, rename, rm } from "node:fs/promises";
+import { chmod, rename, rm } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { makeDirs } from "../files/make-dirs.js";
 
 const run = promisify(execFile);
 
@@ -23,7 +24,7 @@ export async function makeDevCertificate(dir: string, options: { names?: string[
     if (!/^[A-Za-z0-9.*:-]{1,253}$/.test(n)) throw new RangeError(`Cannot make a development certificate for ${JSON.stringify(n)}: not a host name or IP address`);
   }
   const san = names.map((n) => (isIP(n) !== 0 ? `IP:${n}` : `DNS:${n}`)).join(",");
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const certFile = join(dir, "console-dev.crt");
   const keyFile = join(dir, "console-dev.key");
   const tmpCert = `${certFile}.tmp-${process.pid}`;

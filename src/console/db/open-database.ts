@@ -3,13 +3,13 @@
  * (`postgres://…`, required when several replicas share one store), then migrates it.
  * @module
  */
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { migrateToLatest } from "./migrations.js";
 import type { ConsoleDatabase } from "./tables.js";
+import { makeDirs } from "../../files/make-dirs.js";
 
 export type Engine = "sqlite" | "postgres";
 
@@ -65,7 +65,7 @@ export async function openDatabase(location: string, options: { poolSize?: numbe
   }
   let sqlite: SqliteDatabase.Database;
   try {
-    mkdirSync(dirname(location), { recursive: true });
+    await makeDirs(dirname(location));
     sqlite = new SqliteDatabase(location);
     // WAL lets readers run beside the writer; FULL makes every acknowledged commit survive a
     // crash of the machine, not only of the process (acknowledged events must never be lost).

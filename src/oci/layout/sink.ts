@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DestinationError } from "../errors.js";
-import { makeDirs } from "../internal/make-dirs.js";
+import { makeDirs } from "../../files/make-dirs.js";
 import { verifyBytes, VerifyStream } from "../internal/verify.js";
 import { digestHex } from "../v1/digest.js";
 import type { Descriptor } from "../v1/descriptor.js";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makeTempDir } from "../../../test/helpers/temp-dir.js";
+import { makeTempDir } from "../../test/helpers/temp-dir.js";
 import { makeDirs } from "./make-dirs.js";
 
 test("makeDirs creates missing parents and accepts an existing directory", async () => {
