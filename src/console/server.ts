@@ -60,10 +60,13 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     }
   }
   const database = await openDatabase(options.database);
+  // Whatever started before a failure is stopped again, or its timer and thread keep the process alive.
+  let heartbeats: ReturnType<typeof createHeartbeatRecorder> | undefined;
+  let validator: ReturnType<typeof createValidationPool> | undefined;
   try {
     const boot = await prepareBootstrap(database.db, options.bootstrapSecret);
-    const heartbeats = createHeartbeatRecorder(database, { intervalMs: 1000, onError: (err) => options.logger?.error({ err }, "cannot record heartbeats") });
-    const validator = createValidationPool(options.validationThreads ?? (availableParallelism() > 1 ? 1 : 0));
+    heartbeats = createHeartbeatRecorder(database, { intervalMs: 1000, onError: (err) => options.logger?.error({ err }, "cannot record heartbeats") });
+    validator = createValidationPool(options.validationThreads ?? (availableParallelism() > 1 ? 1 : 0));
     const app = createConsoleApp(database, { settings: options.settings, logger: options.logger, heartbeats, validator });
     const listener = getRequestListener(app.fetch);
     const server: Server = tls === undefined ? createHttpServer(listener) : createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, listener);
@@ -76,6 +79,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       server.once("error", reject);
       server.listen(port, host, () => resolve());
     });
+    const started = { heartbeats, validator };
     const addr = server.address() as AddressInfo;
     const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     return {
@@ -88,12 +92,14 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await heartbeats.close();
-        await validator.close();
+        await started.heartbeats.close();
+        await started.validator.close();
         await database.close();
       },
     };
   } catch (err) {
+    await heartbeats?.close();
+    await validator?.close();
     await database.close();
     throw new Error(`Cannot start the console on ${options.listen}: ${(err as Error).message}`, { cause: err });
   }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jsonCall } from "../helpers/http-call.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
-import { spawnConsole, type ConsoleProcess } from "./console-process.js";
+import { MAIN, spawnConsole, type ConsoleProcess } from "./console-process.js";
 
 const bootstrap = (url: string, secret: string) => jsonCall(`${url}/api/v1/bootstrap`, null, "POST", { secret, username: "admin", password: "admin-password-1" });
 
@@ -63,6 +63,34 @@ test("INLAY_CONSOLE_BOOTSTRAP_TOKEN replaces a lost bootstrap secret", async () 
     }
   } finally {
     await first?.kill();
+    await tmp.dispose();
+  }
+});
+
+test("inlay console fails to start with one message and exits: bad TLS files, a database path it cannot make", async () => {
+  const { execFile } = await import("node:child_process");
+  const { writeFile } = await import("node:fs/promises");
+  const tmp = await makeTempDir("inlay-cli-");
+  try {
+    const bad = join(tmp.path, "bad.pem");
+    await writeFile(bad, "not a PEM file\n");
+    const run = (args: string[]): Promise<{ code: number | null; stderr: string; killed: boolean }> =>
+      new Promise((resolve) => {
+        // A console that fails yet keeps running (a timer or thread left behind) is killed here and fails the test.
+        execFile(process.execPath, [MAIN, "console", "--listen", "127.0.0.1:0", ...args], { timeout: 15_000 }, (err, _out, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr, killed: (err as { killed?: boolean } | null)?.killed === true });
+        });
+      });
+    const tls = await run(["--database", join(tmp.path, "t.sqlite"), "--tls-cert", bad, "--tls-key", bad]);
+    assert.equal(tls.killed, false, "the console exits after failing to start");
+    assert.equal(tls.code, 1, tls.stderr);
+    assert.match(tls.stderr, /^inlay: Cannot start the console on 127\.0\.0\.1:0: .*PEM/);
+    // Node's own recursive mkdir spins for ever on a path under /proc.
+    const db = await run(["--database", "/proc/inlay-no-such-dir/c.sqlite"]);
+    assert.equal(db.killed, false, "the console exits after failing to open its database");
+    assert.equal(db.code, 1, db.stderr);
+    assert.match(db.stderr, /^inlay: Cannot open the console database \/proc\/inlay-no-such-dir\/c\.sqlite: ENOENT: no such file or directory, mkdir '\/proc\/inlay-no-such-dir'/);
+  } finally {
     await tmp.dispose();
   }
 });
