@@ -125,7 +125,7 @@ export async function embedImage(source: ImageSource, sink: ImageSink, opts: Emb
     const manifest = parseImageManifest(bytes, where);
     const family: Family = familyOf(desc.mediaType) ?? "oci";
     const cfgBytes = await source.blobBytes(manifest.config);
-    let config = parseImageConfig(cfgBytes, `config ${manifest.config.digest} of ${source.name}`);
+    let config = parseImageConfig(cfgBytes, `${manifest.config.digest} of ${source.name}`);
     const platform: Platform = indexPlatform ?? { os: config.os ?? "", architecture: config.architecture ?? "", ...(config.variant ? { variant: config.variant } : {}) };
     const pname = formatPlatform(platform);
     if (platform.os === "windows" || config.os === "windows") {

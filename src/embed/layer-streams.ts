@@ -63,7 +63,8 @@ interface OpenLayer {
 
 function checkCounts(source: ImageSource, image: { layers: Descriptor[]; diffIds: string[] }): void {
   if (image.layers.length !== image.diffIds.length) {
-    throw new RangeError(`Cannot read the layers of ${source.name}: the manifest lists ${image.layers.length} layers, the config ${image.diffIds.length} diff_ids`);
+    // A malformed image (exit 10), like any manifest or config that contradicts itself.
+    throw new SyntaxError(`Cannot read the layers of ${source.name}: the manifest lists ${image.layers.length} layers, the config ${image.diffIds.length} diff_ids`);
   }
 }
 

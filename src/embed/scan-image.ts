@@ -29,7 +29,7 @@ export async function scanImage<M>(
   const out: ScannedPlatform<M>[] = [];
   async function one(desc: Descriptor, bytes: Buffer, indexPlatform?: Platform): Promise<void> {
     const m = parseImageManifest(bytes, `manifest ${desc.digest} of ${source.name}`);
-    const cfg = parseImageConfig(await source.blobBytes(m.config), `config ${m.config.digest} of ${source.name}`);
+    const cfg = parseImageConfig(await source.blobBytes(m.config), `${m.config.digest} of ${source.name}`);
     const platform = indexPlatform ?? { os: cfg.os ?? "", architecture: cfg.architecture ?? "", ...(cfg.variant ? { variant: cfg.variant } : {}) };
     if (!indexPlatform && opts.platforms && !opts.platforms.some((p) => platformMatches(platform, p))) {
       throw new UnsupportedPlatformError(`Cannot scan ${source.name}: it is a single ${formatPlatform(platform)} image, which --platform does not select`);

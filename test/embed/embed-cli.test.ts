@@ -116,6 +116,21 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
     const tag13 = await fetch(`http://${reg.host}/v2/app/manifests/e13`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
     assert.equal(tag13.status, 404, "nothing is pushed under the destination tag");
 
+    // 10: a config whose diff_ids do not match the manifest's layers is a malformed image.
+    const uneven = join(tmp.path, "uneven");
+    await writeTestLayout(uneven, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"], extraConfig: { rootfs: { type: "layers", diff_ids: [] } } }]);
+    for (const cmd of [["embed", `oci:${uneven}:v1`, `oci:${join(tmp.path, "o10")}:x`], ["scan", `oci:${uneven}:v1`]]) {
+      const r10 = await inlay(cmd);
+      assert.equal(r10.code, 10, r10.stderr);
+      assert.match(r10.stderr, /the manifest lists 1 layers, the config 0 diff_ids/);
+    }
+    // The config is named once, by its digest.
+    const badCfg = join(tmp.path, "badcfg");
+    await writeTestLayout(badCfg, "v1", [{ architecture: "amd64", layers: [await busyboxFiles()], cmd: ["/bin/sh"], extraConfig: { rootfs: "layers" } }]);
+    const r10c = await inlay(["embed", `oci:${badCfg}:v1`, `oci:${join(tmp.path, "o10c")}:x`]);
+    assert.equal(r10c.code, 10, r10c.stderr);
+    assert.match(r10c.stderr, /Cannot parse image config sha256:[0-9a-f]{64} of OCI layout .*badcfg:v1: rootfs:/);
+
     // 11: an invalid policy names the file; a valid inline bundle spec is baked in and the enforcer accepts it.
     const badPolicy = join(tmp.path, "bad-policy.yaml");
     await writeFile(badPolicy, "apiVersion: inlay.dev/v1\nkind: RuntimePolicy\nmetadata: {name: bad}\nspec: {executables: {drift: {mode: sometimes}}}\n");
