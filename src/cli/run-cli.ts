@@ -52,7 +52,8 @@ export async function runCli(argv: string[]): Promise<number> {
     // A failed write reports its 'error' on a later tick.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (stdoutError) {
-      process.stderr.write(`inlay: Cannot write to standard output: ${stdoutError.message}\n`);
+      // A reader that closed the pipe (`| head`) chose to stop: fail, but without a message.
+      if ((stdoutError as NodeJS.ErrnoException).code !== "EPIPE") process.stderr.write(`inlay: Cannot write to standard output: ${stdoutError.message}\n`);
       return 1;
     }
     return 0;
