@@ -42,6 +42,23 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
     assert.equal(sj.code, 0, sj.stderr);
     const m = JSON.parse(sj.stdout) as { entries: { path: string; kind: string }[] };
     assert.deepEqual(m.entries.map((e) => [e.path, e.kind]), [["/bin/busybox", "elf"]]);
+    // Several platforms: keyed by platform; two images of one platform keep both, by digest.
+    const multi = join(tmp.path, "multi");
+    const busybox = await busyboxFiles();
+    await writeTestLayout(multi, "v1", [
+      { architecture: "amd64", layers: [busybox], cmd: ["/bin/sh"] },
+      { architecture: "amd64", layers: [busybox, [{ path: "bin/extra", data: "#!/bin/sh\n", mode: 0o755 }]], cmd: ["/bin/sh"] },
+      { architecture: "arm64", layers: [busybox], cmd: ["/bin/sh"] },
+    ]);
+    const mj = await inlay(["scan", "--json", `oci:${multi}:v1`]);
+    assert.equal(mj.code, 0, mj.stderr);
+    const byKey = JSON.parse(mj.stdout) as Record<string, { entries: { path: string }[] }>;
+    const keys = Object.keys(byKey);
+    assert.equal(keys.length, 3, keys.join(", "));
+    assert.ok(keys.includes("linux/arm64"));
+    const amd = keys.filter((k) => /^linux\/amd64@sha256:[0-9a-f]{64}$/.test(k));
+    assert.equal(amd.length, 2, keys.join(", "));
+    assert.deepEqual(amd.map((k) => byKey[k]!.entries.length).sort(), [1, 2]);
 
     // 3: missing tag.
     const r3 = await inlay(["embed", `docker://${reg.host}/app:nope`, `docker://${reg.host}/app:x`]);

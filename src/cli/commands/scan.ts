@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .description("List the executables an image ships (summary, or the full manifest with --json)")
     .argument("<src>", "docker://HOST/REPO:TAG|@DIGEST, oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]")
     .option("--platform <list>", "comma-separated os/arch[/variant] to scan (default: all)")
-    .option("--json", "print the full manifest as JSON (one platform: the manifest; several: an object keyed by platform)");
+    .option("--json", "print the full manifest as JSON (one platform: the manifest; several: an object keyed by platform, or platform@digest where two images share one)");
   registryOptions(cmd).action(async (src: string, flags: { platform?: string; json?: boolean } & RegistryFlags) => {
     let loc;
     try {
@@ -49,7 +49,12 @@ export function register(program: Command): void {
       await source.close();
     }
     if (flags.json) {
-      const doc = results.length === 1 ? results[0]!.manifest : Object.fromEntries(results.map((r) => [r.platform, r.manifest]));
+      // An index may hold two images of one platform (legal in OCI); those are keyed with their
+      // manifest digest too, so neither overwrites the other.
+      const count = new Map<string, number>();
+      for (const r of results) count.set(r.platform, (count.get(r.platform) ?? 0) + 1);
+      const key = (r: (typeof results)[number]): string => (count.get(r.platform)! > 1 ? `${r.platform}@${r.digest}` : r.platform);
+      const doc = results.length === 1 ? results[0]!.manifest : Object.fromEntries(results.map((r) => [key(r), r.manifest]));
       try {
         await writeJson(process.stdout, doc);
       } catch (err) {
