@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { runInlayToFullDisk } from "../../test/helpers/run-inlay.js";
 import { buildProgram } from "./run-cli.js";
 
 const topLevel = (names: readonly string[]): string[] => [...names].sort();
@@ -25,20 +26,7 @@ test("naming a command loads only its module, and that module registers exactly 
 });
 
 test("a standard output that cannot be written is a failure with a message, not a crash or a silent success", async () => {
-  const { spawn } = await import("node:child_process");
-  const { openSync, closeSync } = await import("node:fs");
-  const main = new URL("./main.js", import.meta.url).pathname;
-  const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const full = openSync("/dev/full", "w");
-      const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", full, "pipe"] });
-      closeSync(full);
-      let stderr = "";
-      child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stderr }));
-    });
-  const r = await run(["policy", "default"]);
+  const r = await runInlayToFullDisk(["policy", "default"]);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stderr, "inlay: Cannot write to standard output: ENOSPC: no space left on device, write\n");
 });

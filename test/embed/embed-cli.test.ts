@@ -10,7 +10,7 @@ import { htpasswdAuth } from "../helpers/registry-auth.js";
 import { startRegistryProxy } from "../helpers/registry-proxy.js";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
-import { runInlay } from "../helpers/run-inlay.js";
+import { runInlay, runInlayToFullDisk } from "../helpers/run-inlay.js";
 
 const execFileP = promisify(execFile);
 
@@ -247,17 +247,7 @@ test("inlay embed exit 14: a destination that cannot be written is named, quickl
     assert.equal(await readFile(file, "utf8"), "in the way");
 
     // The image is written but its result cannot be printed: say both, and fail.
-    const { spawn } = await import("node:child_process");
-    const { openSync, closeSync } = await import("node:fs");
-    const printed = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const devFull = openSync("/dev/full", "w");
-      const child = spawn(process.execPath, ["dist/src/cli/main.js", "embed", "--json", `oci:${ok}:v1`, `oci:${join(tmp.path, "printed")}:x`], { stdio: ["ignore", devFull, "pipe"] });
-      closeSync(devFull);
-      let stderr = "";
-      child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stderr }));
-    });
+    const printed = await runInlayToFullDisk(["embed", "--json", `oci:${ok}:v1`, `oci:${join(tmp.path, "printed")}:x`]);
     assert.equal(printed.code, 1, printed.stderr);
     assert.match(printed.stderr, /^inlay: Embedded oci:.*printed:x sha256:[0-9a-f]{64}, but cannot print the result to standard output: ENOSPC/);
     assert.doesNotMatch(printed.stderr, /Unhandled/);

@@ -4,6 +4,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 
 /** The compiled CLI entry point (dist/src/cli/main.js). */
 export const INLAY_CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
@@ -31,4 +32,17 @@ export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv =
 /** Runs `inlay args` with the current Node. */
 export function runInlay(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CommandRun> {
   return runCommand(process.execPath, [INLAY_CLI, ...args], env);
+}
+
+/** Runs `inlay args` with its standard output on /dev/full, where every write fails with ENOSPC. */
+export function runInlayToFullDisk(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const devFull = openSync("/dev/full", "w");
+    const child = spawn(process.execPath, [INLAY_CLI, ...args], { stdio: ["ignore", devFull, "pipe"] });
+    closeSync(devFull);
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
+  });
 }
