@@ -184,3 +184,16 @@ test("a UTF-8 byte-order mark is ignored, in YAML and JSON", () => {
   const json = '\uFEFF{"apiVersion": "inlay.dev/v1", "kind": "RuntimePolicy", "metadata": {"name": "j"}, "spec": {"failMode": 1}}';
   assert.deepEqual(problems(json, "p.json"), ["p.json:1:105: spec.failMode: is number 1; expected closed (refuse to start without protection) or open"]);
 });
+
+test("deep nesting is refused before the recursive YAML parser sees it", () => {
+  for (const deep of ["[".repeat(5000), "a: " + "{b: ".repeat(150) + "1" + "}".repeat(150), "- ".repeat(5000) + "x\n", ": ".repeat(3000) + "x\n", "? ".repeat(3000) + "x\n"]) {
+    const out = problems(deep);
+    assert.equal(out.length, 1);
+    assert.match(out[0]!, /^p\.yaml:1:\d+: nesting deeper than 100 levels; a policy needs a handful$/);
+  }
+  const indented = Array.from({ length: 150 }, (_, i) => `${" ".repeat(i)}a:`).join("\n");
+  assert.match(problems(indented)[0]!, /^p\.yaml:100:101: nesting deeper than 100 levels/);
+  // Brackets in comments and balanced ones in strings are not nesting.
+  const { policy } = parsePolicy(`${HEAD}# ${"[".repeat(200)}\nspec:\n  executables:\n    block: {mode: audit, names: ["${"[a]".repeat(80)}"]}\n`, { file: "p.yaml" });
+  assert.equal(policy.spec.executables!.block!.names![0], "[a]".repeat(80));
+});

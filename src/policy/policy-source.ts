@@ -27,6 +27,12 @@ export interface PolicySource {
 }
 
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+/**
+ * The yaml package parses recursively: a few thousand nested levels exhaust the stack, and in a
+ * server, where the stack is already deep, V8 then aborted the whole process instead of throwing.
+ * A policy nests a handful of levels.
+ */
+const MAX_NESTING = 100;
 
 /**
  * Parses policy text.
@@ -47,6 +53,11 @@ export function parsePolicySource(text: string, options: { file: string; format?
   if (text.includes("\0")) {
     const at = positionOf(text, text.indexOf("\0"));
     fail(at.line, at.col, "a NUL byte; a policy is UTF-8 text");
+  }
+  const deep = deepNestingOffset(text);
+  if (deep !== null) {
+    const at = positionOf(text, deep);
+    fail(at.line, at.col, `nesting deeper than ${MAX_NESTING} levels; a policy needs a handful`);
   }
   if (format === "json") checkJsonSyntax(text, fail);
 
@@ -88,6 +99,40 @@ function positionOf(text: string, offset: number): SourcePosition {
     }
   }
   return { line, col: offset - start + 1 };
+}
+
+/**
+ * Where the text first nests deeper than MAX_NESTING, or null. It over-estimates on purpose, as it
+ * must never miss depth the parser would see: flow brackets count everywhere but in comments
+ * (inside quotes they are text, and balanced ones cancel out), block levels count by indentation
+ * steps, and every `- `, `? ` and `: ` indicator on a line counts as one more level.
+ */
+function deepNestingOffset(text: string): number | null {
+  const indents: number[] = [];
+  let flow = 0;
+  for (let start = 0; start < text.length; ) {
+    const nl = text.indexOf("\n", start);
+    const end = nl === -1 ? text.length : nl;
+    let i = start;
+    while (text.charCodeAt(i) === 32) i++;
+    if (i < end && text[i] !== "#" && text[i] !== "\r") {
+      while (indents.length > 0 && indents.at(-1)! >= i - start) indents.pop();
+      indents.push(i - start);
+      let inline = 0;
+      for (; i < end; i++) {
+        const ch = text[i];
+        const prev = i === start ? " " : text[i - 1];
+        // Only a '#' after white space starts a comment; anything after it is invisible to the parser.
+        if (ch === "#" && (prev === " " || prev === "\t")) break;
+        if (ch === "[" || ch === "{") flow++;
+        else if ((ch === "]" || ch === "}") && flow > 0) flow--;
+        else if ((ch === "-" || ch === "?" || ch === ":") && (i + 1 === end || " \t\r".includes(text[i + 1]!))) inline++;
+        if (indents.length + inline + flow > MAX_NESTING) return i;
+      }
+    }
+    start = end + 1;
+  }
+  return null;
 }
 
 /** JSON is stricter than YAML's flow style (no comments, no unquoted keys): check it as JSON first. */
