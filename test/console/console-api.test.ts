@@ -379,6 +379,8 @@ for (const backend of BACKENDS) {
         { name: "bad percent-encoding", path: "/api/v1/workloads/%E0%A4%A", headers: A, status: 400, message: /path parameter|URL/ },
         { name: "bad policy name", path: "/api/v1/policies/UPPER/versions", headers: A, status: 400, message: /policy name/ },
         { name: "bad version", path: "/api/v1/policies/web/versions/0", headers: A, status: 400, message: /positive integer/ },
+        { name: "version beyond the column", path: "/api/v1/policies/web/versions/2147483648", headers: A, status: 400, message: /positive integer up to 2147483647/ },
+        { name: "assigned version beyond the column", path: `/api/v1/groups/${g.id}/policy`, method: "PUT", headers: { ...A, "content-type": "application/json" }, body: JSON.stringify({ policy: "web", version: 2147483648, override: true }), status: 400, message: /field version/ },
         { name: "malformed Authorization", path: "/api/v1/me", headers: { authorization: "Basic abc" }, status: 401, message: /Bearer/ },
         { name: "unknown route", path: "/api/v1/nothing", headers: A, status: 404, message: /no such route/ },
         { name: "batch not gzip", path: "/api/enforcer/v1/events", method: "POST", headers: { ...C, "content-type": "application/x-ndjson", "content-encoding": "gzip" }, body: "plain", status: 400, message: /not valid gzip/ },

@@ -348,7 +348,9 @@ export const adminRoutes: RouteSpec[] = [
     responses: { 200: { description: "The version", schema: s.policyDocumentSchema }, 404: E },
     async handle(ctx) {
       const version = Number(ctx.params.version);
-      if (!Number.isSafeInteger(version) || version < 1) throw new ApiError("bad_request", `Cannot read the version in the path: ${ctx.params.version} is not a positive integer`);
+      if (!Number.isSafeInteger(version) || version < 1 || version > s.MAX_POLICY_VERSION) {
+        throw new ApiError("bad_request", `Cannot read the version in the path: ${ctx.params.version} is not a positive integer up to ${s.MAX_POLICY_VERSION}`);
+      }
       const v = await getPolicyVersion(ctx.db, policyName(ctx), version);
       if (v === null) throw notFound(`policy ${ctx.params.name} version ${version}`);
       return ok(v);

@@ -45,8 +45,10 @@ export const groupSchema = z.object({
   created: iso,
 });
 export const createGroupBody = z.object({ name: label(64).min(1) }).strict();
+/** Policy versions are a 32-bit integer column; a larger number reached PostgreSQL and failed there (500). */
+export const MAX_POLICY_VERSION = 2_147_483_647;
 export const assignPolicyBody = z
-  .object({ policy: label(128).min(1).nullable(), version: z.number().int().min(1).nullable().default(null), override: z.boolean() })
+  .object({ policy: label(128).min(1).nullable(), version: z.number().int().min(1).max(MAX_POLICY_VERSION).nullable().default(null), override: z.boolean() })
   .strict();
 export const enrolmentTokenSchema = z.object({ id: uuid, created: iso, revoked: iso.nullable(), active: z.boolean(), last_used: iso.nullable().describe("The last registration with this token") });
 export const newEnrolmentTokenResponse = z.object({ id: uuid, token: z.string().describe("Shown once"), group_id: uuid, created: iso });
