@@ -196,4 +196,14 @@ test("deep nesting is refused before the recursive YAML parser sees it", () => {
   // Brackets in comments and balanced ones in strings are not nesting.
   const { policy } = parsePolicy(`${HEAD}# ${"[".repeat(200)}\nspec:\n  executables:\n    block: {mode: audit, names: ["${"[a]".repeat(80)}"]}\n`, { file: "p.yaml" });
   assert.equal(policy.spec.executables!.block!.names![0], "[a]".repeat(80));
+  // Key-value separators do not nest: one-line flow YAML and JSON written with ": " (as Python's
+  // json.dumps writes it) with hundreds of keys are accepted; deep JSON is refused.
+  const names = Array.from({ length: 150 }, (_, i) => `"n${i}": ${i}`).join(", ");
+  const flowYaml = `${HEAD}spec: {failMode: closed}\nx-extra: {${names}}\n`;
+  assert.match(problems(flowYaml).join("\n"), /x-extra/, "refused for the unknown field, not for nesting");
+  assert.doesNotMatch(problems(flowYaml).join("\n"), /nesting/);
+  const json = `{"apiVersion": "inlay.dev/v1", "kind": "RuntimePolicy", "metadata": {"name": "j"}, "spec": {"failMode": "closed"}, "x": {${names}}}`;
+  assert.doesNotMatch(problems(json, "p.json").join("\n"), /nesting/);
+  assert.match(problems(`{"a": ${"[".repeat(150)}${"]".repeat(150)}}`, "p.json")[0]!, /^p\.json:1:\d+: nesting deeper than 100 levels/);
+  assert.doesNotMatch(problems(`{"a": "${"[{".repeat(150)}"}`, "p.json").join("\n"), /nesting/, "brackets in a JSON string are text");
 });

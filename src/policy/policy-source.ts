@@ -54,7 +54,7 @@ export function parsePolicySource(text: string, options: { file: string; format?
     const at = positionOf(text, text.indexOf("\0"));
     fail(at.line, at.col, "a NUL byte; a policy is UTF-8 text");
   }
-  const deep = deepNestingOffset(text);
+  const deep = format === "json" ? deepJsonOffset(text) : deepYamlOffset(text);
   if (deep !== null) {
     const at = positionOf(text, deep);
     fail(at.line, at.col, `nesting deeper than ${MAX_NESTING} levels; a policy needs a handful`);
@@ -102,12 +102,13 @@ function positionOf(text: string, offset: number): SourcePosition {
 }
 
 /**
- * Where the text first nests deeper than MAX_NESTING, or null. It over-estimates on purpose, as it
+ * Where YAML text first nests deeper than MAX_NESTING, or null. It over-estimates on purpose, as it
  * must never miss depth the parser would see: flow brackets count everywhere but in comments
  * (inside quotes they are text, and balanced ones cancel out), block levels count by indentation
- * steps, and every `- `, `? ` and `: ` indicator on a line counts as one more level.
+ * steps, and outside flow collections every `- `, `? ` and `: ` indicator on a line counts as one
+ * more level (inside `{…}` a `: ` separates a key from its value, it does not nest).
  */
-function deepNestingOffset(text: string): number | null {
+function deepYamlOffset(text: string): number | null {
   const indents: number[] = [];
   let flow = 0;
   for (let start = 0; start < text.length; ) {
@@ -126,11 +127,31 @@ function deepNestingOffset(text: string): number | null {
         if (ch === "#" && (prev === " " || prev === "\t")) break;
         if (ch === "[" || ch === "{") flow++;
         else if ((ch === "]" || ch === "}") && flow > 0) flow--;
-        else if ((ch === "-" || ch === "?" || ch === ":") && (i + 1 === end || " \t\r".includes(text[i + 1]!))) inline++;
+        else if (flow === 0 && (ch === "-" || ch === "?" || ch === ":") && (i + 1 === end || " \t\r".includes(text[i + 1]!))) inline++;
         if (indents.length + inline + flow > MAX_NESTING) return i;
       }
     }
     start = end + 1;
+  }
+  return null;
+}
+
+/** Where JSON text first nests deeper than MAX_NESTING (brackets outside strings), or null. */
+function deepJsonOffset(text: string): number | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++;
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) {
+      inString = true;
+    } else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > MAX_NESTING) return i;
+    } else if (ch === 0x5d || ch === 0x7d) {
+      depth--;
+    }
   }
   return null;
 }
