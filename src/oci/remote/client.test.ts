@@ -173,3 +173,62 @@ test("RegistryClient.download fails with the same messages as request: insuffici
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("RegistryClient fails with a registry or auth error naming the token server whatever it answers, and reads at most 1 MiB of it", async () => {
+  const { createServer } = await import("node:http");
+  const { RegistryAuthError, RegistryResponseError } = await import("../errors.js");
+  let tokenAnswers = 0;
+  const server = createServer((req, res) => {
+    const port = (server.address() as { port: number }).port;
+    const [, kind] = /^\/v2\/(\w+)\//.exec(req.url ?? "") ?? /^\/token\/(\w+)/.exec(req.url ?? "") ?? [];
+    if (req.url?.startsWith("/token/")) {
+      tokenAnswers++;
+      if (kind === "garbage") return res.writeHead(200, { "content-type": "application/json" }).end("<html>");
+      if (kind === "null") return res.writeHead(200, { "content-type": "application/json" }).end("null");
+      if (kind === "cut") {
+        res.writeHead(200, { "content-length": "100" }).write('{"tok');
+        return setTimeout(() => res.destroy(), 20);
+      }
+      if (kind === "loop") return res.writeHead(302, { location: req.url }).end();
+      // An endless body: the client must stop reading, not buffer it.
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = Buffer.alloc(64 * 1024, 65);
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      res.on("error", () => undefined);
+      return pump();
+    }
+    const realm = kind === "notaurl" ? "not a url" : kind === "file" ? "file:///etc/passwd" : kind === "closed" ? "http://127.0.0.1:1/token" : `http://127.0.0.1:${port}/token/${kind}`;
+    res.writeHead(401, { "www-authenticate": `Bearer realm="${realm}",service="reg"` }).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const token = `http://127\\.0\\.0\\.1:${port}`;
+    const cases: [string, new (...args: never[]) => Error, RegExp][] = [
+      ["notaurl", RegistryAuthError, /the Bearer challenge's realm "not a url" is not an http\(s\) URL/],
+      ["file", RegistryAuthError, /the Bearer challenge's realm "file:\/\/\/etc\/passwd" is not an http\(s\) URL/],
+      ["closed", RegistryResponseError, /^Cannot get a token from http:\/\/127\.0\.0\.1:1 for registry 127\.0\.0\.1:\d+ \(GET \/v2\/closed\/manifests\/1\): /],
+      ["garbage", RegistryResponseError, new RegExp(`^Cannot get a token from ${token} for registry 127\\.0\\.0\\.1:${port} \\(GET /v2/garbage/manifests/1\\): its answer is not JSON \\("<html>"\\)$`)],
+      ["null", RegistryAuthError, new RegExp(`the token server ${token} returned no token`)],
+      ["cut", RegistryResponseError, /its answer broke off/],
+      ["loop", RegistryResponseError, /redirect count exceeded/],
+      ["endless", RegistryResponseError, /its answer is more than 1048576 bytes$/],
+    ];
+    for (const [kind, type, message] of cases) {
+      // A fresh client each time: a client keeps the last challenge it learnt.
+      const c = new RegistryClient(`127.0.0.1:${port}`, { attempts: 1 });
+      await assert.rejects(c.request(`/v2/${kind}/manifests/1`, { scopes: [`repository:${kind}:pull`] }), (err: Error) => {
+        assert.ok(err instanceof type, `${kind}: ${err.stack}`);
+        assert.match(err.message, message, kind);
+        return true;
+      });
+    }
+    assert.ok(tokenAnswers > 0);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

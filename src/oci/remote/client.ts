@@ -8,6 +8,7 @@ import { Agent as HttpAgent, get as httpGet, request as httpRequest, type Incomi
 import { Agent as HttpsAgent, get as httpsGet, request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Readable } from "node:stream";
+import { z } from "zod";
 import { RegistryAuthError, RegistryResponseError } from "../errors.js";
 import type { Credential, CredentialLookup } from "./credentials.js";
 import { apiHost, isLoopbackHost } from "./reference.js";
@@ -81,6 +82,32 @@ const IDLE_TIMEOUT_MS = 300_000;
 interface AuthState {
   scopes: string[];
   retries: number;
+}
+
+/** Largest token server answer read (real ones are a few KiB of JWT). */
+const MAX_TOKEN_BYTES = 1024 * 1024;
+
+/** A token server's answer (distribution token spec; OAuth2 servers say `access_token`). */
+const tokenAnswer = z.looseObject({
+  token: z.string().optional().catch(undefined),
+  access_token: z.string().optional().catch(undefined),
+  expires_in: z.number().optional().catch(undefined),
+});
+
+/**
+ * A fetch answer's whole body, failing beyond `max` bytes instead of buffering whatever a server
+ * sends. @throws RangeError over the limit; the network's error when the body breaks off
+ */
+async function responseBytes(res: Response, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  if (!res.body) return Buffer.alloc(0);
+  for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+    n += c.length;
+    if (n > max) throw new RangeError(`more than ${max} bytes`);
+    chunks.push(Buffer.from(c));
+  }
+  return Buffer.concat(chunks);
 }
 
 /** The start of an error answer's body, for messages. */
@@ -168,20 +195,37 @@ export class RegistryClient {
     const ch = this.#challenge!;
     const realm = ch.params.realm;
     if (!realm) throw this.#authError(what, "the Bearer challenge has no realm");
+    let url: URL | undefined;
+    try {
+      url = new URL(realm);
+    } catch {
+      /* reported just below */
+    }
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      throw this.#authError(what, `the Bearer challenge's realm ${JSON.stringify(realm.slice(0, 200))} is not an http(s) URL`);
+    }
     const cred = await this.#loadCredential();
-    const url = new URL(realm);
+    // Whatever the token server does (refuse the connection, break off, answer garbage or an
+    // endless body) is a registry error naming it, never a crash or an unbounded read.
+    const origin = url.origin;
+    const failed = (why: string, err?: unknown): RegistryResponseError =>
+      new RegistryResponseError(`Cannot get a token from ${origin} for registry ${this.label} (${what}): ${why}`, 0, err === undefined ? undefined : { cause: err });
     let res: Response;
-    if (cred?.refreshToken) {
-      // OAuth2 refresh-token grant, as identity tokens and credential helpers' "<token>" require.
-      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.refreshToken, client_id: "inlay", service: ch.params.service ?? "" });
-      if (scopes.length) form.set("scope", scopes.join(" "));
-      res = await fetch(url, { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } });
-    } else {
-      if (ch.params.service) url.searchParams.set("service", ch.params.service);
-      for (const s of scopes) url.searchParams.append("scope", s);
-      const headers: Record<string, string> = {};
-      if (cred?.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ""}`).toString("base64")}`;
-      res = await fetch(url, { headers });
+    try {
+      if (cred?.refreshToken) {
+        // OAuth2 refresh-token grant, as identity tokens and credential helpers' "<token>" require.
+        const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.refreshToken, client_id: "inlay", service: ch.params.service ?? "" });
+        if (scopes.length) form.set("scope", scopes.join(" "));
+        res = await fetch(url, { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } });
+      } else {
+        if (ch.params.service) url.searchParams.set("service", ch.params.service);
+        for (const s of scopes) url.searchParams.append("scope", s);
+        const headers: Record<string, string> = {};
+        if (cred?.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ""}`).toString("base64")}`;
+        res = await fetch(url, { headers });
+      }
+    } catch (err) {
+      throw failed((err as Error).cause ? String((err as Error).cause) : (err as Error).message, err);
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
@@ -191,11 +235,24 @@ export class RegistryClient {
       await res.body?.cancel();
       throw new RegistryResponseError(`Cannot get a token from ${url.origin} for registry ${this.label}: HTTP ${res.status}`, res.status);
     }
-    const doc = (await res.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    const value = typeof doc.token === "string" ? doc.token : typeof doc.access_token === "string" ? doc.access_token : undefined;
-    if (!value) throw this.#authError(what, `the token server ${url.origin} returned no token`);
+    let body: Buffer;
+    try {
+      body = await responseBytes(res, MAX_TOKEN_BYTES);
+    } catch (err) {
+      await res.body?.cancel().catch(() => undefined);
+      throw failed(err instanceof RangeError ? `its answer is ${err.message}` : `its answer broke off (${(err as Error).message})`, err);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch (err) {
+      throw failed(`its answer is not JSON (${JSON.stringify(body.toString("utf8", 0, 100))})`, err);
+    }
+    const doc = tokenAnswer.safeParse(parsed);
+    const value = doc.success ? (doc.data.token ?? doc.data.access_token) : undefined;
+    if (!doc.success || !value) throw this.#authError(what, `the token server ${url.origin} returned no token`);
     // Tokens default to 60 s (distribution token spec); renew 10 s early so a long upload starts with a valid one.
-    const life = typeof doc.expires_in === "number" && doc.expires_in > 0 ? doc.expires_in : 60;
+    const life = doc.data.expires_in !== undefined && doc.data.expires_in > 0 ? doc.data.expires_in : 60;
     const token = { value, scopes: new Set(scopes), expiresAt: Date.now() + Math.max(1, life - 10) * 1000 };
     this.#tokens.push(token);
     return token;
