@@ -232,3 +232,33 @@ test("RegistryClient fails with a registry or auth error naming the token server
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("RegistryClient keeps only the start of an endless error answer and stops reading it", { timeout: 20_000 }, async () => {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    res.writeHead(req.url?.includes("/manifests/") ? 404 : 400);
+    const chunk = Buffer.alloc(64 * 1024, 65);
+    const pump = (): void => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once("drain", pump);
+    };
+    res.on("error", () => undefined);
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const c = new RegistryClient(`127.0.0.1:${port}`, { attempts: 1 });
+    const bounded = (err: Error): boolean => {
+      assert.match(err.message, /on registry 127\.0\.0\.1:\d+: HTTP 400 A{200}$/);
+      return true;
+    };
+    await assert.rejects(c.request("/v2/a/blobs/uploads/", { method: "POST", scopes: [] }), bounded);
+    await assert.rejects(c.download("/v2/a/blobs/sha256:1", { scopes: [] }), bounded);
+    const { openRegistrySource } = await import("./source.js");
+    await assert.rejects(openRegistrySource({ registry: `127.0.0.1:${port}`, repository: "a", tag: "1" }).resolve(), /Cannot find tag 1 in repository a on registry 127\.0\.0\.1:\d+: the registry answered 404 \(A{200}\)/);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

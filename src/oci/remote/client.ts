@@ -110,17 +110,46 @@ async function responseBytes(res: Response, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The start of an error answer's body, for messages. */
+/** How much of an error answer's body is kept for messages. */
+const ERROR_TEXT_BYTES = 4096;
+
+/**
+ * The start of an error answer's body, for messages. Reading stops there and the rest is
+ * discarded with the connection: a hostile registry could send an endless body.
+ */
 async function bodyText(res: IncomingMessage): Promise<string> {
-  let text = "";
+  const chunks: Buffer[] = [];
+  let n = 0;
   try {
     for await (const chunk of res) {
-      if (text.length < 4096) text += String(chunk);
+      chunks.push(chunk as Buffer);
+      n += (chunk as Buffer).length;
+      if (n >= ERROR_TEXT_BYTES) break; // leaving the loop destroys `res`
     }
   } catch {
     /* the message is only decoration */
   }
-  return text;
+  return Buffer.concat(chunks).toString("utf8", 0, Math.min(n, ERROR_TEXT_BYTES));
+}
+
+/** {@link bodyText} for a fetch answer. */
+export async function responseText(res: Response): Promise<string> {
+  if (!res.body) return "";
+  const chunks: Buffer[] = [];
+  let n = 0;
+  const reader = res.body.getReader();
+  try {
+    while (n < ERROR_TEXT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(Buffer.from(value));
+      n += value.length;
+    }
+  } catch {
+    /* the message is only decoration */
+  }
+  await reader.cancel().catch(() => undefined);
+  return Buffer.concat(chunks).toString("utf8", 0, Math.min(n, ERROR_TEXT_BYTES));
 }
 
 /** Parses `WWW-Authenticate: Bearer realm="…",service="…",scope="…"`. */
@@ -299,7 +328,7 @@ export class RegistryClient {
         throw new RegistryResponseError(`Cannot reach registry ${this.label} (${what}): ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`, 0, { cause: err });
       }
       if (res.status === 401) {
-        const text = await res.text().catch(() => "");
+        const text = await responseText(res);
         auth = await this.#unauthorized(res.headers.get("www-authenticate") ?? "", text, auth, { what, replayable: true });
         continue;
       }
@@ -311,7 +340,7 @@ export class RegistryClient {
         continue;
       }
       if (res.ok || opts.accept?.includes(res.status)) return res;
-      throw this.#answerError(what, { method, status: res.status, text: await res.text().catch(() => "") });
+      throw this.#answerError(what, { method, status: res.status, text: await responseText(res) });
     }
   }
 

@@ -13,7 +13,7 @@ import type { Descriptor } from "../v1/descriptor.js";
 import { MANIFEST_ACCEPT } from "../v1/media-types.js";
 import { sniffManifestMediaType } from "../v1/manifest.js";
 import type { ImageSource, Resolved, BlobOrigin } from "../v1/store.js";
-import { RegistryClient, registryErrorText, type ClientOptions } from "./client.js";
+import { RegistryClient, registryErrorText, responseText, type ClientOptions } from "./client.js";
 import { notFoundAdvice } from "./registry-hosts.js";
 import { formatReference, type ImageReference } from "./reference.js";
 
@@ -37,7 +37,7 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
       accept: [404],
     });
     if (res.status === 404) {
-      const said = registryErrorText(await res.text().catch(() => ""));
+      const said = registryErrorText(await responseText(res));
       // NAME_UNKNOWN: the repository itself is missing (not just this tag).
       const noRepo = /NAME_UNKNOWN/.test(said);
       throw new ImageNotFoundError(
