@@ -5,7 +5,7 @@
  */
 import { CliError } from "../cli/cli-error.js";
 import { CorruptLayerError, DestinationError, ImageNotFoundError, RegistryAuthError, RegistryResponseError, UnsupportedMediaTypeError } from "../oci/errors.js";
-import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
+import { DigestMismatchError, SizeMismatchError, TooLargeError } from "../oci/internal/verify.js";
 import { LayerRejectedError } from "../scan/layer-walker.js";
 import { PolicyRefusedError } from "./components.js";
 import { EnforcerMissingError, NoCommandError, UnsupportedPlatformError } from "./errors.js";
@@ -45,7 +45,8 @@ function known(err: unknown): Error | undefined {
       e instanceof CorruptLayerError ||
       e instanceof EnforcerMissingError ||
       e instanceof DestinationError ||
-      e instanceof SyntaxError
+      e instanceof SyntaxError ||
+      e instanceof TooLargeError
     ) {
       return e;
     }

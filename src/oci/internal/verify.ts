@@ -27,6 +27,14 @@ export class SizeMismatchError extends Error {
   }
 }
 
+/** Data to be read into memory is over the limit for its kind (a manifest, a config). */
+export class TooLargeError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "TooLargeError";
+  }
+}
+
 /**
  * A running digest check: feed it every byte with {@link update}, then {@link check} throws when
  * the digest (and size, if given) differ from what the descriptor says.
@@ -96,11 +104,12 @@ export class VerifyStream extends Transform {
 
 /**
  * Wraps a raw blob stream so it fails on a size or digest mismatch with `desc`. Errors of the
- * raw stream are forwarded.
+ * raw stream are forwarded, through `sourceError` when given (which adds what failed and where).
  */
-export function verifyBlob(raw: Readable, desc: Descriptor, opts: { what?: string } = {}): Readable {
+export function verifyBlob(raw: Readable, desc: Descriptor, opts: { what?: string; sourceError?: (err: Error, bytes: number) => Error } = {}): Readable {
   const v = new VerifyStream(opts.what ?? `blob ${desc.digest}`, desc.digest, desc.size);
-  raw.on("error", (err) => v.destroy(err));
+  const { sourceError } = opts;
+  raw.on("error", (err) => v.destroy(sourceError ? sourceError(err, v.bytes) : err));
   v.on("close", () => {
     if (!raw.destroyed) raw.destroy();
   });
@@ -108,8 +117,8 @@ export function verifyBlob(raw: Readable, desc: Descriptor, opts: { what?: strin
 }
 
 /**
- * Reads a whole stream into memory, failing beyond `max` bytes (manifests and configs only; layers
- * are always streamed).
+ * Reads a whole stream into memory, failing beyond `max` bytes with {@link TooLargeError}
+ * (manifests and configs only; layers are always streamed).
  */
 export async function readBounded(stream: AsyncIterable<Buffer | Uint8Array>, opts: { max: number; what?: string }): Promise<Buffer> {
   const { max, what = "a stream" } = opts;
@@ -117,7 +126,7 @@ export async function readBounded(stream: AsyncIterable<Buffer | Uint8Array>, op
   let n = 0;
   for await (const c of stream) {
     n += c.length;
-    if (n > max) throw new RangeError(`Cannot read ${what}: larger than the ${max}-byte limit`);
+    if (n > max) throw new TooLargeError(`Cannot read ${what}: larger than the ${max}-byte limit`);
     chunks.push(Buffer.from(c));
   }
   return Buffer.concat(chunks);

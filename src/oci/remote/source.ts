@@ -6,8 +6,8 @@
  */
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { ImageNotFoundError } from "../errors.js";
-import { MAX_MANIFEST_BYTES, readBounded, verifyBlob, verifyBytes, DigestMismatchError } from "../internal/verify.js";
+import { ImageNotFoundError, RegistryResponseError } from "../errors.js";
+import { MAX_MANIFEST_BYTES, readBounded, verifyBlob, verifyBytes, DigestMismatchError, TooLargeError } from "../internal/verify.js";
 import { digestOf } from "../v1/digest.js";
 import type { Descriptor } from "../v1/descriptor.js";
 import { MANIFEST_ACCEPT } from "../v1/media-types.js";
@@ -45,7 +45,14 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
           (noRepo ? notFoundAdvice(ref.registry, repo) : ` (check the name and tag, e.g. with \`skopeo list-tags docker://${ref.registry}/${repo}\`)`),
       );
     }
-    const bytes = await readBounded(bodyStream(res), { max: MAX_MANIFEST_BYTES, what: `manifest ${reference} of ${name}` });
+    let bytes: Buffer;
+    try {
+      bytes = await readBounded(bodyStream(res), { max: MAX_MANIFEST_BYTES, what: `manifest ${reference} of ${name}` });
+    } catch (err) {
+      await res.body?.cancel().catch(() => undefined);
+      if (err instanceof TooLargeError) throw err;
+      throw new RegistryResponseError(`Cannot read manifest ${reference} of ${name}: the registry's answer broke off (${(err as Error).message})`, 0, { cause: err });
+    }
     return { bytes, contentType: res.headers.get("content-type") ?? undefined, headerDigest: res.headers.get("docker-content-digest") ?? undefined };
   }
 
@@ -69,7 +76,7 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
       return verifyBytes(bytes, desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
-      if (desc.size > MAX_MANIFEST_BYTES) throw new RangeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the limit`);
+      if (desc.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`);
       const s = await this.blob(desc);
       return readBounded(s, { max: desc.size, what: `blob ${desc.digest} of ${name}` });
     },
@@ -79,7 +86,10 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
         res.body.destroy();
         throw new ImageNotFoundError(`Cannot find blob ${desc.digest} in repository ${repo} on registry ${ref.registry}: the registry answered 404`);
       }
-      return verifyBlob(res.body, desc, { what: `blob ${desc.digest} of ${name}` });
+      // A connection that breaks off mid-body is the registry's failure, named as such (not a bug).
+      const sourceError = (err: Error, bytes: number): Error =>
+        new RegistryResponseError(`Cannot read blob ${desc.digest} of ${name}: the registry's answer broke off after ${bytes} of ${desc.size} bytes (${err.message})`, 0, { cause: err });
+      return verifyBlob(res.body, desc, { what: `blob ${desc.digest} of ${name}`, sourceError });
     },
     async close() {
       /* fetch keeps no per-source state */
