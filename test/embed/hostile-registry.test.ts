@@ -56,12 +56,12 @@ async function startHostileRegistry(blobs: Map<string, Buffer>, root: string, ca
       const [, name, ref] = m as unknown as [string, string, string];
       if (req.method === "PUT") {
         return void body().then((b) => {
-          pushed.set(sha(b), b);
+          pushed.set(`${name}/${sha(b)}`, b);
           if (!ref.startsWith("sha256:")) tags.add(`${name}:${ref}`);
           res.writeHead(201, { "docker-content-digest": sha(b) }).end();
         });
       }
-      const b = ref === "v1" ? blobs.get(root) : (blobs.get(ref) ?? pushed.get(ref));
+      const b = ref === "v1" ? blobs.get(root) : (blobs.get(ref) ?? pushed.get(`${name}/${ref}`));
       if (!b) return res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
       res.writeHead(200, { "content-type": (JSON.parse(b.toString()) as { mediaType: string }).mediaType, "docker-content-digest": sha(b) });
       return res.end(req.method === "HEAD" ? undefined : b);
@@ -72,13 +72,13 @@ async function startHostileRegistry(blobs: Map<string, Buffer>, root: string, ca
     }
     if (/^\/v2\/[^/]+\/blobs\/uploads\/u\d+$/.test(u.pathname) && req.method === "PUT") {
       return void body().then((b) => {
-        pushed.set(u.searchParams.get("digest") ?? "", b);
+        pushed.set(`${repo}/${u.searchParams.get("digest") ?? ""}`, b);
         res.writeHead(201).end();
       });
     }
     if ((m = /^\/v2\/[^/]+\/blobs\/(sha256:[a-f0-9]+)$/.exec(u.pathname))) {
-      const b = blobs.get(m[1]!) ?? pushed.get(m[1]!);
-      if (req.method === "HEAD") return res.writeHead(pushed.has(m[1]!) ? 200 : 404).end();
+      const b = blobs.get(m[1]!) ?? pushed.get(`${repo}/${m[1]!}`);
+      if (req.method === "HEAD") return res.writeHead(pushed.has(`${repo}/${m[1]!}`) ? 200 : 404).end();
       if (!b) return res.writeHead(404).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
       return res.writeHead(200, { "content-length": b.length }).end(b);
     }
@@ -119,6 +119,9 @@ test("inlay embed / inlay scan against a misbehaving registry: one message, the 
       res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json" }).end(JSON.stringify(m));
       return true;
     },
+    nolocation: (req, res) => req.method === "POST" && (req.resume(), res.writeHead(202).end(), true),
+    badlocation: (req, res) => req.method === "POST" && (req.resume(), res.writeHead(202, { location: "http://[::1" }).end(), true),
+    put204: (req, res) => req.method === "PUT" && /\/blobs\/uploads\//.test(req.url ?? "") && (req.resume().on("end", () => res.writeHead(204).end()), true),
     cutlayer: (req, res) => {
       if (!req.url?.endsWith(manifest.layers[0]!.digest)) return false;
       res.writeHead(200, { "content-length": layer.length }).write(layer.subarray(0, 1000));
@@ -132,6 +135,9 @@ test("inlay embed / inlay scan against a misbehaving registry: one message, the 
       [["scan", `docker://${reg.host}/cutmanifest:v1`], 9, /^inlay: Cannot scan \S+: Cannot read manifest v1 of registry 127\.0\.0\.1:\d+ image \S+\/cutmanifest:v1: the registry's answer broke off \(terminated\)$/],
       [["scan", `docker://${reg.host}/hugeconfig:v1`], 10, new RegExp(`^inlay: Cannot scan \\S+: Cannot read blob ${manifest.config.digest} of registry \\S+ image \\S+/hugeconfig:v1 into memory: 1000000000000 bytes is over the 16777216-byte limit$`)],
       [["embed", `docker://${reg.host}/cutlayer:v1`, `docker://${reg.host}/out:cutlayer`], 9, new RegExp(`^inlay: Cannot embed \\S+ into \\S+: Cannot read blob ${manifest.layers[0]!.digest} of registry \\S+ image \\S+/cutlayer:v1: the registry's answer broke off after 1000 of ${layer.length} bytes \\(aborted\\)$`)],
+      [["embed", `docker://${reg.host}/honest:v1`, `docker://${reg.host}/nolocation:x`], 9, /^inlay: Cannot embed \S+ into \S+: Cannot upload blob sha256:[a-f0-9]{64} to registry \S+ image \S+\/nolocation:x: the registry answered HTTP 202 to POST \/v2\/nolocation\/blobs\/uploads\/ without an upload Location$/],
+      [["embed", `docker://${reg.host}/honest:v1`, `docker://${reg.host}/badlocation:x`], 9, /^inlay: Cannot embed \S+ into \S+: Cannot follow the upload location of registry \S+ for blob sha256:[a-f0-9]{64}: "http:\/\/\[::1" is not a URL$/],
+      [["embed", `docker://${reg.host}/honest:v1`, `docker://${reg.host}/put204:x`], 9, /^inlay: Cannot embed \S+ into \S+: Cannot upload blob sha256:[a-f0-9]{64} to registry \S+ image \S+\/put204:x: the registry answered HTTP 204 to the upload, not 201 Created$/],
     ];
     for (const [args, code, message] of cases) {
       const r = await runInlay(args);

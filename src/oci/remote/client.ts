@@ -504,7 +504,12 @@ export class RegistryClient {
 
   /** Resolves a `Location` header against the request URL; only the registry's own origin is followed. */
   resolveLocation(location: string, what: string): string {
-    const u = new URL(location, this.baseUrl);
+    let u: URL;
+    try {
+      u = new URL(location, this.baseUrl);
+    } catch (err) {
+      throw new RegistryResponseError(`Cannot follow the upload location of registry ${this.registry} for ${what}: ${JSON.stringify(location.slice(0, 200))} is not a URL`, 0, { cause: err });
+    }
     const base = new URL(this.baseUrl);
     if (u.origin !== base.origin) {
       throw new RegistryResponseError(`Cannot follow the upload location of registry ${this.registry} for ${what}: it points to another origin (${u.origin})`, 0);

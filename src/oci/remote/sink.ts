@@ -40,7 +40,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
     const res = await write(`/v2/${repo}/blobs/uploads/`, { method: "POST", scopes: push, body: Buffer.alloc(0) });
     await res.body?.cancel();
     const loc = res.headers.get("location");
-    if (!loc) throw new Error(`Cannot upload ${what} to ${name}: the registry returned no upload Location`);
+    if (!loc) throw new RegistryResponseError(`Cannot upload ${what} to ${name}: the registry answered HTTP ${res.status} to POST /v2/${repo}/blobs/uploads/ without an upload Location`, res.status);
     return client.resolveLocation(loc, what);
   }
 
@@ -92,7 +92,7 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
         headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
         body: data,
       });
-      if (status !== 201) throw new Error(`Cannot upload ${what} to ${name}: expected HTTP 201, got ${status}`);
+      if (status !== 201) throw new RegistryResponseError(`Cannot upload ${what} to ${name}: the registry answered HTTP ${status} to the upload, not 201 Created`, status);
     },
     async putManifest(desc: Descriptor, bytes: Buffer): Promise<void> {
       const res = await write(`/v2/${repo}/manifests/${desc.digest}`, {
