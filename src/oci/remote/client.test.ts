@@ -262,3 +262,26 @@ test("RegistryClient keeps only the start of an endless error answer and stops r
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("RegistryClient.request reports a redirected PUT or POST once, as a redirect", async () => {
+  const { createServer } = await import("node:http");
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    req.resume();
+    req.on("end", () => res.writeHead(307, { location: "/v2/a/moved" }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const c = new RegistryClient(`127.0.0.1:${port}`, { backoffMs: 1 });
+    await assert.rejects(
+      c.request("/v2/a/manifests/x", { method: "PUT", scopes: [], body: Buffer.from("{}") }),
+      /^RegistryResponseError: Cannot PUT \/v2\/a\/manifests\/x on registry 127\.0\.0\.1:\d+: it answered with a redirect \(HTTP 307\), which a PUT with a body does not follow$/,
+    );
+    assert.deepEqual(seen, ["PUT /v2/a/manifests/x"]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

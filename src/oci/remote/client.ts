@@ -316,7 +316,9 @@ export class RegistryClient {
       if (authz) headers.authorization = authz;
       let res: Response;
       try {
-        const init: RequestInit = { method, headers, redirect: "follow" };
+        // fetch cannot replay a Buffer body on a 307/308 (it fails with "detached ArrayBuffer"),
+        // so a redirected write is reported below instead of being retried as a network failure.
+        const init: RequestInit = { method, headers, redirect: opts.body ? "manual" : "follow" };
         if (opts.body) init.body = opts.body as unknown as BodyInit;
         res = await fetch(url, init);
       } catch (err) {
@@ -326,6 +328,10 @@ export class RegistryClient {
           continue;
         }
         throw new RegistryResponseError(`Cannot reach registry ${this.label} (${what}): ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`, 0, { cause: err });
+      }
+      if (opts.body && REDIRECTS.has(res.status)) {
+        await res.body?.cancel();
+        throw new RegistryResponseError(`Cannot ${what} on registry ${this.label}: it answered with a redirect (HTTP ${res.status}), which a ${method} with a body does not follow`, res.status);
       }
       if (res.status === 401) {
         const text = await responseText(res);
