@@ -285,3 +285,44 @@ test("RegistryClient.request reports a redirected PUT or POST once, as a redirec
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("RegistryClient.upload does not take a 201 answered before the whole body was sent as success", async () => {
+  const { createServer } = await import("node:http");
+  const { Readable } = await import("node:stream");
+  const received: number[] = [];
+  const server = createServer((req, res) => {
+    if (req.url === "/v2/a/blobs/uploads/early-then-read") {
+      // The status line goes out first, the answer ends once the whole body was read.
+      res.writeHead(201).flushHeaders();
+      let bytes = 0;
+      req.on("data", (c: Buffer) => (bytes += c.length)).on("end", () => {
+        received.push(bytes);
+        res.end();
+      });
+    } else {
+      // Answers, reads nothing more and hangs up.
+      res.writeHead(201).end();
+      setTimeout(() => req.socket.destroy(), 50);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const c = new RegistryClient(`127.0.0.1:${port}`);
+    const size = 8 * 1024 * 1024;
+    const body = (): InstanceType<typeof Readable> => Readable.from((function* () {
+      for (let i = 0; i < size / 65536; i++) yield Buffer.alloc(65536, i);
+    })());
+    const headers = { "content-length": String(size) };
+    await assert.rejects(
+      c.upload(`http://127.0.0.1:${port}/v2/a/blobs/uploads/early`, { scopes: [], headers, body: body() }),
+      /^RegistryResponseError: Cannot reach registry 127\.0\.0\.1:\d+ \(PUT \/v2\/a\/blobs\/uploads\/early\): /,
+    );
+    assert.equal(await c.upload(`http://127.0.0.1:${port}/v2/a/blobs/uploads/early-then-read`, { scopes: [], headers, body: body() }), 201);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(received, [size]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

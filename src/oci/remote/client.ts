@@ -453,7 +453,27 @@ export class RegistryClient {
     let res: IncomingMessage;
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = send(u, { method: "PUT", agent, headers }, resolve);
+        // A success answered before the whole body was sent is not one: the rest of the body
+        // would be left unread (stalling whatever feeds it) and the registry cannot have checked
+        // the digest. Wait until the body is sent, or fail when the connection ends first.
+        let answer: IncomingMessage | undefined;
+        let sent = false;
+        const settle = (): void => {
+          if (!answer) return;
+          const status = answer.statusCode ?? 0;
+          if (sent || status < 200 || status >= 300) resolve(answer);
+        };
+        const req = send(u, { method: "PUT", agent, headers }, (r) => {
+          answer = r;
+          settle();
+        });
+        req.on("finish", () => {
+          sent = true;
+          settle();
+        });
+        req.on("close", () => {
+          if (!sent && answer) reject(new Error(`it answered HTTP ${answer.statusCode} before receiving the whole body, then closed the connection`));
+        });
         req.on("error", reject);
         req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no progress with ${u.origin} for ${IDLE_TIMEOUT_MS / 1000} s`)));
         // A failing body (a digest check, the source's network) aborts the request: a registry
