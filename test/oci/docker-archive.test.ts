@@ -88,6 +88,12 @@ test("the docker-archive source refuses a broken archive with a message naming t
       [await archive("noconfig", { "manifest.json": JSON.stringify([{ Config: "../../etc/passwd", RepoTags: ["a:b"], Layers: [] }]) }), /docker archive .*noconfig\.tar: manifest\.json names config \.\.\/\.\.\/etc\/passwd, which the archive lacks/, (e) => e instanceof SyntaxError],
       [await archive("neither", { "hello.txt": "hi" }), /docker archive .*neither\.tar: it has neither index\.json nor manifest\.json/, (e) => e instanceof ImageNotFoundError],
     ];
+    // A truncated archive: a member's body runs past the end of the file.
+    const whole = await archive("whole", { "manifest.json": "[]".padEnd(5000, " ") });
+    const { readFile: rf } = await import("node:fs/promises");
+    const cut = join(tmp.path, "cut.tar");
+    await writeFile(cut, (await rf(whole)).subarray(0, 2048));
+    cases.push([cut, /Cannot index tar .*cut\.tar: member at byte 0 runs past the end of the file/, (e) => e instanceof SyntaxError]);
     for (const [file, pattern, cls] of cases) {
       await assert.rejects(openDockerArchiveSource(file).resolve(), (err: unknown) => {
         assert.ok(cls(err), String(err));

@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import { z } from "zod";
 import { ImageNotFoundError } from "../errors.js";
 import { indexTar, type TarMember } from "../internal/tar-index.js";
-import { MAX_MANIFEST_BYTES, readBounded, verifyBlob, verifyBytes } from "../internal/verify.js";
+import { MAX_MANIFEST_BYTES, readBounded, TooLargeError, verifyBlob, verifyBytes } from "../internal/verify.js";
 import { Annotation } from "../v1/annotations.js";
 import { parseImageConfig } from "../v1/config.js";
 import { digestOf, isDigest, type Digest } from "../v1/digest.js";
@@ -49,12 +49,12 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
   }
 
   async function readMember(m: TarMember, what: string): Promise<Buffer> {
-    if (m.size > MAX_MANIFEST_BYTES) throw new RangeError(`Cannot read ${what} from ${name}: ${m.size} bytes is over the limit`);
+    if (m.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read ${what} from ${name}: ${m.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`);
     const fh = await open(file, "r");
     try {
       const buf = Buffer.alloc(m.size);
       const { bytesRead } = await fh.read(buf, 0, m.size, m.offset);
-      if (bytesRead !== m.size) throw new RangeError(`Cannot read ${what} from ${name}: the file is truncated`);
+      if (bytesRead !== m.size) throw new SyntaxError(`Cannot read ${what} from ${name}: the file is truncated`);
       return buf;
     } finally {
       await fh.close();

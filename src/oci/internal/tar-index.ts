@@ -19,7 +19,7 @@ function parseNumber(field: Buffer, what: string): number {
     // base-256 (GNU): big-endian, first byte's top bit is the marker.
     let n = field[0]! & 0x7f;
     for (let i = 1; i < field.length; i++) n = n * 256 + field[i]!;
-    if (!Number.isSafeInteger(n)) throw new RangeError(`Cannot index tar: ${what} is out of range`);
+    if (!Number.isSafeInteger(n)) throw new SyntaxError(`Cannot index tar: ${what} is out of range`);
     return n;
   }
   const s = field.toString("latin1").replace(/\0.*$/s, "").trim();
@@ -71,7 +71,7 @@ export async function indexTar(path: string): Promise<Map<string, TarMember>> {
       let size = parseNumber(hdr.subarray(124, 136), `size at byte ${pos}`);
       if (pax.size !== undefined) size = Number(pax.size);
       const dataStart = pos + 512;
-      if (dataStart + size > fileSize) throw new RangeError(`Cannot index tar ${path}: member at byte ${pos} runs past the end of the file`);
+      if (dataStart + size > fileSize) throw new SyntaxError(`Cannot index tar ${path}: member at byte ${pos} runs past the end of the file (truncated?)`);
       if (type === "x" || type === "L") {
         const data = Buffer.alloc(size);
         await fh.read(data, 0, size, dataStart);

@@ -9,7 +9,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { ImageNotFoundError } from "../errors.js";
-import { MAX_MANIFEST_BYTES, readBounded, verifyBlob, verifyBytes } from "../internal/verify.js";
+import { MAX_MANIFEST_BYTES, readBounded, TooLargeError, verifyBlob, verifyBytes } from "../internal/verify.js";
 import { digestHex, type Digest } from "../v1/digest.js";
 import type { Descriptor } from "../v1/descriptor.js";
 import { parseImageIndex } from "../v1/manifest.js";
@@ -62,7 +62,7 @@ export function openLayoutSource(dir: string, opts: { tag?: string } = {}): Imag
       return verifyBytes(await readBounded(s, { max: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest} of ${name}` }), desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
-      if (desc.size > MAX_MANIFEST_BYTES) throw new RangeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the limit`);
+      if (desc.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`);
       return readBounded(await openBlob(desc), { max: desc.size, what: `blob ${desc.digest} of ${name}` });
     },
     blob: openBlob,

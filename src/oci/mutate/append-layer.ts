@@ -38,7 +38,7 @@ export function appendLayer(image: ImageParts, add: Addendum): ImageParts {
 export function removeTopLayer(image: ImageParts): ImageParts {
   const { config, manifest } = image;
   if (manifest.layers.length === 0 || config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw new RangeError(`Cannot remove the top layer: the manifest has ${manifest.layers.length} layers and the config ${config.rootfs.diff_ids.length} diff_ids`);
+    throw new SyntaxError(`Cannot remove the top layer: the manifest has ${manifest.layers.length} layers and the config ${config.rootfs.diff_ids.length} diff_ids`);
   }
   const next: ImageConfig = { ...config, rootfs: { ...config.rootfs, diff_ids: config.rootfs.diff_ids.slice(0, -1) } };
   if (Array.isArray(config.history)) {
