@@ -458,9 +458,10 @@ the member headers and trailers and checks ISIZE; the diff_id, a SHA-256 of the 
 content check). In interleaved lab runs against the previous build (5 each, 1 GiB images): the data
 image 2.35 s against 2.52 s (median), the worst case 2.84 s against 2.80 s (no change), 0.15–0.3 s
 less CPU time, the same peak RSS; the floor's inflate fell from 0.63 s to 0.37 s. Across whole runs
-of this benchmark the ratios move with the machine (skopeo's pull took 1.46 s in this run, 1.70 s in
-the last), so the side-by-side runs are the measure of the change. The "where the cores went"
-table came in the round before.
+of this benchmark the ratios move with the machine (skopeo's pull of the 1 GiB image took 1.70 s in
+the previous round's run), so the side-by-side runs are the measure of the change. New in the
+"where the cores went" table: the "if all cores were busy" column (that table came in the round
+before).
 
 Earlier rounds: the heap growth above (the default; \`INLAY_HEAP_GROWTH=v8\` restores V8's policy);
 the floor table (bench/embed-floor.ts) and the "1 MiB" row; the CLI loads only the named command's module (0.2 s and 20 MiB less per embed);
