@@ -326,3 +326,30 @@ test("RegistryClient.upload does not take a 201 answered before the whole body w
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("RegistryClient sends no credential to a plain-HTTP token server that is not loopback, unless the registry is insecure", async () => {
+  const { createServer } = await import("node:http");
+  const { RegistryAuthError, RegistryResponseError } = await import("../errors.js");
+  // The challenge names a token server on a host that cannot resolve: reaching it at all shows the
+  // credential was on its way there.
+  const server = createServer((_req, res) => res.writeHead(401, { "www-authenticate": 'Bearer realm="http://token.invalid/token",service="reg"' }).end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const registry = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    const credentials = async () => ({ username: "u", password: "secret", source: "test config" });
+    const refused = new RegistryClient(registry, { attempts: 1, credentials });
+    await assert.rejects(refused.request("/v2/a/manifests/1", { scopes: ["repository:a:pull"] }), (err: Error) => {
+      assert.ok(err instanceof RegistryAuthError, err.stack);
+      assert.match(err.message, /its token server http:\/\/token\.invalid is plain HTTP, where the credential would travel in clear; refused \(pass --insecure-registry 127\.0\.0\.1:\d+ if that is intended\) \(credential source: test config\)/);
+      return true;
+    });
+    // Negative controls: anonymous, or an insecure registry, goes on to the token server.
+    const anonymous = new RegistryClient(registry, { attempts: 1 });
+    await assert.rejects(anonymous.request("/v2/a/manifests/1", { scopes: ["repository:a:pull"] }), (err: Error) => err instanceof RegistryResponseError && /Cannot get a token from http:\/\/token\.invalid/.test(err.message));
+    const insecure = new RegistryClient(registry, { attempts: 1, credentials, insecure: true });
+    await assert.rejects(insecure.request("/v2/a/manifests/1", { scopes: ["repository:a:pull"] }), (err: Error) => err instanceof RegistryResponseError && /Cannot get a token from http:\/\/token\.invalid/.test(err.message));
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

@@ -234,6 +234,13 @@ export class RegistryClient {
       throw this.#authError(what, `the Bearer challenge's realm ${JSON.stringify(realm.slice(0, 200))} is not an http(s) URL`);
     }
     const cred = await this.#loadCredential();
+    // A challenge names the token server, so an HTTPS registry (or whoever answers for it) could
+    // send the credential to a plain-HTTP host; only loopback or an explicitly insecure registry
+    // may take it in clear.
+    const secret = cred !== undefined && (cred.refreshToken !== undefined || cred.username !== undefined);
+    if (secret && url.protocol === "http:" && !isLoopbackHost(url.host) && this.#opts.insecure !== true) {
+      throw this.#authError(what, `its token server ${url.origin} is plain HTTP, where the credential would travel in clear; refused (pass --insecure-registry ${this.registry} if that is intended)`);
+    }
     // Whatever the token server does (refuse the connection, break off, answer garbage or an
     // endless body) is a registry error naming it, never a crash or an unbounded read.
     const origin = url.origin;
