@@ -365,6 +365,7 @@ for (const backend of BACKENDS) {
       assert.ok(nulRule.includes("a\\u0000b"));
       const cases: { name: string; path: string; method?: string; headers?: Record<string, string>; body?: string | Buffer; status: number; message: RegExp }[] = [
         { name: "invalid JSON", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: "{name:", status: 400, message: /not valid JSON/ },
+        { name: "JSON not UTF-8", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: Buffer.concat([Buffer.from('{"name":"a'), Buffer.from([0xff]), Buffer.from('"}')]), status: 400, message: /not valid UTF-8/ },
         { name: "wrong field type", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: '{"name":5}', status: 400, message: /field name/ },
         { name: "unknown field", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: '{"name":"a","x":1}', status: 400, message: /x/ },
         { name: "JSON null body", path: "/api/v1/groups", method: "POST", headers: { ...A, "content-type": "application/json" }, body: "null", status: 400, message: /Cannot read the body/ },

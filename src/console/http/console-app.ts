@@ -3,6 +3,7 @@
  * authentication, authorisation, bounded body parsing and validation, and translates errors once.
  * @module
  */
+import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { sql, type Kysely } from "kysely";
@@ -113,6 +114,9 @@ async function readBody(c: Context, spec: RouteSpec, settings: ConsoleSettings):
   if (spec.body === undefined) return undefined;
   if (mediaType(c) !== "application/json") throw new ApiError("unsupported_media_type", "Cannot read the body: Content-Type must be application/json");
   const bytes = await readBodyLimited(c.req.raw, settings.maxJsonBytes);
+  // Invalid UTF-8 would be stored as U+FFFD (a name or a policy that is not what was sent), as the
+  // event route already refuses it.
+  if (!isUtf8(bytes)) throw new ApiError("bad_request", "Cannot read the body: it is not valid UTF-8");
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString("utf8"));
