@@ -27,6 +27,17 @@ test("readBodyLimited refuses a declared Content-Length over the limit before re
   await assert.rejects(readBodyLimited(req, 4), (e: unknown) => e instanceof ApiError && e.status === 413);
 });
 
+test("readBodyLimited reports a body that breaks off as the client's failure (400), not the console's", async () => {
+  const body = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      ctl.enqueue(new TextEncoder().encode("abc"));
+      ctl.error(new Error("aborted"));
+    },
+  });
+  const req = new Request("http://x/", { method: "POST", body, duplex: "half" } as RequestInit);
+  await assert.rejects(readBodyLimited(req, 100), (e: unknown) => e instanceof ApiError && e.status === 400 && /the connection broke off after \d+ bytes \(aborted\)/.test(e.message));
+});
+
 test("gunzipLimited caps inflated size and names corrupt input", async () => {
   const bomb = gzipSync(Buffer.alloc(1 << 20));
   assert.ok(bomb.length < 2048);

@@ -18,7 +18,14 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<B
   let total = 0;
   const reader = req.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      // The client went away mid-body: its failure, not the console's (no answer reaches it anyway).
+      throw new ApiError("bad_request", `Cannot read the request body: the connection broke off after ${total} bytes (${(err as Error).message})`, { cause: err });
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
