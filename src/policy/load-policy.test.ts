@@ -207,3 +207,19 @@ test("deep nesting is refused before the recursive YAML parser sees it", () => {
   assert.match(problems(`{"a": ${"[".repeat(150)}${"]".repeat(150)}}`, "p.json")[0]!, /^p\.json:1:\d+: nesting deeper than 100 levels/);
   assert.doesNotMatch(problems(`{"a": "${"[{".repeat(150)}"}`, "p.json").join("\n"), /nesting/, "brackets in a JSON string are text");
 });
+
+test("a message lists the first 50 problems and counts the rest; every problem stays on the error", () => {
+  const text = `${HEAD}spec:\n${Array.from({ length: 120 }, (_, i) => `  unknown${i}: 1`).join("\n")}\n`;
+  let caught: PolicyError | undefined;
+  try {
+    parsePolicy(text, { file: "p.yaml" });
+  } catch (err) {
+    caught = err as PolicyError;
+  }
+  assert.ok(caught instanceof PolicyError);
+  assert.equal(caught.problems.length, 120);
+  const lines = caught.message.split("\n");
+  assert.equal(lines[0], "Cannot read policy p.yaml: 120 problems");
+  assert.equal(lines.length, 1 + 50 + 1);
+  assert.equal(lines.at(-1), "… and 70 more (fix the ones above and check again)");
+});

@@ -30,15 +30,19 @@ export function formatFieldPath(path: readonly PropertyKey[]): string {
 }
 
 /** A policy that cannot be read: every problem found, in document order. */
+/**
+ * Problems spelled out in a message; the rest are counted. A document of thousands of duplicate
+ * keys would otherwise give a message (and a console answer) as large as itself.
+ */
+const MAX_PROBLEMS_SHOWN = 50;
+
 export class PolicyError extends Error {
   readonly problems: PolicyProblem[];
   constructor(problems: PolicyProblem[], options?: { cause?: unknown }) {
     const first = problems[0];
-    super(
-      `Cannot read policy ${first?.file ?? "(unknown)"}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +
-        problems.map(formatProblem).join("\n"),
-      options,
-    );
+    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).map(formatProblem);
+    if (problems.length > MAX_PROBLEMS_SHOWN) shown.push(`… and ${problems.length - MAX_PROBLEMS_SHOWN} more (fix the ones above and check again)`);
+    super(`Cannot read policy ${first?.file ?? "(unknown)"}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` + shown.join("\n"), options);
     this.name = "PolicyError";
     this.problems = problems;
   }
