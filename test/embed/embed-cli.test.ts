@@ -33,6 +33,15 @@ test("inlay embed / inlay scan exit codes: each failure has one message naming w
     assert.match(doc.digest, /^sha256:[a-f0-9]{64}$/);
     assert.equal(doc.platforms[0]!.platform, "linux/amd64");
     assert.ok(doc.platforms[0]!.executables >= 2);
+    // A destination may pin the result's digest (embedding is reproducible); another result is
+    // an integrity failure (5) and nothing is written.
+    const pinned = await inlay(["embed", `docker://${reg.host}/app:v1`, `docker://${reg.host}/pinned@${doc.digest}`]);
+    assert.equal(pinned.code, 0, pinned.stderr);
+    const zero = `sha256:${"0".repeat(64)}`;
+    const wrongPin = await inlay(["embed", `docker://${reg.host}/app:v1`, `docker://${reg.host}/pinned2@${zero}`]);
+    assert.equal(wrongPin.code, 5, wrongPin.stderr);
+    assert.match(wrongPin.stderr, new RegExp(`the destination names its digest\\): content has digest ${doc.digest}, the descriptor says ${zero} \\(aborted; nothing was written`));
+    assert.equal((await fetch(`${reg.url}/v2/pinned2/manifests/${doc.digest}`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).status, 404);
 
     // scan: summary, and the full manifest with --json.
     const s = await inlay(["scan", `docker://${reg.host}/app:inlay`]);

@@ -8,6 +8,7 @@ import type { Readable } from "node:stream";
 import type { Descriptor } from "../v1/descriptor.js";
 import type { BlobOrigin, ImageSink } from "../v1/store.js";
 import { ImageNotFoundError, RegistryAuthError, RegistryResponseError } from "../errors.js";
+import { DigestMismatchError } from "../internal/verify.js";
 import { RegistryClient, type ClientOptions, type RequestOptions } from "./client.js";
 import { notFoundAdvice } from "./registry-hosts.js";
 import { formatReference, type ImageReference } from "./reference.js";
@@ -104,8 +105,10 @@ export function openRegistrySink(ref: ImageReference, opts: ClientOptions & { cl
       await res.body?.cancel();
     },
     async commit(root: Descriptor, bytes: Buffer): Promise<void> {
+      // A destination may name the digest the result must have (a reproducible embed, pinned):
+      // a different result is an integrity failure, and nothing is written under that name.
       if (ref.digest && ref.digest !== root.digest) {
-        throw new Error(`Cannot write ${name}: the result has digest ${root.digest}, not the digest named in the destination`);
+        throw new DigestMismatchError(`the result for ${name} (the destination names its digest)`, ref.digest, root.digest);
       }
       const res = await write(`/v2/${repo}/manifests/${ref.tag ?? root.digest}`, {
         method: "PUT",
