@@ -13,6 +13,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { busyboxFiles, writeTestLayout } from "../helpers/oci-image.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
+import { sendEndlessBody } from "../helpers/endless-body.js";
 import { runInlay } from "../helpers/run-inlay.js";
 
 const sha = (b: Buffer): string => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -23,13 +24,7 @@ type Misbehaviour = (req: IncomingMessage, res: ServerResponse) => boolean;
 /** Sends a body that never ends (until the client goes away). */
 function endless(res: ServerResponse, status: number): true {
   res.writeHead(status, { "content-type": "application/vnd.oci.image.manifest.v1+json" });
-  const chunk = Buffer.alloc(64 * 1024, 32);
-  const pump = (): void => {
-    while (!res.destroyed && res.write(chunk));
-    if (!res.destroyed) res.once("drain", pump);
-  };
-  res.on("error", () => undefined);
-  pump();
+  sendEndlessBody(res, 32);
   return true;
 }
 

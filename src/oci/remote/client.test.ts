@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { sendEndlessBody } from "../../../test/helpers/endless-body.js";
 import { parseChallenge, RegistryClient, registryErrorText } from "./client.js";
 
 test("parseChallenge reads Bearer parameters, quoted or not", () => {
@@ -192,13 +193,7 @@ test("RegistryClient fails with a registry or auth error naming the token server
       if (kind === "loop") return res.writeHead(302, { location: req.url }).end();
       // An endless body: the client must stop reading, not buffer it.
       res.writeHead(200, { "content-type": "application/json" });
-      const chunk = Buffer.alloc(64 * 1024, 65);
-      const pump = (): void => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once("drain", pump);
-      };
-      res.on("error", () => undefined);
-      return pump();
+      return sendEndlessBody(res);
     }
     const realm = kind === "notaurl" ? "not a url" : kind === "file" ? "file:///etc/passwd" : kind === "closed" ? "http://127.0.0.1:1/token" : `http://127.0.0.1:${port}/token/${kind}`;
     res.writeHead(401, { "www-authenticate": `Bearer realm="${realm}",service="reg"` }).end();
@@ -237,13 +232,7 @@ test("RegistryClient keeps only the start of an endless error answer and stops r
   const { createServer } = await import("node:http");
   const server = createServer((req, res) => {
     res.writeHead(req.url?.includes("/manifests/") ? 404 : 400);
-    const chunk = Buffer.alloc(64 * 1024, 65);
-    const pump = (): void => {
-      while (!res.destroyed && res.write(chunk));
-      if (!res.destroyed) res.once("drain", pump);
-    };
-    res.on("error", () => undefined);
-    pump();
+    sendEndlessBody(res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
