@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DestinationError } from "../errors.js";
+import { LockBusyError, withLockFile } from "../../files/lock-file.js";
 import { makeDirs } from "../../files/make-dirs.js";
 import { verifyBytes, VerifyStream } from "../internal/verify.js";
 import { digestHex } from "../v1/digest.js";
@@ -64,6 +65,26 @@ export function openLayoutSink(dir: string, opts: { tag?: string } = {}): ImageS
     await fsStep(() => writeAtomic(join(blobsDir, digestHex(desc.digest)), bytes));
   }
 
+  /** Adds `root` to index.json under the tag (replacing the entry it had); call with the lock held. */
+  async function updateIndex(root: Descriptor): Promise<void> {
+    let index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+    let existing: Buffer | undefined;
+    try {
+      existing = await readFile(join(dir, "index.json"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw isSystemError(err) ? new DestinationError(`Cannot write ${name}: ${err.message}`, { cause: err }) : err;
+    }
+    if (existing) index = parseImageIndex(existing, `${dir}/index.json`);
+    const entry: Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
+    if (root.platform) entry.platform = root.platform;
+    if (opts.tag) entry.annotations = { [REF_NAME]: opts.tag };
+    const keep = index.manifests.filter((m) =>
+      opts.tag ? m.annotations?.[REF_NAME] !== opts.tag : !(m.digest === root.digest && !m.annotations?.[REF_NAME]),
+    );
+    index.manifests = [...keep, entry];
+    await fsStep(() => writeAtomic(join(dir, "index.json"), JSON.stringify(index)));
+  }
+
   return {
     name,
     async hasBlob(desc: Descriptor): Promise<boolean> {
@@ -94,22 +115,14 @@ export function openLayoutSink(dir: string, opts: { tag?: string } = {}): ImageS
     putManifest: putBytes,
     async commit(root: Descriptor, bytes: Buffer): Promise<void> {
       await putBytes(root, bytes);
-      let index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
-      let existing: Buffer | undefined;
+      // Several writers may share a layout (parallel CI jobs, one per platform or image): without
+      // the lock, two read-modify-writes of index.json would lose one of the entries.
       try {
-        existing = await readFile(join(dir, "index.json"));
+        await withLockFile(join(dir, "index.json.lock"), () => updateIndex(root));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw isSystemError(err) ? new DestinationError(`Cannot write ${name}: ${err.message}`, { cause: err }) : err;
+        if (err instanceof LockBusyError) throw new DestinationError(`Cannot write ${name}: ${err.message}`, { cause: err });
+        throw isSystemError(err) ? new DestinationError(`Cannot write ${name}: ${err.message}`, { cause: err }) : err;
       }
-      if (existing) index = parseImageIndex(existing, `${dir}/index.json`);
-      const entry: Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
-      if (root.platform) entry.platform = root.platform;
-      if (opts.tag) entry.annotations = { [REF_NAME]: opts.tag };
-      const keep = index.manifests.filter((m) =>
-        opts.tag ? m.annotations?.[REF_NAME] !== opts.tag : !(m.digest === root.digest && !m.annotations?.[REF_NAME]),
-      );
-      index.manifests = [...keep, entry];
-      await fsStep(() => writeAtomic(join(dir, "index.json"), JSON.stringify(index)));
     },
     async close() {
       /* temp files are removed as each write ends */
