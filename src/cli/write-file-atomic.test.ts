@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir } from "../../test/helpers/temp-dir.js";
 import { writeFileAtomic } from "./write-file-atomic.js";
@@ -31,6 +32,19 @@ test("writeFileAtomic names the path and the real reason, and leaves nothing beh
     assert.deepEqual((await readdir(tmp.path)).sort(), ["a-dir", "a-file"]);
     assert.deepEqual(await readdir(dir), []);
     assert.equal(await readFile(file, "utf8"), "kept");
+  } finally {
+    await tmp.dispose();
+  }
+});
+
+test("writeFileAtomic refuses to replace a FIFO (or device) instead of renaming a file over it", async () => {
+  const tmp = await makeTempDir("inlay-write-atomic-");
+  try {
+    const fifo = join(tmp.path, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    await assert.rejects(writeFileAtomic(fifo, Buffer.from("x")), new RegExp(`^Error: Cannot write ${fifo}: it is not a regular file`));
+    assert.ok((await lstat(fifo)).isFIFO(), "the FIFO is still there");
+    assert.deepEqual(await readdir(tmp.path), ["pipe"]);
   } finally {
     await tmp.dispose();
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -13,6 +13,12 @@ import { basename, dirname, join } from "node:path";
  * @throws {Error} "Cannot write <path>: <cause>"
  */
 export async function writeFileAtomic(path: string, data: Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  // The rename would replace a device, FIFO or socket with a regular file: run as root,
+  // `-o /dev/full` or `-o /dev/stdout` would silently "succeed" by deleting the node.
+  const existing = await stat(path).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile() && !existing.isDirectory()) {
+    throw new Error(`Cannot write ${path}: it is not a regular file (a device, FIFO or socket); give the path of a file to create or replace`);
+  }
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
     const fh = await open(tmp, "wx", options.mode ?? 0o644);
