@@ -69,7 +69,7 @@ export function encodedLength(s: string): number {
   for (const b of Buffer.from(s, "utf8")) n += b < 0x21 || b > 0x7e || b === 0x25 ? 3 : 1;
   return n;
 }
-const MAX_ENCODED = 4096;
+export const MAX_ENCODED = 4096;
 const fitsBundle = (s: string): boolean => encodedLength(s) <= MAX_ENCODED;
 const TOO_LONG = { error: `expected at most ${MAX_ENCODED} bytes once percent-encoded for the bundle` };
 

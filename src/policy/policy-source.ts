@@ -26,7 +26,7 @@ export interface PolicySource {
   has(path: readonly PropertyKey[]): boolean;
 }
 
-const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 /**
  * The yaml package parses recursively: a few thousand nested levels exhaust the stack, and in a
  * server, where the stack is already deep, V8 then aborted the whole process instead of throwing.

@@ -106,3 +106,37 @@ test("suggest keeps the protocol the enforcer's network events name", () => {
   ]);
   assert.deepEqual(policy.spec.network?.listen?.allowPorts, [{ ports: [5353], protocol: "udp" }]);
 });
+
+/** One process.exec event (line `seq`) for `exe`, plus optional overrides. */
+function execEvent(seq: number, exe: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    schema: 1, id: `${"a".repeat(32)}-${seq}`, time: "2026-11-28T22:40:00.000Z", kind: "process.exec", severity: "info", action: "allow", mode: "none",
+    rule: "", reason: "r", process: { pid: 7, ppid: 1, uid: 0, exe, argv: ["x"], argv_truncated: false }, enforcer: { version: "0.1.0", pid: 1, instance: "a".repeat(32) }, bundle: "none", ...extra,
+  });
+}
+
+test("suggest lists paths a policy cannot hold for review instead of producing an invalid policy", () => {
+  const long = `/${"a".repeat(5000)}`;
+  const lines = [
+    execEvent(1, "/bin/sh"),
+    execEvent(2, "/bin/a\u0000b"),
+    execEvent(3, long),
+    execEvent(4, "/tmp/x", { kind: "exec.drift", action: "alert", mode: "audit", rule: "drift.manifest", reason: "drifted\rmetadata: {name: evil}\u0000\u001b[2J" }),
+  ];
+  const s = suggestPolicy(`${lines.join("\n")}\n`, { file: "ev.ndjson" });
+  const { policy } = parsePolicy(s.yaml, { file: "s.yaml" });
+  assert.deepEqual(policy.spec.executables?.allow?.paths, ["/bin/sh"]);
+  assert.equal(policy.metadata.name, "suggested");
+  assert.match(s.yaml, /^#   \/bin\/a b: process\.exec at line 2 has a path a policy cannot hold/m);
+  assert.match(s.yaml, /^#   \/a{199}\.\.\.: process\.exec at line 3 has a path a policy cannot hold/m);
+  assert.match(s.yaml, /^#   \/tmp\/x: exec\.drift alert \(drift\.manifest\) at line 4: drifted metadata: \{name: evil\}  \[2J$/m);
+  assert.doesNotMatch(s.yaml, /[\u0000\r\u001b]/, "no control character reaches the YAML");
+});
+
+test("a suggestion over the policy size limit is an error, not an invalid policy", () => {
+  const lines = Array.from({ length: 60_000 }, (_, i) => execEvent(i + 1, `/usr/lib/app/${"d".repeat(40)}/tool-${i}`));
+  assert.throws(
+    () => suggestPolicy(`${lines.join("\n")}\n`, { file: "ev.ndjson" }),
+    (err: unknown) => err instanceof EventsFileError && /^Cannot suggest a policy from ev\.ndjson: the 60000 executables and 0 endpoints seen make a policy of \d+ bytes, over the 4194304-byte limit/.test(err.message),
+  );
+});

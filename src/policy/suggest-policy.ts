@@ -7,6 +7,8 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseEventLine, type InlayEvent } from "../events/event-schema.js";
+import { encodedLength, MAX_ENCODED } from "./policy-schema.js";
+import { MAX_POLICY_BYTES } from "./policy-source.js";
 
 /** The events file has a line that claims to be an event but is not one. */
 export class EventsFileError extends Error {
@@ -54,7 +56,8 @@ export interface Suggestion {
 /**
  * Builds a policy suggestion from NDJSON events.
  * @param text the events file (workload output between events is skipped)
- * @throws EventsFileError naming the line of an invalid event, or when no exec activity is found
+ * @throws EventsFileError naming the line of an invalid event, when no exec activity is found, or
+ *   when the suggestion would exceed the size limit of a policy
  */
 export function suggestPolicy(text: string, options: SuggestOptions): Suggestion {
   const exes = new Map<string, Seen>();
@@ -93,6 +96,11 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
         if (path === undefined) continue;
         if (!path.startsWith("/") || path.endsWith(" (deleted)")) {
           review.push(`${path}: ${ev.kind} at line ${lineNo} has no path on disk; not allowed`);
+          continue;
+        }
+        // A path the policy schema would refuse must not make the whole suggestion invalid.
+        if (path.includes("\0") || encodedLength(escapeGlob(path)) > MAX_ENCODED) {
+          review.push(`${path.length > 200 ? `${path.slice(0, 200)}...` : path}: ${ev.kind} at line ${lineNo} has a path a policy cannot hold (NUL byte, or over ${MAX_ENCODED} bytes encoded); not allowed`);
           continue;
         }
         let s = exes.get(path);
@@ -180,12 +188,23 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
     }
   }
   if (review.length > 0) {
-    out.push("# Not allowed (flagged by the enforcer; review each one yourself):", ...review.map((r) => `#   ${r.replace(/\n/g, " ")}`));
+    // Paths, rules and reasons are the workload's strings: any line break (\r too) or control
+    // character would end the comment or garble the terminal that shows it.
+    out.push("# Not allowed (flagged by the enforcer; review each one yourself):", ...review.map((r) => `#   ${r.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ")}`));
   }
   if (ignoredKinds.size > 0) {
     out.push(`# Ignored event kinds: ${[...ignoredKinds.entries()].map(([k, n]) => `${k} (${n})`).join(", ")}`);
   }
-  return { yaml: `${out.join("\n")}\n`, executables: exes.size, events };
+  const yaml = `${out.join("\n")}\n`;
+  const bytes = Buffer.byteLength(yaml, "utf8");
+  if (bytes > MAX_POLICY_BYTES) {
+    throw new EventsFileError(
+      `Cannot suggest a policy from ${options.file}: the ${exes.size} executables and ${outbound.size + listen.size} endpoints seen make a policy of ${bytes} bytes, over the ${MAX_POLICY_BYTES}-byte limit of a policy; pass the events of one workload at a time`,
+      options.file,
+      0,
+    );
+  }
+  return { yaml, executables: exes.size, events };
 }
 
 /** An exact path as an fnmatch(3) glob: `*`, `?`, `[` and `\` are escaped. */
