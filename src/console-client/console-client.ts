@@ -137,6 +137,10 @@ function send(url: URL, o: SendOptions): Promise<{ status: number; body: Buffer 
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${o.timeoutMs / 1000} s`)));
+    // The socket timeout above only notices silence: a body trickling a byte now and then would
+    // keep the call open for as long as the server likes.
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${o.timeoutMs / 1000} s`)), o.timeoutMs);
+    req.on("close", () => clearTimeout(deadline));
     req.on("error", reject);
     req.end(o.body);
   });
