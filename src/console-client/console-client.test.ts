@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { runInlay } from "../../test/helpers/run-inlay.js";
 import { ConsoleCallError, ConsoleClient } from "./console-client.js";
 import { groupSchema } from "../console/http/api-schemas.js";
 
@@ -27,6 +28,30 @@ test("ConsoleClient.call gives up on a body that trickles in past the timeout", 
       (err: unknown) => err instanceof ConsoleCallError && err.kind === "unreachable" && /^Cannot call GET \/api\/v1\/groups on http:\/\/127\.0\.0\.1:\d+: no complete answer within 0\.5 s$/.test(err.message),
     );
     assert.ok(Date.now() - started < 5000, "gave up near the deadline");
+  } finally {
+    await s.close();
+  }
+});
+
+test("a console's error text and table cells reach the terminal without control characters", async () => {
+  const s = await serve((req, res) => {
+    if (req.url?.startsWith("/api/v1/groups")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ items: [{ id: "0".repeat(36), name: "pay\u001b]0;owned\u0007ments\nx", policy: null, policy_override: false, created: "2026-11-28T22:40:01.123Z" }] }));
+      return;
+    }
+    res.writeHead(429, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code: "rate_limited\u001b[2J", message: "slow\r down\u0007\nsecond line" } }));
+  });
+  try {
+    const env = { ...process.env, INLAY_CONSOLE_URL: s.url, INLAY_API_TOKEN: "t" };
+    const refused = await runInlay(["enforcers", "revoke", "x"], env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `inlay: Cannot POST /api/v1/enforcers/x/revoke on ${s.url}: HTTP 429 rate_limited [2J: slow  down \nsecond line\n`);
+    const listed = await runInlay(["groups", "list"], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^0{36}  pay ]0;owned ments x  -/m);
+    assert.doesNotMatch(listed.stdout + refused.stderr, /[\u0000-\u0009\u000b-\u001f]/);
   } finally {
     await s.close();
   }

@@ -72,7 +72,7 @@ export class ConsoleClient {
       const parsed = errorResponse.safeParse(parseJson(text));
       if (parsed.success) {
         const e = parsed.data.error;
-        throw new ConsoleCallError(`Cannot ${where}: HTTP ${reply.status} ${e.code}: ${e.message}`, "refused", { status: reply.status, code: e.code });
+        throw new ConsoleCallError(`Cannot ${where}: HTTP ${reply.status} ${printable(e.code)}: ${printable(e.message)}`, "refused", { status: reply.status, code: e.code });
       }
       throw new ConsoleCallError(`Cannot ${where}: unexpected response HTTP ${reply.status} without an error body (${snippet(text)}); is this an Inlay console?`, "unexpected", { status: reply.status });
     }
@@ -98,6 +98,14 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `text` with every control character but a line feed replaced by a space: what a console says
+ * goes to a terminal, where an escape sequence could rewrite the screen or the window title.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, " ");
 }
 
 function snippet(text: string): string {

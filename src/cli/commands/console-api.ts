@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { z } from "zod";
 import { CliError } from "../cli-error.js";
-import { ConsoleCallError, ConsoleClient } from "../../console-client/console-client.js";
+import { ConsoleCallError, ConsoleClient, printable } from "../../console-client/console-client.js";
 import { ConsoleTargetError, resolveTarget, type TargetFlags } from "../../console-client/console-target.js";
 import { eventPage, groupSchema, policyVersionSchema, workloadPage } from "../../console/http/api-schemas.js";
 
@@ -58,8 +58,13 @@ async function withClient<T>(flags: Flags, fn: (client: ConsoleClient) => Promis
   }
 }
 
-/** Prints rows as aligned columns under a header. */
-function printTable(header: string[], rows: string[][]): void {
+/**
+ * Prints rows as aligned columns under a header. Cells carry what workloads and the console said
+ * (an event's reason names a file the workload chose), so control characters, which a terminal
+ * would obey, and line breaks, which would shift the columns, become spaces.
+ */
+function printTable(header: string[], cells: string[][]): void {
+  const rows = cells.map((r) => r.map((c) => printable(c).replace(/\n/g, " ")));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n";
   process.stdout.write(line(header) + rows.map(line).join(""));
