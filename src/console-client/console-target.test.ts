@@ -33,3 +33,18 @@ test("the token comes from INLAY_API_TOKEN or --token-file, and a missing one na
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a token file or CA that is too large is refused after a bounded read, naming the file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "inlay-target-"));
+  try {
+    await writeFile(join(dir, "big"), "A".repeat(64 * 1024));
+    await assert.rejects(resolveTarget({ console: "https://c", tokenFile: join(dir, "big") }, {}), (e: Error & { what: string }) => e.what === "file" && e.message === `Cannot read the API token file ${join(dir, "big")}: it is larger than 4096 bytes`);
+    // /dev/zero never ends: only a bounded read comes back from it.
+    await assert.rejects(resolveTarget({ console: "https://c", tokenFile: "/dev/zero" }, {}), /^ConsoleTargetError: Cannot read the API token file \/dev\/zero: it is larger than 4096 bytes$/);
+    await assert.rejects(resolveTarget({ console: "https://c", ca: "/dev/zero" }, { INLAY_API_TOKEN: "x" }), /^ConsoleTargetError: Cannot read the console CA \/dev\/zero: it is larger than 1048576 bytes$/);
+    await writeFile(join(dir, "t"), "file-token\n");
+    assert.equal((await resolveTarget({ console: "https://c", tokenFile: join(dir, "t") }, {})).token, "file-token", "negative control: a normal token file still works");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,12 @@
  * from flags and environment. The token never comes from a flag (it would show in `ps`).
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
+
+/** An API token is one short line; a header this long is refused by servers anyway. */
+const MAX_TOKEN_FILE_BYTES = 4096;
+/** Room for a large CA bundle (the system's is about 200 KiB). */
+const MAX_CA_FILE_BYTES = 1024 * 1024;
 
 /** A console to call: base URL (no trailing slash), bearer API token, and a PEM CA to pin for https. */
 export interface ConsoleTarget {
@@ -58,7 +63,7 @@ export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv =
   let token: string;
   if (flags.tokenFile !== undefined) {
     try {
-      token = (await readFile(flags.tokenFile, "utf8")).trim();
+      token = (await readBounded(flags.tokenFile, MAX_TOKEN_FILE_BYTES)).toString("utf8").trim();
     } catch (err) {
       throw new ConsoleTargetError(`Cannot read the API token file ${flags.tokenFile}: ${(err as Error).message}`, "file", { cause: err });
     }
@@ -73,11 +78,34 @@ export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv =
   if (flags.ca !== undefined) {
     if (u.protocol !== "https:") throw new ConsoleTargetError(`Cannot use --ca with ${url}: a CA only applies to https`, "usage");
     try {
-      ca = await readFile(flags.ca);
+      ca = await readBounded(flags.ca, MAX_CA_FILE_BYTES);
     } catch (err) {
       throw new ConsoleTargetError(`Cannot read the console CA ${flags.ca}: ${(err as Error).message}`, "file", { cause: err });
     }
     if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw new ConsoleTargetError(`Cannot use the console CA ${flags.ca}: no PEM certificate in it`, "usage");
   }
   return { url, token, ca };
+}
+
+/**
+ * Reads `path` whole, up to `max` bytes; a longer file (or /dev/zero) is an error after reading
+ * `max + 1` bytes rather than a read until memory runs out. Reads as a stream, so a pipe such as
+ * `--token-file <(pass show inlay)` works.
+ * @throws {Error} the file system's error, or "it is larger than <max> bytes"
+ */
+async function readBounded(path: string, max: number): Promise<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, size, buf.length - size, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > max) throw new Error(`it is larger than ${max} bytes`);
+    }
+    return buf.subarray(0, size);
+  } finally {
+    await fh.close();
+  }
 }
