@@ -208,3 +208,18 @@ test("inlay policy: exit codes and messages, end to end", async (t) => {
     assert.match(bad.stderr, /^inlay: Cannot read events junk\.ndjson:1: not a valid event: /);
   });
 });
+
+test("inputs that never end are refused at a limit, naming the file", async () => {
+  const tmp = await makeTempDir("inlay-policy-cli-");
+  try {
+    const policy = await inlay(["policy", "check", "/dev/zero"], { cwd: tmp.path });
+    assert.equal(policy.code, 1);
+    assert.equal(policy.stderr, "inlay: Cannot read policy /dev/zero: it is larger than 4194304 bytes; a policy is a few kilobytes\n");
+    const spec = await inlay(["bundle", "write", "-o", "b", "--spec", "/dev/zero", "--drift", "off"], { cwd: tmp.path });
+    assert.equal(spec.code, 1);
+    assert.equal(spec.stderr, "inlay: Cannot read the spec file /dev/zero: it is larger than 268435456 bytes\n");
+    assert.deepEqual(await readdir(tmp.path), [], "no bundle written");
+  } finally {
+    await tmp.dispose();
+  }
+});

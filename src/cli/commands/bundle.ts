@@ -5,7 +5,7 @@
  * Exit codes: 0 done; 1 the spec, manifest or file is wrong (the message names it); 2 usage.
  * @module
  */
-import { open, readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { z } from "zod";
 import type { BundleSpec, ControlMode, ControlName } from "../../bundle/bundle-spec.js";
@@ -22,6 +22,7 @@ import {
 } from "../../bundle/write-bundle.js";
 import { scanDirectory } from "../../scan/scan-directory.js";
 import { CliError } from "../cli-error.js";
+import { readBounded } from "../read-bounded.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
 const MODES = ["off", "audit", "enforce"] as const;
@@ -72,7 +73,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 async function readSpecFile(path: string): Promise<z.infer<typeof specFileSchema>> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    // A spec holds at most a bundle's worth of manifest: its JSON is a few times the bundle limit.
+    text = (await readBounded(path, 4 * BUNDLE_MAX_SIZE)).toString("utf8");
   } catch (err) {
     throw new CliError(`Cannot read the spec file ${path}: ${(err as Error).message}`, 1, { cause: err });
   }

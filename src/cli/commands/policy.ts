@@ -4,12 +4,12 @@
  * compile as written; 4 an input could not be read or the output written.
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli-error.js";
 import type { BundleSpec } from "../../bundle/bundle-spec.js";
 import { bundleId, writeBundle } from "../../bundle/write-bundle.js";
 import { policyOverlayId, writePolicyOverlay } from "../../bundle/write-policy-overlay.js";
+import { readBounded } from "../read-bounded.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 import { planPolicy, type CompileFinding } from "../../policy/compile-policy.js";
 import { DEFAULT_POLICY_YAML } from "../../policy/default-policy.js";
@@ -18,6 +18,7 @@ import { parsePolicy, type LoadedPolicy } from "../../policy/load-policy.js";
 import { loadMinerList, type MinerList } from "../../policy/miner-list.js";
 import { PolicyError } from "../../policy/policy-error.js";
 import { policySchema } from "../../policy/policy-schema.js";
+import { MAX_POLICY_BYTES } from "../../policy/policy-source.js";
 import { reportFindings } from "../../policy/report-findings.js";
 import { EventsFileError, suggestPolicy } from "../../policy/suggest-policy.js";
 import { scanDirectory } from "../../scan/scan-directory.js";
@@ -142,7 +143,7 @@ export function register(program: Command): void {
       if (!policySchema.shape.metadata.shape.name.safeParse(opts.name).success) {
         throw new CliError(`Cannot suggest a policy named ${JSON.stringify(opts.name)}: --name takes letters, digits, '.', '_' or '-' (at most 128)`, EXIT_USAGE);
       }
-      const text = await readInput(eventsFile, "events");
+      const text = await readInput(eventsFile, "events", MAX_EVENTS_BYTES, EXIT_IO);
       const file = eventsFile === "-" ? "(stdin)" : eventsFile;
       let yaml: string;
       try {
@@ -189,22 +190,25 @@ function buildTimeOf(opts: { buildTime?: Date }): Date {
   return new Date(Number(epoch) * 1000);
 }
 
-async function readInput(file: string, what: string): Promise<string> {
+/**
+ * Events files are read whole: a string cannot be longer than about 512 MiB, so a larger file
+ * fails here with a message instead of deep in the decoder.
+ */
+const MAX_EVENTS_BYTES = 512 * 1024 * 1024 - 1024;
+
+async function readInput(file: string, what: string, max: number, tooLargeExit: number): Promise<string> {
   try {
-    if (file === "-") {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString("utf8");
-    }
-    return await readFile(file, "utf8");
+    return (await readBounded(file === "-" ? process.stdin : file, max)).toString("utf8");
   } catch (err) {
+    if (err instanceof RangeError) throw new CliError(`Cannot read ${what} ${file}: ${err.message}${what === "events" ? "; split it (e.g. one workload per file)" : "; a policy is a few kilobytes"}`, tooLargeExit, { cause: err });
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new CliError(`Cannot read ${what} ${file}: ${code}`, EXIT_IO, { cause: err });
   }
 }
 
 async function readPolicy(file: string): Promise<LoadedPolicy> {
-  const text = await readInput(file, "policy");
+  // Over the size limit the policy is invalid (exit 1), as parsePolicy says of a longer text.
+  const text = await readInput(file, "policy", MAX_POLICY_BYTES, EXIT_INVALID);
   try {
     return parsePolicy(text, { file: file === "-" ? "(stdin)" : file });
   } catch (err) {
