@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -160,6 +160,19 @@ test("bundle write and id fail with a message naming what is wrong, and leave no
     r = await inlay(["bundle", "id", tmp.path]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not a regular file/);
+  } finally {
+    await tmp.dispose();
+  }
+});
+
+test("bundle id refuses a FIFO instead of waiting for a writer", { timeout: 10_000 }, async () => {
+  const tmp = await makeTempDir();
+  try {
+    const fifo = join(tmp.path, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const r = await inlay(["bundle", "id", fifo]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `inlay: Cannot read bundle ${fifo}: not a regular file\n`);
   } finally {
     await tmp.dispose();
   }

@@ -5,6 +5,7 @@
  * Exit codes: 0 done; 1 the spec, manifest or file is wrong (the message names it); 2 usage.
  * @module
  */
+import { constants as fsc } from "node:fs";
 import { open } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { z } from "zod";
@@ -163,7 +164,8 @@ async function writeCommand(opts: WriteOptions): Promise<void> {
 async function idCommand(file: string): Promise<void> {
   let bytes: Buffer;
   try {
-    const fh = await open(file, "r");
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+    const fh = await open(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new Error("not a regular file");
