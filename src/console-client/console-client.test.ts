@@ -56,3 +56,40 @@ test("a console's error text and table cells reach the terminal without control 
     await s.close();
   }
 });
+
+test("ConsoleClient.call names a redirect's target and does not follow it, nor a loop", async () => {
+  let calls = 0;
+  const s = await serve((req, res) => {
+    calls++;
+    res.writeHead(req.url?.startsWith("/api/v1/groups") ? 302 : 301, { location: req.url?.startsWith("/api/v1/groups") ? "https://elsewhere.example/api/v1/groups" : req.url });
+    res.end();
+  });
+  try {
+    const client = new ConsoleClient({ url: s.url, token: "t" });
+    await assert.rejects(
+      client.call("/api/v1/groups", { schema: groupSchema }),
+      (err: unknown) => err instanceof ConsoleCallError && err.kind === "unexpected" && err.status === 302 && /: HTTP 302 redirects to "https:\/\/elsewhere\.example\/api\/v1\/groups", and redirects are not followed; if that is the console, pass its base URL as --console$/.test(err.message),
+    );
+    await assert.rejects(client.call("/api/v1/workloads", { schema: groupSchema }), /HTTP 301 redirects to "\/api\/v1\/workloads"/);
+    assert.equal(calls, 2, "one request per call: no redirect followed");
+  } finally {
+    await s.close();
+  }
+});
+
+test("ConsoleClient.call says when the connection breaks off mid-answer", async () => {
+  const s = await serve((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+    res.write('{"items":[');
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  try {
+    const client = new ConsoleClient({ url: s.url, token: "t" });
+    await assert.rejects(
+      client.call("/api/v1/groups", { schema: groupSchema }),
+      (err: unknown) => err instanceof ConsoleCallError && err.kind === "unreachable" && /: aborted \(the connection closed before the whole answer arrived\)$/.test(err.message),
+    );
+  } finally {
+    await s.close();
+  }
+});

@@ -63,8 +63,8 @@ export class ConsoleClient {
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) qs.set(k, String(v));
     const url = new URL(`${this.#target.url}${path}${qs.size > 0 ? `?${qs}` : ""}`);
     const body = spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body));
-    const reply = await send(url, { method, token: this.#target.token, ca: this.#target.ca, body, timeoutMs: spec.timeoutMs ?? 30_000 }).catch((err: Error) => {
-      throw new ConsoleCallError(`Cannot call ${where}: ${err.message}`, "unreachable", { cause: err });
+    const reply = await send(url, { method, token: this.#target.token, ca: this.#target.ca, body, timeoutMs: spec.timeoutMs ?? 30_000 }).catch((err: NodeJS.ErrnoException) => {
+      throw new ConsoleCallError(`Cannot call ${where}: ${err.message}${connectionHint(err)}`, "unreachable", { cause: err });
     });
     const expected = spec.status ?? (spec.schema === undefined ? 204 : 200);
     const text = reply.body.toString("utf8");
@@ -73,6 +73,11 @@ export class ConsoleClient {
       if (parsed.success) {
         const e = parsed.data.error;
         throw new ConsoleCallError(`Cannot ${where}: HTTP ${reply.status} ${printable(e.code)}: ${printable(e.message)}`, "refused", { status: reply.status, code: e.code });
+      }
+      // The bearer token must not follow a redirect to wherever it points, so none is followed;
+      // saying where it points tells the user which --console to give instead.
+      if (reply.status >= 300 && reply.status < 400 && reply.location !== undefined) {
+        throw new ConsoleCallError(`Cannot ${where}: HTTP ${reply.status} redirects to ${snippet(reply.location)}, and redirects are not followed; if that is the console, pass its base URL as --console`, "unexpected", { status: reply.status });
       }
       throw new ConsoleCallError(`Cannot ${where}: unexpected response HTTP ${reply.status} without an error body (${snippet(text)}); is this an Inlay console?`, "unexpected", { status: reply.status });
     }
@@ -90,6 +95,14 @@ export class ConsoleClient {
     }
     return parsed.data as never;
   }
+}
+
+/** What to do about a failed connection, where the error alone does not say. */
+function connectionHint(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? "";
+  if (code === "ECONNRESET" && err.message === "aborted") return " (the connection closed before the whole answer arrived)";
+  if (/SELF_SIGNED|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE)|CERT_UNTRUSTED/.test(code)) return "; if the console uses a private CA, pass it with --ca FILE";
+  return "";
 }
 
 function parseJson(text: string): unknown {
@@ -122,7 +135,7 @@ interface SendOptions {
 }
 
 /** One request over node:http/https (https pins `ca` when given) and the whole, bounded reply. */
-function send(url: URL, o: SendOptions): Promise<{ status: number; body: Buffer }> {
+function send(url: URL, o: SendOptions): Promise<{ status: number; location?: string; body: Buffer }> {
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   const headers: Record<string, string> = { authorization: `Bearer ${o.token}`, accept: "application/json" };
   if (o.body !== undefined) {
@@ -142,7 +155,7 @@ function send(url: URL, o: SendOptions): Promise<{ status: number; body: Buffer 
         chunks.push(c);
       });
       res.on("error", reject);
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks) }));
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${o.timeoutMs / 1000} s`)));
     // The socket timeout above only notices silence: a body trickling a byte now and then would
