@@ -3,7 +3,7 @@
  * from flags and environment. The token never comes from a flag (it would show in `ps`).
  * @module
  */
-import { open } from "node:fs/promises";
+import { readBounded } from "../files/read-bounded.js";
 
 /** An API token is one short line; a header this long is refused by servers anyway. */
 const MAX_TOKEN_FILE_BYTES = 4096;
@@ -87,25 +87,4 @@ export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv =
   return { url, token, ca };
 }
 
-/**
- * Reads `path` whole, up to `max` bytes; a longer file (or /dev/zero) is an error after reading
- * `max + 1` bytes rather than a read until memory runs out. Reads as a stream, so a pipe such as
- * `--token-file <(pass show inlay)` works.
- * @throws {Error} the file system's error, or "it is larger than <max> bytes"
- */
-async function readBounded(path: string, max: number): Promise<Buffer> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(max + 1);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, size, buf.length - size, null);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      if (size > max) throw new Error(`it is larger than ${max} bytes`);
-    }
-    return buf.subarray(0, size);
-  } finally {
-    await fh.close();
-  }
-}
+

@@ -5,7 +5,8 @@
  */
 import { CliError } from "../cli/cli-error.js";
 import { CorruptLayerError, DestinationError, ImageNotFoundError, RegistryAuthError, RegistryResponseError, UnsupportedMediaTypeError } from "../oci/errors.js";
-import { DigestMismatchError, SizeMismatchError, TooLargeError } from "../oci/internal/verify.js";
+import { TooLargeError } from "../files/read-bounded.js";
+import { DigestMismatchError, SizeMismatchError } from "../oci/internal/verify.js";
 import { LayerRejectedError } from "../scan/layer-walker.js";
 import { PolicyRefusedError } from "./components.js";
 import { EnforcerMissingError, NoCommandError, UnsupportedPlatformError } from "./errors.js";

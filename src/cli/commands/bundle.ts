@@ -23,7 +23,7 @@ import {
 } from "../../bundle/write-bundle.js";
 import { scanDirectory } from "../../scan/scan-directory.js";
 import { CliError } from "../cli-error.js";
-import { readBounded } from "../read-bounded.js";
+import { readBounded } from "../../files/read-bounded.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
 const MODES = ["off", "audit", "enforce"] as const;

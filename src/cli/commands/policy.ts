@@ -9,7 +9,7 @@ import { CliError } from "../cli-error.js";
 import type { BundleSpec } from "../../bundle/bundle-spec.js";
 import { bundleId, writeBundle } from "../../bundle/write-bundle.js";
 import { policyOverlayId, writePolicyOverlay } from "../../bundle/write-policy-overlay.js";
-import { readBounded } from "../read-bounded.js";
+import { readBounded, TooLargeError } from "../../files/read-bounded.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 import { planPolicy, type CompileFinding } from "../../policy/compile-policy.js";
 import { DEFAULT_POLICY_YAML } from "../../policy/default-policy.js";
@@ -200,7 +200,7 @@ async function readInput(file: string, what: string, max: number, tooLargeExit: 
   try {
     return (await readBounded(file === "-" ? process.stdin : file, max)).toString("utf8");
   } catch (err) {
-    if (err instanceof RangeError) throw new CliError(`Cannot read ${what} ${file}: ${err.message}${what === "events" ? "; split it (e.g. one workload per file)" : "; a policy is a few kilobytes"}`, tooLargeExit, { cause: err });
+    if (err instanceof TooLargeError) throw new CliError(`Cannot read ${what} ${file}: ${err.message}${what === "events" ? "; split it (e.g. one workload per file)" : "; a policy is a few kilobytes"}`, tooLargeExit, { cause: err });
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new CliError(`Cannot read ${what} ${file}: ${code}`, EXIT_IO, { cause: err });
   }

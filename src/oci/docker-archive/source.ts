@@ -12,7 +12,8 @@ import { Readable } from "node:stream";
 import { z } from "zod";
 import { ImageNotFoundError } from "../errors.js";
 import { indexTar, type TarMember } from "../internal/tar-index.js";
-import { MAX_MANIFEST_BYTES, readBounded, TooLargeError, verifyBlob, verifyBytes } from "../internal/verify.js";
+import { readBounded, TooLargeError } from "../../files/read-bounded.js";
+import { MAX_MANIFEST_BYTES, verifyBlob, verifyBytes } from "../internal/verify.js";
 import { Annotation } from "../v1/annotations.js";
 import { parseImageConfig } from "../v1/config.js";
 import { digestOf, isDigest, type Digest } from "../v1/digest.js";
@@ -49,7 +50,7 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
   }
 
   async function readMember(m: TarMember, what: string): Promise<Buffer> {
-    if (m.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read ${what} from ${name}: ${m.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`);
+    if (m.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read ${what} from ${name}: ${m.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`, MAX_MANIFEST_BYTES);
     const fh = await open(file, "r");
     try {
       const buf = Buffer.alloc(m.size);
@@ -151,7 +152,7 @@ export function openDockerArchiveSource(file: string, opts: { tag?: string } = {
       return verifyBytes(bytes, desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
-      return readBounded(await openBlob(desc), { max: Math.min(desc.size, MAX_MANIFEST_BYTES), what: `blob ${desc.digest} of ${name}` });
+      return readBounded(await openBlob(desc), Math.min(desc.size, MAX_MANIFEST_BYTES), `blob ${desc.digest} of ${name}`);
     },
     blob: openBlob,
     async close() {

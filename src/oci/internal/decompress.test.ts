@@ -5,11 +5,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { uncompressedLayer } from "./decompress.js";
-import { readBounded, verifyBlob, DigestMismatchError, SizeMismatchError } from "./verify.js";
+import { readBounded } from "../../files/read-bounded.js";
+import { verifyBlob, DigestMismatchError, SizeMismatchError } from "./verify.js";
 
 const data = Buffer.alloc(300_000, "inlay layer bytes ");
 const diffId = `sha256:${createHash("sha256").update(data).digest("hex")}`;
-const read = (r: Readable) => readBounded(r, { max: 10 << 20, what: "test" });
+const read = (r: Readable) => readBounded(r, 10 << 20, "test");
 
 test("uncompressedLayer decodes gzip and zstd and checks the diff_id", async () => {
   assert.deepEqual(await read(uncompressedLayer(Readable.from([gzipSync(data)]), { compression: "gzip", diffId, what: "l" })), data);

@@ -27,14 +27,6 @@ export class SizeMismatchError extends Error {
   }
 }
 
-/** Data to be read into memory is over the limit for its kind (a manifest, a config). */
-export class TooLargeError extends RangeError {
-  constructor(message: string) {
-    super(message);
-    this.name = "TooLargeError";
-  }
-}
-
 /**
  * A running digest check: feed it every byte with {@link update}, then {@link check} throws when
  * the digest (and size, if given) differ from what the descriptor says.
@@ -114,22 +106,6 @@ export function verifyBlob(raw: Readable, desc: Descriptor, opts: { what?: strin
     if (!raw.destroyed) raw.destroy();
   });
   return raw.pipe(v);
-}
-
-/**
- * Reads a whole stream into memory, failing beyond `max` bytes with {@link TooLargeError}
- * (manifests and configs only; layers are always streamed).
- */
-export async function readBounded(stream: AsyncIterable<Buffer | Uint8Array>, opts: { max: number; what?: string }): Promise<Buffer> {
-  const { max, what = "a stream" } = opts;
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    n += c.length;
-    if (n > max) throw new TooLargeError(`Cannot read ${what}: larger than the ${max}-byte limit`);
-    chunks.push(Buffer.from(c));
-  }
-  return Buffer.concat(chunks);
 }
 
 /** Checks bytes already in memory against a descriptor. */

@@ -9,7 +9,8 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { ImageNotFoundError } from "../errors.js";
-import { MAX_MANIFEST_BYTES, readBounded, TooLargeError, verifyBlob, verifyBytes } from "../internal/verify.js";
+import { readBounded, TooLargeError } from "../../files/read-bounded.js";
+import { MAX_MANIFEST_BYTES, verifyBlob, verifyBytes } from "../internal/verify.js";
 import { digestHex, type Digest } from "../v1/digest.js";
 import type { Descriptor } from "../v1/descriptor.js";
 import { parseImageIndex } from "../v1/manifest.js";
@@ -59,11 +60,11 @@ export function openLayoutSource(dir: string, opts: { tag?: string } = {}): Imag
     },
     async manifest(desc: Descriptor): Promise<Buffer> {
       const s = await openBlob({ ...desc, size: desc.size });
-      return verifyBytes(await readBounded(s, { max: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest} of ${name}` }), desc, { what: `manifest ${desc.digest} of ${name}` });
+      return verifyBytes(await readBounded(s, MAX_MANIFEST_BYTES, `manifest ${desc.digest} of ${name}`), desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
-      if (desc.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`);
-      return readBounded(await openBlob(desc), { max: desc.size, what: `blob ${desc.digest} of ${name}` });
+      if (desc.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`, MAX_MANIFEST_BYTES);
+      return readBounded(await openBlob(desc), desc.size, `blob ${desc.digest} of ${name}`);
     },
     blob: openBlob,
     async close() {

@@ -9,6 +9,7 @@ import { Agent as HttpsAgent, get as httpsGet, request as httpsRequest } from "n
 import { setTimeout as sleep } from "node:timers/promises";
 import { Readable } from "node:stream";
 import { z } from "zod";
+import { readBounded, TooLargeError } from "../../files/read-bounded.js";
 import { RegistryAuthError, RegistryResponseError } from "../errors.js";
 import type { Credential, CredentialLookup } from "./credentials.js";
 import { apiHost, isLoopbackHost } from "./reference.js";
@@ -93,22 +94,6 @@ const tokenAnswer = z.looseObject({
   access_token: z.string().optional().catch(undefined),
   expires_in: z.number().optional().catch(undefined),
 });
-
-/**
- * A fetch answer's whole body, failing beyond `max` bytes instead of buffering whatever a server
- * sends. @throws RangeError over the limit; the network's error when the body breaks off
- */
-async function responseBytes(res: Response, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  if (!res.body) return Buffer.alloc(0);
-  for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
-    n += c.length;
-    if (n > max) throw new RangeError(`more than ${max} bytes`);
-    chunks.push(Buffer.from(c));
-  }
-  return Buffer.concat(chunks);
-}
 
 /** How much of an error answer's body is kept for messages. */
 const ERROR_TEXT_BYTES = 4096;
@@ -273,10 +258,10 @@ export class RegistryClient {
     }
     let body: Buffer;
     try {
-      body = await responseBytes(res, MAX_TOKEN_BYTES);
+      body = res.body ? await readBounded(res.body as unknown as AsyncIterable<Uint8Array>, MAX_TOKEN_BYTES) : Buffer.alloc(0);
     } catch (err) {
       await res.body?.cancel().catch(() => undefined);
-      throw failed(err instanceof RangeError ? `its answer is ${err.message}` : `its answer broke off (${(err as Error).message})`, err);
+      throw failed(err instanceof TooLargeError ? `its answer is more than ${err.limit} bytes` : `its answer broke off (${(err as Error).message})`, err);
     }
     let parsed: unknown;
     try {

@@ -7,7 +7,8 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { ImageNotFoundError, RegistryResponseError } from "../errors.js";
-import { MAX_MANIFEST_BYTES, readBounded, verifyBlob, verifyBytes, DigestMismatchError, TooLargeError } from "../internal/verify.js";
+import { readBounded, TooLargeError } from "../../files/read-bounded.js";
+import { MAX_MANIFEST_BYTES, verifyBlob, verifyBytes, DigestMismatchError } from "../internal/verify.js";
 import { digestOf } from "../v1/digest.js";
 import type { Descriptor } from "../v1/descriptor.js";
 import { MANIFEST_ACCEPT } from "../v1/media-types.js";
@@ -47,7 +48,7 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
     }
     let bytes: Buffer;
     try {
-      bytes = await readBounded(bodyStream(res), { max: MAX_MANIFEST_BYTES, what: `manifest ${reference} of ${name}` });
+      bytes = await readBounded(bodyStream(res), MAX_MANIFEST_BYTES, `manifest ${reference} of ${name}`);
     } catch (err) {
       await res.body?.cancel().catch(() => undefined);
       if (err instanceof TooLargeError) throw err;
@@ -76,9 +77,9 @@ export function openRegistrySource(ref: ImageReference, opts: ClientOptions & { 
       return verifyBytes(bytes, desc, { what: `manifest ${desc.digest} of ${name}` });
     },
     async blobBytes(desc: Descriptor): Promise<Buffer> {
-      if (desc.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`);
+      if (desc.size > MAX_MANIFEST_BYTES) throw new TooLargeError(`Cannot read blob ${desc.digest} of ${name} into memory: ${desc.size} bytes is over the ${MAX_MANIFEST_BYTES}-byte limit`, MAX_MANIFEST_BYTES);
       const s = await this.blob(desc);
-      return readBounded(s, { max: desc.size, what: `blob ${desc.digest} of ${name}` });
+      return readBounded(s, desc.size, `blob ${desc.digest} of ${name}`);
     },
     async blob(desc: Descriptor): Promise<Readable> {
       const res = await client.download(`/v2/${repo}/blobs/${desc.digest}`, { scopes, accept: [404] });
