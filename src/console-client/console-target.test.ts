@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeDevCertificate } from "../console/dev-cert.js";
 import { isLoopbackHost, resolveTarget } from "./console-target.js";
 
 test("plain http only to loopback; https anywhere; the URL is normalised", async () => {
@@ -44,6 +45,26 @@ test("a token file or CA that is too large is refused after a bounded read, nami
     await assert.rejects(resolveTarget({ console: "https://c", ca: "/dev/zero" }, { INLAY_API_TOKEN: "x" }), /^ConsoleTargetError: Cannot read the console CA \/dev\/zero: it is larger than 1048576 bytes$/);
     await writeFile(join(dir, "t"), "file-token\n");
     assert.equal((await resolveTarget({ console: "https://c", tokenFile: join(dir, "t") }, {})).token, "file-token", "negative control: a normal token file still works");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a CA file with a broken certificate block is refused, naming which one", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "inlay-target-"));
+  try {
+    const { certFile } = await makeDevCertificate(dir, { names: ["localhost"] });
+    const good = await readFile(certFile, "utf8");
+    const [head, body = "", tail] = good.split(/(?<=-----\n)|(?=-----END)/);
+    const use = async (name: string, text: string) => {
+      await writeFile(join(dir, name), text);
+      return resolveTarget({ console: "https://c", ca: join(dir, name) }, { INLAY_API_TOKEN: "x" });
+    };
+    // Negative control: the same certificate, twice, whole.
+    assert.ok((await use("two.pem", good + good)).ca);
+    await assert.rejects(use("mangled.pem", good + head + body.replace(/[A-Za-z]/g, "A") + tail), /^ConsoleTargetError: Cannot use the console CA \S+mangled\.pem: certificate 2 of 2 is not a valid PEM certificate/);
+    await assert.rejects(use("cut.pem", good + good.slice(0, good.length / 2)), /^ConsoleTargetError: Cannot use the console CA \S+cut\.pem: 1 of its 2 certificates has no matching END line/);
+    await assert.rejects(use("none.pem", "hello\n"), /no PEM certificate in it$/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

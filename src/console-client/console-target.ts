@@ -3,6 +3,7 @@
  * from flags and environment. The token never comes from a flag (it would show in `ps`).
  * @module
  */
+import { X509Certificate } from "node:crypto";
 import { readBounded } from "../files/read-bounded.js";
 
 /** An API token is one short line; a header this long is refused by servers anyway. */
@@ -82,9 +83,30 @@ export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv =
     } catch (err) {
       throw new ConsoleTargetError(`Cannot read the console CA ${flags.ca}: ${(err as Error).message}`, "file", { cause: err });
     }
-    if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw new ConsoleTargetError(`Cannot use the console CA ${flags.ca}: no PEM certificate in it`, "usage");
+    const bad = caProblem(ca);
+    if (bad !== undefined) throw new ConsoleTargetError(`Cannot use the console CA ${flags.ca}: ${bad}`, "usage");
   }
   return { url, token, ca };
 }
 
 
+/**
+ * What is wrong with a CA file, if anything: every PEM certificate block in it must parse. TLS
+ * itself skips a broken block without a word, so a truncated or mangled CA would otherwise show up
+ * only later as "self-signed certificate", far from its cause.
+ */
+function caProblem(pem: Buffer): string | undefined {
+  const text = pem.toString("latin1");
+  const begins = text.split("-----BEGIN CERTIFICATE-----").length - 1;
+  if (begins === 0) return "no PEM certificate in it";
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length !== begins) return `${begins - blocks.length} of its ${begins} certificates has no matching END line (a cut-off or mangled file?)`;
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      return `certificate ${i + 1} of ${blocks.length} is not a valid PEM certificate (${(err as Error).message})`;
+    }
+  }
+  return undefined;
+}
