@@ -25,6 +25,8 @@ test("a replacement list is validated and its errors name the file and field", a
     await writeFile(extra, JSON.stringify({ revision: 2, updated: "2027-01-01", names: [], sha256: [], more: 1 }));
     await assert.rejects(loadMinerList(extra), /Cannot read miner list .*extra\.json: field \(root\): Unrecognized key: "more"/);
     await assert.rejects(loadMinerList(join(dir.path, "missing.json")), /Cannot read miner list .*missing\.json: ENOENT/);
+    // An endless input stops at the limit instead of filling memory.
+    await assert.rejects(loadMinerList("/dev/zero"), /^Error: Cannot read miner list \/dev\/zero: it is larger than 16777216 bytes$/);
   } finally {
     await dir.dispose();
   }

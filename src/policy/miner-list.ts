@@ -3,8 +3,8 @@
  * for a replacement list given on the command line (`--miner-list FILE`).
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { readBounded } from "../files/read-bounded.js";
 import shipped from "./data/miners.json" with { type: "json" };
 
 export const minerListSchema = z
@@ -26,13 +26,19 @@ export function shippedMinerList(): MinerList {
 }
 
 /**
+ * The largest replacement list read: about 200,000 hashes, far more than any list needs; the
+ * bundle it ends up in has a limit of its own.
+ */
+export const MAX_MINER_LIST_BYTES = 16 * 1024 * 1024;
+
+/**
  * Reads a replacement miner list (same format as the shipped one).
  * @throws Error naming the file and the first invalid field
  */
 export async function loadMinerList(path: string): Promise<MinerList> {
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(path, "utf8"));
+    value = JSON.parse((await readBounded(path, MAX_MINER_LIST_BYTES)).toString("utf8"));
   } catch (err) {
     throw new Error(`Cannot read miner list ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
