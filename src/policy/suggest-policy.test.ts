@@ -140,3 +140,11 @@ test("a suggestion over the policy size limit is an error, not an invalid policy
     (err: unknown) => err instanceof EventsFileError && /^Cannot suggest a policy from ev\.ndjson: the 60000 executables and 0 endpoints seen make a policy of \d+ bytes, over the 4194304-byte limit/.test(err.message),
   );
 });
+
+test("suggest reads an events file that starts with a byte-order mark like one without", async () => {
+  const text = await readFile(FIXTURE, "utf8");
+  const plain = suggestPolicy(text, { file: "learn-run.ndjson" });
+  const bom = suggestPolicy(`\uFEFF${text}`, { file: "learn-run.ndjson" });
+  assert.equal(bom.events, plain.events);
+  assert.equal(bom.yaml, plain.yaml);
+});

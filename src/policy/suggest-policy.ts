@@ -68,7 +68,8 @@ export function suggestPolicy(text: string, options: SuggestOptions): Suggestion
   let events = 0;
   let skipped = 0;
 
-  const lines = text.split("\n");
+  // A byte-order mark (editors on Windows add one) would hide the first event as workload output.
+  const lines = (text.startsWith("\uFEFF") ? text.slice(1) : text).split("\n");
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.replace(/\r$/, "");
     const lineNo = i + 1;
