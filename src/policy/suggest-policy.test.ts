@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { compilePolicy } from "./compile-policy.js";
 import { parsePolicy } from "./load-policy.js";
-import { escapeGlob, EventsFileError, suggestPolicy } from "./suggest-policy.js";
+import { Readable } from "node:stream";
+import { escapeGlob, EventsFileError, MAX_EVENT_LINE_BYTES, suggestPolicy, suggestPolicyFromStream } from "./suggest-policy.js";
 
 const FIXTURE = new URL("../../../test/fixtures/policy/learn-run.ndjson", import.meta.url);
 
@@ -147,4 +148,54 @@ test("suggest reads an events file that starts with a byte-order mark like one w
   const bom = suggestPolicy(`\uFEFF${text}`, { file: "learn-run.ndjson" });
   assert.equal(bom.events, plain.events);
   assert.equal(bom.yaml, plain.yaml);
+});
+
+test("suggest from a stream reads a line at a time and gives what the whole text gives", async () => {
+  const text = await readFile(FIXTURE, "utf8");
+  const whole = suggestPolicy(text, { file: "learn-run.ndjson" });
+  const bytes = Buffer.from(text, "utf8");
+  const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, i * 7 + 7));
+  assert.deepEqual(await suggestPolicyFromStream(Readable.from(chunks), { file: "learn-run.ndjson" }), whole);
+  assert.deepEqual(await suggestPolicyFromStream(Readable.from([Buffer.from(`\uFEFF${text}`)]), { file: "learn-run.ndjson" }), whole);
+});
+
+test("a line too long for an event: an error when it claims to be one, skipped when it is workload output", async () => {
+  const text = await readFile(FIXTURE, "utf8");
+  const noise = "n".repeat(MAX_EVENT_LINE_BYTES + 1);
+  const skipped = await suggestPolicyFromStream(Readable.from([`${noise}\n${text}`]), { file: "f" });
+  assert.match(skipped.yaml, /^# 2 lines that are not events \(workload output\) were skipped\.$/m);
+  assert.equal(skipped.events, suggestPolicy(text, { file: "f" }).events);
+  const fake = `{"schema":1,"pad":"${"p".repeat(MAX_EVENT_LINE_BYTES)}"}`;
+  await assert.rejects(
+    suggestPolicyFromStream(Readable.from([`${text}${fake}\n`]), { file: "f" }),
+    (err: unknown) => err instanceof EventsFileError && err.line === text.split("\n").length && /^Cannot read events f:\d+: the line is longer than 1048576 bytes, which no event is$/.test(err.message),
+  );
+  // The in-memory form refuses it the same way.
+  assert.throws(() => suggestPolicy(`${text}${fake}\n`, { file: "f" }), /the line is longer than 1048576 bytes/);
+});
+
+test("an events stream without line breaks ends with an error, not a read for ever", async () => {
+  let read = 0;
+  const zero = new Readable({
+    read() {
+      read += 1 << 20;
+      this.push(Buffer.alloc(1 << 20));
+    },
+  });
+  await assert.rejects(suggestPolicyFromStream(zero, { file: "/dev/zero" }), /^EventsFileError: Cannot read events \/dev\/zero:1: a line goes on past 67108864 bytes without a line break; this is not an events file$/);
+  assert.ok(read <= 72 << 20, `read ${read} bytes`);
+});
+
+test("flagged events stop being collected once they alone are over the size of a policy", async () => {
+  const line = (await readFile(FIXTURE, "utf8")).split("\n").find((l) => l.includes('"kind":"exec.drift"'))!;
+  const drift = (i: number) => {
+    const ev = JSON.parse(line) as { id: string; process: { exe: string } };
+    ev.id = `6f1c0e2a9d3b4c5e8f7a6b5c4d3e2f10-${i + 100}`;
+    ev.process.exe = `/tmp/${"d".repeat(200)}-${i}`;
+    return JSON.stringify(ev);
+  };
+  const text = Array.from({ length: 20_000 }, (_, i) => drift(i)).join("\n");
+  assert.throws(() => suggestPolicy(text, { file: "f" }), (err: unknown) => err instanceof EventsFileError && /events to review alone are over the 4194304-byte limit/.test(err.message) && err.line > 1000 && err.line < 20_000);
+  // Negative control: a few of them are listed.
+  assert.match(suggestPolicy(`${text.split("\n").slice(0, 3).join("\n")}\n${line.replace("exec.drift", "process.exec").replace(',"action":"alert"', ',"action":"info"')}`, { file: "f" }).yaml, /^# {3}\/tmp\/d+-2: exec\.drift alert/m);
 });

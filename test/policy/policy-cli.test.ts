@@ -219,6 +219,12 @@ test("inputs that never end are refused at a limit, naming the file", async () =
     assert.equal(spec.code, 1);
     assert.equal(spec.stderr, "inlay: Cannot read the spec file /dev/zero: it is larger than 268435456 bytes\n");
     assert.deepEqual(await readdir(tmp.path), [], "no bundle written");
+    const events = await inlay(["policy", "suggest", "/dev/zero", "-o", "p.yaml"], { cwd: tmp.path });
+    assert.equal(events.code, 1);
+    assert.equal(events.stderr, "inlay: Cannot read events /dev/zero:1: a line goes on past 67108864 bytes without a line break; this is not an events file\n");
+    const missing = await inlay(["policy", "suggest", "missing.ndjson"], { cwd: tmp.path });
+    assert.equal(missing.stderr, "inlay: Cannot read events missing.ndjson: ENOENT\n");
+    assert.deepEqual(await readdir(tmp.path), [], "nothing written");
   } finally {
     await tmp.dispose();
   }

@@ -4,6 +4,7 @@
  * compile as written; 4 an input could not be read or the output written.
  * @module
  */
+import { createReadStream } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "../cli-error.js";
 import type { BundleSpec } from "../../bundle/bundle-spec.js";
@@ -20,7 +21,7 @@ import { PolicyError } from "../../policy/policy-error.js";
 import { policySchema } from "../../policy/policy-schema.js";
 import { MAX_POLICY_BYTES } from "../../policy/policy-source.js";
 import { reportFindings } from "../../policy/report-findings.js";
-import { EventsFileError, suggestPolicy } from "../../policy/suggest-policy.js";
+import { EventsFileError, suggestPolicyFromStream } from "../../policy/suggest-policy.js";
 import { scanDirectory } from "../../scan/scan-directory.js";
 
 export const EXIT_INVALID = 1;
@@ -143,14 +144,16 @@ export function register(program: Command): void {
       if (!policySchema.shape.metadata.shape.name.safeParse(opts.name).success) {
         throw new CliError(`Cannot suggest a policy named ${JSON.stringify(opts.name)}: --name takes letters, digits, '.', '_' or '-' (at most 128)`, EXIT_USAGE);
       }
-      const text = await readInput(eventsFile, "events", MAX_EVENTS_BYTES, EXIT_IO);
       const file = eventsFile === "-" ? "(stdin)" : eventsFile;
       let yaml: string;
       try {
-        yaml = suggestPolicy(text, { file, mode: opts.mode, name: opts.name }).yaml;
+        // Read a line at a time: a long run's events need not fit in memory.
+        const input = eventsFile === "-" ? process.stdin : createReadStream(eventsFile);
+        yaml = (await suggestPolicyFromStream(input, { file, mode: opts.mode, name: opts.name })).yaml;
       } catch (err) {
         if (err instanceof EventsFileError) throw new CliError(err.message, EXIT_INVALID, { cause: err });
-        throw err;
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new CliError(`Cannot read events ${eventsFile}: ${code}`, EXIT_IO, { cause: err });
       }
       // The suggestion must itself be a valid policy: a failure here is a bug, not user input.
       parsePolicy(yaml, { file: "(suggested policy)" });
@@ -190,25 +193,16 @@ function buildTimeOf(opts: { buildTime?: Date }): Date {
   return new Date(Number(epoch) * 1000);
 }
 
-/**
- * Events files are read whole: a string cannot be longer than about 512 MiB, so a larger file
- * fails here with a message instead of deep in the decoder.
- */
-const MAX_EVENTS_BYTES = 512 * 1024 * 1024 - 1024;
-
-async function readInput(file: string, what: string, max: number, tooLargeExit: number): Promise<string> {
-  try {
-    return (await readBounded(file === "-" ? process.stdin : file, max)).toString("utf8");
-  } catch (err) {
-    if (err instanceof TooLargeError) throw new CliError(`Cannot read ${what} ${file}: ${err.message}${what === "events" ? "; split it (e.g. one workload per file)" : "; a policy is a few kilobytes"}`, tooLargeExit, { cause: err });
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new CliError(`Cannot read ${what} ${file}: ${code}`, EXIT_IO, { cause: err });
-  }
-}
-
 async function readPolicy(file: string): Promise<LoadedPolicy> {
-  // Over the size limit the policy is invalid (exit 1), as parsePolicy says of a longer text.
-  const text = await readInput(file, "policy", MAX_POLICY_BYTES, EXIT_INVALID);
+  let text: string;
+  try {
+    text = (await readBounded(file === "-" ? process.stdin : file, MAX_POLICY_BYTES)).toString("utf8");
+  } catch (err) {
+    // Over the size limit the policy is invalid (exit 1), as parsePolicy says of a longer text.
+    if (err instanceof TooLargeError) throw new CliError(`Cannot read policy ${file}: ${err.message}; a policy is a few kilobytes`, EXIT_INVALID, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new CliError(`Cannot read policy ${file}: ${code}`, EXIT_IO, { cause: err });
+  }
   try {
     return parsePolicy(text, { file: file === "-" ? "(stdin)" : file });
   } catch (err) {
