@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
 import { getRequestListener } from "@hono/node-server";
+import { answerClientError } from "./http/client-error.js";
 import { createConsoleApp, type ErrorLogger } from "./http/console-app.js";
 import type { ConsoleSettings } from "./http/route-spec.js";
 import { openDatabase, type OpenDatabase } from "./db/open-database.js";
@@ -75,6 +76,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 65_000;
     server.maxHeadersCount = 100;
+    server.on("clientError", answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => resolve());

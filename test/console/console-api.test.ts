@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { gzipSync } from "node:zlib";
 import * as schemas from "../../src/console/http/api-schemas.js";
 import { httpCall, jsonCall } from "../helpers/http-call.js";
@@ -419,6 +420,27 @@ test("rate limits answer 429 with Retry-After once a client exceeds its budget",
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers["retry-after"]) >= 1);
     assert.equal(limited.json().error.code, "rate_limited");
+  } finally {
+    await f.dispose();
+  }
+});
+
+test("a request that is not HTTP/1.1 gets the API's JSON error from the console itself", async () => {
+  const f = await startFixture("sqlite");
+  try {
+    const port = Number(new URL(f.url).port);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = "";
+      const c = connect(port, "127.0.0.1", () => c.write("HELLO /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n"));
+      c.setEncoding("utf8").on("data", (d: string) => (got += d));
+      c.on("close", () => resolve(got));
+      c.on("error", reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, "bad_request");
+    assert.match(body.error.message, /^Cannot read the request: it is not valid HTTP\/1\.1 \(.*HPE_/);
+    assert.equal((await jsonCall(`${f.url}/api/v1/me`, f.adminToken)).status, 200, "negative control: the console still answers");
   } finally {
     await f.dispose();
   }
