@@ -382,6 +382,13 @@ static int rewrite_self(char *buf, size_t cap, pid_t pid, const char *name)
 	return 0;
 }
 
+/* Whether rewrite_self maps name to the caller's own /proc entries. */
+static bool names_own_entry(pid_t pid, const char *name)
+{
+	char buf[64];
+	return rewrite_self(buf, sizeof buf, pid, name) != 0;
+}
+
 /* Opens what `name` (as the tracee pid would resolve it) names, without following it into a
  * device or FIFO: an O_PATH fd, kept only for a regular file. Relative names resolve against
  * the tracee's cwd or dirfd, absolute names against its root, all through /proc/PID. An
@@ -518,8 +525,13 @@ judge:;
 				script.path = script_path;
 			view.script = &script;
 			view.script_name = exe.alias;
-		} else if (script.path_fd < 0 && errno != ENOENT) {
-			/* The interpreter reopens the script by name; we could not. */
+		} else if (script.path_fd < 0 && (errno != ENOENT || !names_own_entry(pid, exe.alias))) {
+			/* The interpreter reopens the script by name; we could not. A missing file is
+			 * harmless only for a name of the caller's own /proc entries (a close-on-exec
+			 * /dev/fd/N is gone after the exec, for the interpreter too). Anything else that
+			 * is missing for us but was there for the kernel resolved differently for us: a
+			 * symlink into /proc/self or a spelling like //proc/self/fd/N names our entries,
+			 * not the caller's, and would skip the script check. */
 			enum inlay_mode m = strictest_mode();
 			if (m != INLAY_OFF)
 				add_error(&fs, m, "error.open", "open the script", errno);

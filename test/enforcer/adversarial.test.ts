@@ -3,9 +3,9 @@
 // enforcer. Host and three podman setups.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { chmod, copyFile, mkdir } from "node:fs/promises";
+import { chmod, copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ALL_TARGETS, BUILD_DIR, bundleText, eventsOf, explain, makeTargets, pct, type Target } from "../helpers/enforcer.js";
+import { ALL_TARGETS, BUILD_DIR, bundleText, eventsOf, explain, makeTargets, manifestLines, pct, type Target } from "../helpers/enforcer.js";
 
 interface RaceSummary { forbidden: number; allowed: number; killed: number; refused: number; other: number }
 
@@ -127,6 +127,36 @@ for (const kind of ALL_TARGETS) {
         assert.ok(eventsOf(r, "process.exec").some((e) => e.process!.exe === `${jail}${forbidden}`), explain(r));
       });
     }
+
+    test("a script named through the enforcer's own /proc/self is still judged (exec stop)", async () => {
+      // //proc/self/fd/200 and a symlink to /proc/self/fd/200 name the caller's descriptor for
+      // the kernel, but the enforcer's (absent) one when it resolves them: the entry check sees
+      // nothing, and the exec stop used to skip the script it could not open (ENOENT).
+      const script = `${t.scratch}/fd-script.sh`;
+      await writeFile(t.hostPath(script), "#!/bin/sh\nexit 6\n", { mode: 0o755 });
+      const link = `${t.scratch}/to-self-fd`;
+      await symlink("/proc/self/fd/200", t.hostPath(link));
+      const manifest = await manifestLines(t);
+      const enforce = await t.writeBundle(bundleText(["control drift enforce", ...manifest]));
+      const audit = await t.writeBundle(bundleText(["control drift audit", ...manifest]));
+      for (const name of ["//proc/self/fd/200", "/proc/./self/fd/200", link]) {
+        const argv = [`${t.progs}/exec-via`, "fd-name", name, script];
+        const r = await t.run([t.enforcer, "--bundle", enforce, "--", ...argv]);
+        assert.equal(r.code, 137, `${name}: ${explain(r)}`);
+        const denied = r.events.filter((e) => e.kind.startsWith("exec."));
+        assert.ok(denied.length > 0 && denied.every((e) => e.action === "deny" && (e.detail as { stage?: string }).stage === "exec"), explain(r));
+        // negative controls: audit mode and no enforcer run the script
+        const a = await t.run([t.enforcer, "--bundle", audit, "--", ...argv]);
+        assert.equal(a.code, 6, `${name}: ${explain(a)}`);
+        assert.ok(a.events.some((e) => e.kind.startsWith("exec.") && e.action === "alert"), explain(a));
+        const plain = await t.run(argv);
+        assert.equal(plain.code, 6, explain(plain));
+      }
+      // the spelling the enforcer rewrites is judged at the entry, as before
+      const own = await t.run([t.enforcer, "--bundle", enforce, "--", `${t.progs}/exec-via`, "fd-name", "/dev/fd/200", script]);
+      assert.equal(own.code, 113, explain(own));
+      assert.equal(eventsOf(own, "exec.drift")[0]?.rule, "drift.manifest", explain(own));
+    });
 
     test("execveat(AT_EMPTY_PATH) on a blocked file is judged like execve", async () => {
       const b = await t.writeBundle(bundleText(["control blocklist enforce", "control fileless enforce", `block-path ${pct(forbidden)}`]));

@@ -5,6 +5,8 @@
  *   exec-via memfd    FILE [ARGS...]   copy FILE into a memfd, execveat(memfd, "", AT_EMPTY_PATH)
  *   exec-via deleted  FILE DIR [ARGS...]  copy FILE to DIR/inlay-deleted-XXXXXX, unlink, exec the fd
  *   exec-via thread   FILE [ARGS...]   execve(FILE) from a second thread (the tid changes)
+ *   exec-via fd-name  NAME FILE        open FILE as descriptor 200 (inherited), execve(NAME): NAME is
+ *                                      a spelling of that descriptor, e.g. //proc/self/fd/200
  *
  * argv[0] of the new program is FILE. On exec failure prints "exec-via: MODE: <errno name>" and
  * exits 100 + errno (so a test can tell EACCES from ENOENT). */
@@ -65,6 +67,14 @@ int main(int argc, char **argv)
 	const char *mode = argv[1], *file = argv[2];
 	if (strcmp(mode, "plain") == 0) {
 		execve(file, argv + 2, environ);
+		return fail(mode, "execve");
+	}
+	if (strcmp(mode, "fd-name") == 0 && argc >= 4) {
+		int fd = open(argv[3], O_RDONLY);
+		if (fd < 0 || dup2(fd, 200) < 0)
+			return fail(mode, "open");
+		char *named[] = { argv[2], NULL };
+		execve(argv[2], named, environ);
 		return fail(mode, "execve");
 	}
 	if (strcmp(mode, "thread") == 0) {
