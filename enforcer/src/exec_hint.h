@@ -4,7 +4,10 @@
  * same inode behind /proc/PID/exe, the file executed is the file named: no script, no loader
  * behind a symlink, and reading AT_EXECFN can be skipped. The hint only ever saves work: a
  * missing or overwritten hint (the table is direct-mapped by tid, collisions overwrite) makes the
- * exec stop read AT_EXECFN. It never relaxes a check (docs/enforcer.md). Tracer thread only. */
+ * exec stop read AT_EXECFN. It never relaxes a check (docs/enforcer.md), as long as a hint is
+ * only ever taken for the exec entry that put it: every seccomp stop of a thread drops its
+ * hint first (one left by an exec that failed would vouch for the next exec), and the exec stop
+ * takes the hint of the thread that made the exec, not the leader's. Tracer thread only. */
 #ifndef INLAY_EXEC_HINT_H
 #define INLAY_EXEC_HINT_H
 

@@ -69,6 +69,9 @@ static bool on_seccomp_stop(pid_t tid)
 {
 	if (!start_reported && tid == main_child)
 		report_start();
+	/* A hint is only for the exec stop right after this thread's exec entry. Any earlier one
+	 * belongs to an exec that failed, and an entry that cannot resolve its name leaves none. */
+	exec_hint_drop(tid);
 	bool runtime = rtctl_traps() != 0;
 	if (!verdict_active() && !runtime)
 		return false;

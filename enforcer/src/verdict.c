@@ -501,14 +501,18 @@ bool verdict_on_exec(pid_t pid)
 judge:;
 
 	/* The entry stop's hint says whether the file named is the file executed; without it, or
-	 * when they differ (a script, binfmt_misc, a swapped path), AT_EXECFN tells what was named. */
+	 * when they differ (a script, binfmt_misc, a swapped path), AT_EXECFN tells what was named.
+	 * The hint must come from the thread that made this exec: after an exec from a secondary
+	 * thread the leader's slot may still hold the hint of an exec of its own that failed (E2BIG,
+	 * a denied entry), which would vouch for an inode that was never named here. */
 	uint64_t hdev = 0, hino = 0;
-	bool hinted = exec_hint_take(pid, &hdev, &hino);
-	if (!hinted) {
-		unsigned long former = 0;
-		if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &former) == 0 && (pid_t)former != pid)
-			hinted = exec_hint_take((pid_t)former, &hdev, &hino);
-	}
+	unsigned long former = 0;
+	pid_t execer = pid;
+	if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &former) == 0)
+		execer = (pid_t)former;
+	bool hinted = exec_hint_take(execer, &hdev, &hino);
+	if (execer != pid)
+		exec_hint_drop(pid);
 	bool same = hinted && hdev == (uint64_t)exe.st.st_dev && hino == (uint64_t)exe.st.st_ino;
 	bool names_matter = bundle_mode_now(bundle, CTL_BLOCKLIST, (int64_t)time(NULL)) != INLAY_OFF &&
 			    (bundle->block.n_names || bundle->block.n_globs || bundle->block_audit.n_names ||

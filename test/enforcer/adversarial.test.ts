@@ -158,6 +158,28 @@ for (const kind of ALL_TARGETS) {
       assert.equal(eventsOf(own, "exec.drift")[0]?.rule, "drift.manifest", explain(own));
     });
 
+    test("a hint left by a failed exec does not vouch for the next exec (same thread or another)", async () => {
+      // A failed execve of /bin/sh (E2BIG) leaves the entry stop's hint "the named file is
+      // /bin/sh". The next exec names a dropped #!/bin/sh script in a way the entry cannot
+      // resolve (no new hint): the exe is /bin/sh again, so a stale hint made the exec stop
+      // believe no script was involved and skip it.
+      const script = `${t.scratch}/stale-script.sh`;
+      await writeFile(t.hostPath(script), "#!/bin/sh\nexit 6\n", { mode: 0o755 });
+      const manifest = await manifestLines(t);
+      const enforce = await t.writeBundle(bundleText(["control drift enforce", ...manifest]));
+      const audit = await t.writeBundle(bundleText(["control drift audit", ...manifest]));
+      for (const how of ["same", "thread"]) {
+        const argv = [`${t.progs}/exec-via`, "stale", "//proc/self/fd/200", script, "/bin/sh", how];
+        const r = await t.run([t.enforcer, "--bundle", enforce, "--", ...argv]);
+        assert.equal(r.code, 137, `${how}: ${explain(r)}`);
+        assert.ok(r.events.some((e) => e.kind.startsWith("exec.") && e.action === "deny"), explain(r));
+        const a = await t.run([t.enforcer, "--bundle", audit, "--", ...argv]);
+        assert.equal(a.code, 6, `${how}: ${explain(a)}`);
+        const plain = await t.run(argv);
+        assert.equal(plain.code, 6, explain(plain));
+      }
+    });
+
     test("execveat(AT_EMPTY_PATH) on a blocked file is judged like execve", async () => {
       const b = await t.writeBundle(bundleText(["control blocklist enforce", "control fileless enforce", `block-path ${pct(forbidden)}`]));
       const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/exec-via`, "execveat", forbidden, "exit", "5"]);

@@ -7,6 +7,10 @@
  *   exec-via thread   FILE [ARGS...]   execve(FILE) from a second thread (the tid changes)
  *   exec-via fd-name  NAME FILE        open FILE as descriptor 200 (inherited), execve(NAME): NAME is
  *                                      a spelling of that descriptor, e.g. //proc/self/fd/200
+ *   exec-via stale    NAME FILE FIRST same|thread
+ *                                      as fd-name, but first a failed execve(FIRST) (E2BIG: one
+ *                                      4 MiB argument), then execve(NAME) from this thread or a
+ *                                      second one
  *
  * argv[0] of the new program is FILE. On exec failure prints "exec-via: MODE: <errno name>" and
  * exits 100 + errno (so a test can tell EACCES from ENOENT). */
@@ -69,11 +73,31 @@ int main(int argc, char **argv)
 		execve(file, argv + 2, environ);
 		return fail(mode, "execve");
 	}
-	if (strcmp(mode, "fd-name") == 0 && argc >= 4) {
+	if ((strcmp(mode, "fd-name") == 0 && argc >= 4) || (strcmp(mode, "stale") == 0 && argc >= 6)) {
 		int fd = open(argv[3], O_RDONLY);
 		if (fd < 0 || dup2(fd, 200) < 0)
 			return fail(mode, "open");
 		char *named[] = { argv[2], NULL };
+		if (strcmp(mode, "stale") == 0) {
+			size_t big = 4u << 20;
+			char *arg = malloc(big);
+			if (!arg)
+				return 2;
+			memset(arg, 'a', big - 1);
+			arg[big - 1] = '\0';
+			char *first[] = { argv[4], arg, NULL };
+			execve(argv[4], first, environ);
+			if (errno != E2BIG)
+				return fail(mode, "first execve");
+			if (strcmp(argv[5], "thread") == 0) {
+				thread_argv = named;
+				pthread_t t;
+				if (pthread_create(&t, NULL, exec_thread, NULL) != 0)
+					return 2;
+				for (;;)
+					pause();
+			}
+		}
 		execve(argv[2], named, environ);
 		return fail(mode, "execve");
 	}
