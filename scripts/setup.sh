@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Everything the product, its tests and its benchmarks need from Debian. Keep sorted.
 APT_PACKAGES=(
   apache2-utils bsdutils busybox-static clang cpio curl docker-registry gcc gcc-aarch64-linux-gnu hyperfine iproute2 jq
-  libbearssl-dev libbearssl-dev:arm64 libclang-rt-14-dev make musl-dev:arm64 musl-tools openssl podman postgresql qemu-system-arm
+  libbearssl-dev libbearssl-dev:arm64 libclang-rt-14-dev make musl-dev:arm64 musl-tools openssl podman postgresql python3 qemu-system-arm
   rsyslog runc skopeo strace tini umoci valgrind zlib1g-dev
 )
 
