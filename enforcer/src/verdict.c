@@ -23,6 +23,7 @@
 #include "procfs.h"
 #include "rtctl.h"
 #include "sha256.h"
+#include "shebang.h"
 
 static const struct bundle *bundle;
 static int64_t start_ns;
@@ -41,18 +42,36 @@ struct subject {
 	int sha_errno;
 };
 
+/* What a finding is about, for its event: the script (and the name it was reached by) that
+ * process.script names, and its place in a #! chain (0: the exe, 1: the script the exec named,
+ * 2 and more: an interpreter that is a script itself). */
+struct about {
+	struct subject *script; /* NULL: none, or a name that could not be opened */
+	const char *name;
+	unsigned depth;
+};
+
 struct finding {
 	const char *kind, *severity, *rule;
 	enum inlay_mode mode;
+	struct about about;
 	char reason[200];
 };
 
-#define MAX_FINDINGS 12
+/* The exe (5 controls) and up to MAX_SCRIPTS scripts (4 each, or one error) fit */
+#define MAX_FINDINGS 28
 struct findings {
 	struct finding f[MAX_FINDINGS];
 	unsigned n;
 	bool deny;
+	struct about cur; /* what add() attributes findings to */
 };
+
+/* The kernel runs at most 6 binary handlers per exec (exec_binprm, Linux 5.8 and later: ELOOP
+ * past depth 5; checked on 6.18, where a chain of 5 #! scripts runs and one of 6 fails with
+ * ELOOP). So at most 5 scripts: the one the exec named and 4 interpreters that are scripts
+ * themselves (a binfmt_misc rewrite uses the same budget, so there may be fewer). */
+#define MAX_SCRIPTS 5
 
 /* Names of the dynamic loaders of glibc, musl (ld-musl-ARCH.so.1, a link to libc.so on Debian
  * and libc.musl-ARCH.so.1 on Alpine) and older ABIs. Executing one of them directly maps any file
@@ -138,6 +157,7 @@ static struct finding *add(struct findings *fs, const char *kind, const char *se
 	f->severity = severity;
 	f->rule = rule;
 	f->mode = m;
+	f->about = fs->cur;
 	f->reason[0] = '\0';
 	if (m == INLAY_ENFORCE)
 		fs->deny = true;
@@ -285,8 +305,9 @@ struct proc_view {
 	const char *stage;
 	pid_t pid;
 	uint64_t remote_argv; /* entry stage: argv pointer of the pending exec (0: use cmdline) */
-	struct subject *exe, *script;
+	struct subject *exe, *script; /* script may be NULL with script_name set (not opened) */
 	const char *script_name;
+	unsigned script_depth;        /* >= 2: script is an interpreter in a #! chain */
 };
 
 static void emit_one(const struct proc_view *v, const char *kind, const char *severity,
@@ -324,9 +345,9 @@ static void emit_one(const struct proc_view *v, const char *kind, const char *se
 	p.argc = argc;
 	if (procfs_readlink(v->pid, "cwd", cwd, sizeof cwd) >= 0)
 		p.cwd = cwd;
-	if (v->script) {
+	if (v->script_name) {
 		p.script = v->script_name;
-		const uint8_t *ssha = subject_sha(v->script);
+		const uint8_t *ssha = v->script ? subject_sha(v->script) : NULL;
 		if (ssha) {
 			sha256_hex_encode(ssha, script_hex);
 			p.script_sha256_hex = script_hex;
@@ -341,6 +362,10 @@ static void emit_one(const struct proc_view *v, const char *kind, const char *se
 	if (truncated) {
 		json_key(&j, "argv_truncated");
 		json_bool(&j, true);
+	}
+	if (v->script_depth >= 2) {
+		json_key(&j, "script_depth");
+		json_int(&j, (int64_t)v->script_depth);
 	}
 	if (error_detail) {
 		json_key(&j, "error");
@@ -359,7 +384,13 @@ static void emit_findings(const struct proc_view *v, const struct findings *fs)
 	for (unsigned i = 0; i < fs->n && i < MAX_FINDINGS; i++) {
 		const struct finding *f = &fs->f[i];
 		bool enforce = f->mode == INLAY_ENFORCE;
-		emit_one(v, f->kind, f->severity, enforce ? "deny" : "alert", mode_name(f->mode), f->rule,
+		struct proc_view fv = *v;
+		if (f->about.depth >= 2) { /* an interpreter of the chain: name it, not the first script */
+			fv.script = f->about.script;
+			fv.script_name = f->about.name;
+			fv.script_depth = f->about.depth;
+		}
+		emit_one(&fv, f->kind, f->severity, enforce ? "deny" : "alert", mode_name(f->mode), f->rule,
 			 f->reason, NULL);
 	}
 }
@@ -466,14 +497,112 @@ static bool stat_exe(pid_t pid, struct subject *s, char *path, size_t cap)
 	return true;
 }
 
+/* Reads the first SHEBANG_BUF bytes of s, as the kernel does to pick a binary format. Opens s
+ * for reading through its O_PATH fd, keeping the fd for the hash. EINTR is retried; any other
+ * error (EACCES for a script that is --x for us, EIO) returns -1 with errno and the caller fails
+ * closed: the kernel reads a #! line without read permission, so a script we cannot read may
+ * still chain to an interpreter we would never see. */
+static ssize_t read_head(struct subject *s, char *buf)
+{
+	if (s->fd < 0) {
+		char self[48];
+		snprintf(self, sizeof self, "/proc/self/fd/%d", s->path_fd);
+		s->fd = open_cloexec(self, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+		if (s->fd < 0)
+			return -1;
+	}
+	size_t got = 0;
+	while (got < SHEBANG_BUF) {
+		/* pread: the offset stays where hashing expects it (it seeks to 0 anyway) */
+		ssize_t n = pread(s->fd, buf + got, SHEBANG_BUF - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue; /* tolerated: retry */
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break; /* end of file: the kernel pads with NUL (shebang_parse does) */
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Follows the #! chain from sc[0], the script the exec named (open and judged already), the way
+ * the kernel did, and judges every file in it that is not the exe as a script: without this an
+ * image script with `#!/writable/interp`, itself a dropped `#!/bin/sh` script, runs interp
+ * under drift enforce (the exe, the shell, and the named script both pass). Each interpreter
+ * name is resolved like the kernel's open_exec for the tracee (its root, its cwd for relative
+ * names). A link we cannot read, parse or open, or a chain longer than the kernel allows, is an
+ * error in the strictest active mode: the kernel did get through it, so we would skip a file
+ * that runs. A file in the chain that is not a #! script (binfmt_misc's input, or a file that
+ * changed since the kernel read it) is judged and ends the walk. Best effort like the script
+ * check: each interpreter reopens its script by name. sc[1..] and names are filled here; *used
+ * says how many of sc are open. */
+static void judge_chain(pid_t pid, const struct stat *exe_st, struct subject sc[MAX_SCRIPTS],
+			char names[MAX_SCRIPTS + 1][SHEBANG_BUF], char paths[MAX_SCRIPTS][PATH_MAX],
+			const char *first_name, unsigned *used, struct findings *fs)
+{
+	enum inlay_mode strict = strictest_mode();
+	if (strict == INLAY_OFF)
+		return; /* only execs are reported: no control would use what we find */
+	const char *name = first_name;
+	for (unsigned i = 0;; i++) {
+		char head[SHEBANG_BUF];
+		fs->cur = (struct about){ .script = &sc[i], .name = name, .depth = i + 1 };
+		ssize_t n = read_head(&sc[i], head);
+		if (n < 0) {
+			add_error(fs, strict, "error.open", "read the #! line of the script", errno);
+			return;
+		}
+		char *next = names[i + 1]; /* outlives the findings that name it */
+		enum shebang r = shebang_parse(head, (size_t)n, next);
+		if (r == SHEBANG_NONE)
+			return;
+		if (r == SHEBANG_BAD) {
+			add_error(fs, strict, "error.open", "parse the #! line of the script", ENOEXEC);
+			return;
+		}
+		struct stat st;
+		int fd = open_as_named(pid, AT_FDCWD, next, false, false, &st);
+		fs->cur = (struct about){ .script = NULL, .name = next, .depth = i + 2 };
+		if (fd < 0) {
+			add_error(fs, strict, "error.open", "open the interpreter of the script", errno);
+			return;
+		}
+		if (st.st_dev == exe_st->st_dev && st.st_ino == exe_st->st_ino) {
+			close(fd);
+			return; /* the chain ends at the executed file, judged as the exe */
+		}
+		if (i + 1 >= MAX_SCRIPTS) {
+			close(fd);
+			add_error(fs, strict, "error.open", "follow a #! chain longer than the kernel's",
+				  ELOOP);
+			return;
+		}
+		struct subject *s = &sc[i + 1];
+		subject_init(s);
+		s->path_fd = fd;
+		s->st = st;
+		if (fd_path(fd, paths[i + 1], PATH_MAX) >= 0)
+			s->path = paths[i + 1];
+		s->alias = next;
+		*used = i + 2;
+		fs->cur.script = s;
+		evaluate(s, true, false, fs);
+		name = next;
+	}
+}
+
 bool verdict_on_exec(pid_t pid)
 {
 	if (!active)
 		return false;
-	static char exe_path[PATH_MAX], alias[PATH_MAX], script_path[PATH_MAX];
-	struct subject exe, script;
+	static char exe_path[PATH_MAX], alias[PATH_MAX], script_path[MAX_SCRIPTS][PATH_MAX];
+	static char interp_name[MAX_SCRIPTS + 1][SHEBANG_BUF];
+	struct subject exe, sc[MAX_SCRIPTS]; /* sc[0]: the script the exec named; sc[1..]: its chain */
+	struct subject *const script = &sc[0];
+	unsigned scripts_open = 1;
 	subject_init(&exe);
-	subject_init(&script);
+	subject_init(script);
 	struct findings fs = { .n = 0, .deny = false };
 	struct proc_view view = { .stage = "exec", .pid = pid, .exe = &exe };
 
@@ -522,14 +651,14 @@ judge:;
 			exe.alias = alias;
 	}
 	if (!same && exe.alias) {
-		script.path_fd = open_as_named(pid, AT_FDCWD, exe.alias, false, false, &script.st);
-		if (script.path_fd >= 0 &&
-		    (script.st.st_dev != exe.st.st_dev || script.st.st_ino != exe.st.st_ino)) {
-			if (fd_path(script.path_fd, script_path, sizeof script_path) >= 0)
-				script.path = script_path;
-			view.script = &script;
+		script->path_fd = open_as_named(pid, AT_FDCWD, exe.alias, false, false, &script->st);
+		if (script->path_fd >= 0 &&
+		    (script->st.st_dev != exe.st.st_dev || script->st.st_ino != exe.st.st_ino)) {
+			if (fd_path(script->path_fd, script_path[0], PATH_MAX) >= 0)
+				script->path = script_path[0];
+			view.script = script;
 			view.script_name = exe.alias;
-		} else if (script.path_fd < 0 && (errno != ENOENT || !names_own_entry(pid, exe.alias))) {
+		} else if (script->path_fd < 0 && (errno != ENOENT || !names_own_entry(pid, exe.alias))) {
 			/* The interpreter reopens the script by name; we could not. A missing file is
 			 * harmless only for a name of the caller's own /proc entries (a close-on-exec
 			 * /dev/fd/N is gone after the exec, for the interpreter too). Anything else that
@@ -543,15 +672,19 @@ judge:;
 	}
 
 	evaluate(&exe, false, false, &fs);
-	if (view.script)
-		evaluate(&script, true, false, &fs);
+	if (view.script) {
+		fs.cur = (struct about){ .script = script, .name = exe.alias, .depth = 1 };
+		evaluate(script, true, false, &fs);
+		judge_chain(pid, &exe.st, sc, interp_name, script_path, exe.alias, &scripts_open, &fs);
+	}
 	bool rt_kill = rtctl_on_exec(pid, exe.path, (unsigned)exe.st.st_mode);
 	if (fs.n > 0)
 		emit_findings(&view, &fs);
 	else if (bundle->report_execs)
 		emit_one(&view, "process.exec", "info", "allow", "none", "", "executed file was allowed", NULL);
 	subject_close(&exe);
-	subject_close(&script);
+	for (unsigned i = 0; i < scripts_open; i++)
+		subject_close(&sc[i]);
 	return fs.deny || rt_kill;
 }
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { chmod, copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ALL_TARGETS, BUILD_DIR, bundleText, eventsOf, explain, makeTargets, manifestLines, pct, type Target } from "../helpers/enforcer.js";
+import { ALL_TARGETS, BUILD_DIR, bundleText, eventsOf, explain, makeTargets, manifestLines, pct, sha256File, type RunResult, type Target } from "../helpers/enforcer.js";
 
 interface RaceSummary { forbidden: number; allowed: number; killed: number; refused: number; other: number }
 
@@ -177,6 +177,81 @@ for (const kind of ALL_TARGETS) {
         assert.equal(a.code, 6, `${how}: ${explain(a)}`);
         const plain = await t.run(argv);
         assert.equal(plain.code, 6, explain(plain));
+      }
+    });
+
+    test("every script of a #! chain is judged, not only the one named and the final interpreter", async () => {
+      // The kernel follows #! up to 5 scripts deep (exec_binprm: ELOOP past depth 5). An image
+      // script whose interpreter is a dropped script: the exe (the shell) and AT_EXECFN (the
+      // image script) both pass, and the dropped script in between used to run unjudged.
+      const write = async (p: string, text: string, mode = 0o755) => writeFile(t.hostPath(p), text, { mode });
+      await mkdir(t.hostPath(`${t.scratch}/drop`), { recursive: true });
+      const drop = `${t.scratch}/drop/interp`;
+      await write(drop, "#!/bin/sh\nexit 9\n");
+      const evil = `${t.scratch}/chain-evil.sh`;
+      await write(evil, `#!${drop}\nexit 5\n`);
+      // a legitimate chain of image scripts, and one of the kernel's full depth
+      const mid = `${t.scratch}/chain-mid.sh`;
+      await write(mid, "#!/bin/sh\nexit 7\n");
+      const top = `${t.scratch}/chain-top.sh`;
+      await write(top, `#!${mid}\nexit 5\n`);
+      const deep = (prefix: string) => [1, 2, 3, 4, 5].map((k) => `${t.scratch}/${prefix}${k}`);
+      const good = deep("good-");
+      const bad = deep("bad-");
+      for (const [chain, code] of [[good, 11], [bad, 9]] as const) {
+        await write(chain[0]!, `#!/bin/sh\nexit ${code}\n`);
+        for (let k = 1; k < 5; k++) await write(chain[k]!, `#!${chain[k - 1]}\nexit 5\n`);
+      }
+      const image = [evil, mid, top, ...good, ...bad.slice(1)]; // bad-1 is the dropped one
+      const manifest = [...(await manifestLines(t))];
+      for (const p of image) manifest.push(`exe ${await sha256File(t.hostPath(p))} ${pct(p)}`);
+      const enforce = await t.writeBundle(bundleText(["control drift enforce", ...manifest]));
+      const audit = await t.writeBundle(bundleText(["control drift audit", ...manifest]));
+      const namesDropped = (r: RunResult, action: string, script: string, depth: number) =>
+        eventsOf(r, "exec.drift").some((e) => e.action === action && e.rule === "drift.manifest" && e.process!.script === script &&
+          (e.detail as { script_depth?: number }).script_depth === depth);
+
+      for (const [argv, dropped, depth] of [[[evil], drop, 2], [[bad[4]!], bad[0]!, 5]] as const) {
+        const r = await t.run([t.enforcer, "--bundle", enforce, "--", ...argv]);
+        assert.equal(r.code, 137, explain(r));
+        assert.ok(namesDropped(r, "deny", dropped, depth), explain(r));
+        assert.ok(r.events.filter((e) => e.kind.startsWith("exec.")).every((e) => e.action === "deny"), explain(r));
+        // negative controls: audit mode runs it with an alert naming the dropped script; so does no enforcer
+        const a = await t.run([t.enforcer, "--bundle", audit, "--", ...argv]);
+        assert.equal(a.code, 9, explain(a));
+        assert.ok(namesDropped(a, "alert", dropped, depth), explain(a));
+        const plain = await t.run([...argv]);
+        assert.equal(plain.code, 9, explain(plain));
+      }
+      // chains of image scripts still run, up to the kernel's depth
+      for (const [argv, code] of [[[top], 7], [[good[4]!], 11]] as const) {
+        const ok = await t.run([t.enforcer, "--bundle", enforce, "--", ...argv]);
+        assert.equal(ok.code, code, explain(ok));
+        assert.deepEqual(ok.events.filter((e) => e.kind.startsWith("exec.")), [], explain(ok));
+      }
+
+      if (kind === "host" || kind === "podman-default") {
+        // The same chain built by a root workload in a chroot: jail/x is a copy of an image
+        // script (#!/bin/sh), jail/bin/sh a dropped #!/bin/busybox script, jail/bin/busybox a copy.
+        const jail = `${t.scratch}/chain-jail`;
+        await mkdir(t.hostPath(`${jail}/bin`), { recursive: true });
+        await write(`${jail}/x`, "#!/bin/sh\nexit 7\n"); // the content of chain-mid.sh
+        await write(`${jail}/bin/sh`, "#!/bin/busybox sh\nexit 9\n");
+        await copyFile("/bin/busybox", t.hostPath(`${jail}/bin/busybox`));
+        await chmod(t.hostPath(`${jail}/bin/busybox`), 0o755);
+        const chroot = kind === "host" ? "/usr/sbin/chroot" : "/bin/chroot";
+        const extra = kind === "host" ? [`exe ${await sha256File("/bin/busybox")} /bin/busybox`, `exe ${await sha256File(chroot)} ${chroot}`] : [];
+        const cEnforce = await t.writeBundle(bundleText(["control drift enforce", ...manifest, ...extra]));
+        const cAudit = await t.writeBundle(bundleText(["control drift audit", ...manifest, ...extra]));
+        const argv = [chroot, jail, "/x"];
+        const r = await t.run([t.enforcer, "--bundle", cEnforce, "--", ...argv]);
+        assert.equal(r.code, 137, explain(r));
+        assert.ok(namesDropped(r, "deny", "/bin/sh", 2), explain(r));
+        const a = await t.run([t.enforcer, "--bundle", cAudit, "--", ...argv]);
+        assert.equal(a.code, 9, explain(a));
+        assert.ok(namesDropped(a, "alert", "/bin/sh", 2), explain(a));
+        const plain = await t.run(argv);
+        assert.equal(plain.code, 9, explain(plain));
       }
     });
 
