@@ -119,6 +119,14 @@ static int events_fd(const char *sink)
 	long fd = strtol(sink + 3, &end, 10);
 	if (*end != '\0' || sink[3] == '\0' || fd < 0 || fd > INT_MAX)
 		die_config("--events fd:N needs a decimal descriptor, got ", sink);
+	/* Checked before fds_close_inherited, whose F_GETFD on the kept descriptor would otherwise
+	 * report a sink that was never open as a set-up failure (125) instead of a bad event sink
+	 * (124). EBADF is the expected error; any other is reported the same way. */
+	if (fcntl((int)fd, F_GETFD) < 0) {
+		fprintf(stderr, "inlay-enforcer: cannot open the event sink: event sink \"%s\": descriptor %ld is not open: %s\n",
+			sink, fd, strerror(errno));
+		exit(EXIT_CONFIG);
+	}
 	return (int)fd;
 }
 

@@ -49,6 +49,8 @@ describe("enforcer command line (host)", () => {
       [[t.enforcer, "--bundle", `${t.scratch}/missing`, "--", "/bin/sh", "-c", "echo ran"], /missing/],
       [[t.enforcer, "--bundle", b, "--events", "carrier-pigeon", "--", "/bin/sh", "-c", "echo ran"], /event sink/],
       [[t.enforcer, "--bundle", b, "--events", "fd:x", "--", "/bin/sh", "-c", "echo ran"], /fd:N/],
+      // a descriptor the enforcer did not inherit is a bad sink (124), not a set-up failure (125)
+      [[t.enforcer, "--bundle", b, "--events", "fd:57", "--", "/bin/sh", "-c", "echo ran"], /event sink "fd:57": descriptor 57 is not open/],
     ];
     for (const [argv, message] of cases) {
       const r = await t.run(argv);
