@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "sigmask.h"
 
 #ifndef INLAY_VERSION
 #define INLAY_VERSION "0.0.0"
@@ -345,6 +346,7 @@ static void report_drops(int wait_ms)
 static void *writer_main(void *arg)
 {
 	(void)arg;
+	sigmask_block_all(); /* 33-34 too (sigmask.h) */
 	for (;;) {
 		struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
 		uint64_t v;
@@ -433,15 +435,15 @@ int events_init(const char *sink, char *err, size_t errlen)
 		return -1;
 	}
 	/* The writer takes no signals: they belong to the forwarding thread (sigfwd.c). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	sigmask_fill(&all); /* 32-34 too: a thread that left one unblocked would die of it */
+	(void)sigmask_set(&all, &old); /* cannot fail: valid pointers */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	atomic_store(&stopping, false);
 	atomic_store(&running, true);
 	rc = pthread_create(&writer, &attr, writer_main, NULL);
 	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)sigmask_set(&old, NULL);
 	if (rc != 0) {
 		atomic_store(&running, false);
 		close(wake_fd);

@@ -28,6 +28,7 @@
 #include "filter.h"
 #include "rtctl.h"
 #include "sigfwd.h"
+#include "sigmask.h"
 #include "json.h"
 #include "platform_pub.h"
 #include "policy.h"
@@ -185,11 +186,11 @@ static const char *detail_kv(char *buf, size_t cap, const char *k1, const char *
  * PID 1. Everything blocked is taken by the forwarding thread (sigfwd.c) and forwarded. */
 static int setup_signals(sigset_t *set, sigset_t *orig)
 {
-	sigfillset(set);
+	sigmask_fill(set); /* 32-34 too (sigmask.h) */
 	static const int keep[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU };
 	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
 		sigdelset(set, keep[i]);
-	if (sigprocmask(SIG_SETMASK, set, orig) < 0)
+	if (sigmask_set(set, orig) < 0)
 		return -1;
 	if (signal(SIGTTIN, SIG_IGN) == SIG_ERR || signal(SIGTTOU, SIG_IGN) == SIG_ERR)
 		return -1;

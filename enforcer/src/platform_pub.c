@@ -7,6 +7,7 @@
 
 #include "events.h"
 #include "json.h"
+#include "sigmask.h"
 
 void platform_publish(const struct platform_info *p)
 {
@@ -52,6 +53,7 @@ void platform_publish_local(void)
 static void *fetch_main(void *arg)
 {
 	(void)arg;
+	sigmask_block_all(); /* 33-34 too (sigmask.h) */
 	platform_gather(&fetched_info, fetch_timeout_ms);
 	platform_publish(&fetched_info);
 	return NULL;

@@ -30,6 +30,7 @@
 #include "platform.h"
 #include "platform_pub.h"
 #include "policy_answer.h"
+#include "sigmask.h"
 
 #ifndef INLAY_VERSION
 #define INLAY_VERSION "0.0.0"
@@ -493,6 +494,7 @@ static int64_t do_heartbeat(int64_t deadline, bool *registered, bool *have_polic
 static void *reporter_main(void *arg)
 {
 	(void)arg;
+	sigmask_block_all(); /* 33-34 too (sigmask.h) */
 	bool registered = false, have_policy = false;
 	int64_t next_try = 0, next_hb = 0;
 
@@ -674,13 +676,13 @@ int reporter_start(const struct bundle *b, char *err, size_t errlen)
 	events_set_tap(tap);
 	sigset_t all, old;
 	pthread_attr_t attr;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old); /* signals belong to the tracer's signalfd */
+	sigmask_fill(&all); /* 32-34 too (sigmask.h); signals belong to the forwarding thread */
+	(void)sigmask_set(&all, &old); /* cannot fail: valid pointers */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	int rc = pthread_create(&R.thread, &attr, reporter_main, NULL);
 	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)sigmask_set(&old, NULL);
 	if (rc != 0) {
 		events_set_tap(NULL);
 		snprintf(err, errlen, "cannot start the reporter thread: %s", strerror(rc));

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sigmask.h"
+
 static pid_t target;
 static bool to_group;
 static sigset_t waited;
@@ -14,6 +16,8 @@ static sigset_t waited;
 static void *forward_signals(void *unused)
 {
 	(void)unused;
+	/* 33-34 too (sigmask.h): sigwaitinfo takes them, but between two waits they would kill us. */
+	sigmask_block_all();
 	pid_t self = getpid();
 	for (;;) {
 		siginfo_t si;

@@ -55,6 +55,22 @@ for (const kind of ALL_TARGETS) {
       }
     });
 
+    test("forwards signal 34 (SIGRTMIN of glibc and Go; musl keeps 32-34 for itself) instead of dying of it or dropping it", async () => {
+      // The workload traps 34 and exits 9. Before the fix the enforcer left 32-34 unblocked: on the
+      // host it died of the signal (and EXITKILL took the workload), as PID 1 the kernel dropped it
+      // and the workload ran to its end (0).
+      const run = t.start(enf("/bin/sh", "-c", "trap 'exit 9' 34; echo ready; i=0; while [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; exit 0"));
+      await run.waitFor("ready");
+      await new Promise((r) => setTimeout(r, 200)); // the enforcer's threads have all started
+      await run.signal(34);
+      const r = await run.result;
+      assert.equal(r.code, 9, explain(r));
+      assert.deepEqual(eventsOf(r, "enforcer.exit").map((e) => e.detail), [{ status: 9 }]);
+      // control: the same trap answers 34 sent to the shell directly, so 9 means "forwarded"
+      const direct = await t.run(enf("/bin/sh", "-c", "trap 'exit 9' 34; kill -34 $$; sleep 1; exit 0"));
+      assert.equal(direct.code, 9, explain(direct));
+    });
+
     test("-g forwards to the whole process group; without it only the workload gets the signal", async () => {
       const withGroup = t.start([t.enforcer, "--bundle", bundle, "-g", "--", `${t.progs}/pid1`, "pgroup"]);
       await withGroup.waitFor("ready");

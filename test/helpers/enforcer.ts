@@ -42,8 +42,9 @@ export interface RunOptions {
 export interface Running {
   /** Resolves once stdout has contained `text`. */
   waitFor(text: string): Promise<void>;
-  /** Sends a signal to the enforcer (the container's PID 1, or the host process). */
-  signal(sig: NodeJS.Signals): Promise<void>;
+  /** Sends a signal (a name, or a number such as 34 for a real-time signal) to the enforcer (the
+   * container's PID 1, or the host process). */
+  signal(sig: NodeJS.Signals | number): Promise<void>;
   result: Promise<RunResult>;
 }
 
@@ -116,7 +117,7 @@ function collect(
   });
 }
 
-function makeRunning(child: ReturnType<typeof spawn>, timeoutMs: number, kill: (sig: NodeJS.Signals) => Promise<void>): Running {
+function makeRunning(child: ReturnType<typeof spawn>, timeoutMs: number, kill: (sig: NodeJS.Signals | number) => Promise<void>): Running {
   const waiters: { text: string; resolve: () => void }[] = [];
   let seen = "";
   const result = collect(child, timeoutMs, (all) => {
@@ -163,7 +164,9 @@ async function hostTarget(): Promise<Target> {
     start(argv, opts = {}) {
       const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
       return makeRunning(child, opts.timeoutMs ?? 60_000, async (sig) => {
-        child.kill(sig);
+        // child.kill refuses real-time signal numbers (ERR_UNKNOWN_SIGNAL); process.kill takes them
+        if (typeof sig === "number") process.kill(child.pid!, sig);
+        else child.kill(sig);
       });
     },
     dispose: () => tmp.dispose(),
@@ -227,7 +230,7 @@ async function podmanTarget(kind: Exclude<TargetKind, "host">, podman: Podman): 
       const name = `inlay-sig-${process.pid}-${++n}`;
       const child = spawn("podman", podmanArgv(argv, opts, name), { env: podman.env, stdio: ["ignore", "pipe", "pipe"] });
       return makeRunning(child, opts.timeoutMs ?? 120_000, async (sig) => {
-        await podman.ok(["kill", "--signal", sig, name]);
+        await podman.ok(["kill", "--signal", String(sig), name]);
       });
     },
     dispose: () => rootfs.dispose(),
