@@ -262,7 +262,9 @@ size_t events_format(const struct event *ev, uint64_t seq, int64_t ms, char *buf
 
 /* Writes all of buf to the sink. One write(2) normally suffices, which keeps the line whole on a
  * shared stderr. EINTR: retry. EAGAIN (a non-blocking sink): wait for POLLOUT up to wait_ms per
- * attempt (-1: forever). Any other error marks the sink dead. Returns 0 or -1 (line lost). */
+ * attempt (-1: forever). ENOSPC/EDQUOT (a full file system or quota): this line is lost but the
+ * sink stays, because space comes back when logs are rotated or cleaned up. Any other error marks
+ * the sink dead. Returns 0 or -1 (line lost). */
 static int write_line(const char *buf, size_t len, int wait_ms)
 {
 	size_t off = 0;
@@ -287,13 +289,16 @@ static int write_line(const char *buf, size_t len, int wait_ms)
 			if (r == 0)
 				return -1; /* still full after wait_ms: lose this line, keep the sink */
 		}
+		if (n < 0 && (errno == ENOSPC || errno == EDQUOT))
+			return -1; /* a part already written stays; the next line starts after it */
 		atomic_store(&sink_dead, true); /* EPIPE, EBADF, ENOSPC, EIO...: nothing more will get through */
 		return -1;
 	}
 	return 0;
 }
 
-static void emit_dropped(char *buf, size_t cap, uint64_t count, int wait_ms)
+/* Returns 0 when the report was written to the sink, -1 otherwise. */
+static int emit_dropped(char *buf, size_t cap, uint64_t count, int wait_ms)
 {
 	char detail[48];
 	struct event ev = {
@@ -307,12 +312,14 @@ static void emit_dropped(char *buf, size_t cap, uint64_t count, int wait_ms)
 	};
 	snprintf(detail, sizeof detail, "{\"dropped\":%llu}", (unsigned long long)count);
 	size_t len = events_format(&ev, atomic_fetch_add(&next_seq, 1), now_ms(), buf, cap);
-	/* The dropped events are already in lost_total; if this report cannot be written either,
-	 * events_shutdown still returns the count. */
-	if (len) {
-		(void)write_line(buf, len, wait_ms);
+	if (!len)
+		return -1;
+	int rc = write_line(buf, len, wait_ms);
+	/* The tap gets the report once: when it was written, or when the sink is dead and no later
+	 * attempt will be made (report_drops keeps the count for the next attempt otherwise). */
+	if (rc == 0 || atomic_load(&sink_dead))
 		tap_line(buf, len);
-	}
+	return rc;
 }
 
 /* Writes every READY slot from tail on; stops at the first slot still being formatted. */
@@ -325,8 +332,14 @@ static void drain_ring(int wait_ms)
 		struct slot *s = &slots[t % EVENTS_SLOTS];
 		if (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_READY)
 			return;
-		if (s->len == 0 || write_line(s->buf, s->len, wait_ms) != 0)
-			atomic_fetch_add(&lost_total, 1);
+		if (s->len == 0 || write_line(s->buf, s->len, wait_ms) != 0) {
+			/* A sink that is still alive (full for now) gets an enforcer.dropped report once a
+			 * line gets through again; a dead one can never be told. */
+			if (atomic_load(&sink_dead))
+				atomic_fetch_add(&lost_total, 1);
+			else
+				atomic_fetch_add(&dropped_pending, 1);
+		}
 		tap_line(s->buf, s->len);
 		atomic_store_explicit(&s->state, SLOT_FREE, memory_order_relaxed);
 		atomic_store_explicit(&ring_tail, t + 1, memory_order_release);
@@ -339,8 +352,12 @@ static void report_drops(int wait_ms)
 	uint64_t d = atomic_exchange(&dropped_pending, 0);
 	if (!d)
 		return;
-	atomic_fetch_add(&lost_total, d);
-	emit_dropped(buf, sizeof buf, d, wait_ms);
+	/* Not written while the sink is alive: the count waits for the next report, so it is
+	 * neither lost nor told twice (events_shutdown counts what is still pending). */
+	if (emit_dropped(buf, sizeof buf, d, wait_ms) == 0 || atomic_load(&sink_dead))
+		atomic_fetch_add(&lost_total, d);
+	else
+		atomic_fetch_add(&dropped_pending, d);
 }
 
 static void *writer_main(void *arg)

@@ -3,7 +3,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmod, copyFile, readFile, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BUILD_DIR, bundleText, eventsOf, explain, makeTargets, type Target } from "../helpers/enforcer.js";
 import { makeTempDir } from "../helpers/temp-dir.js";
@@ -89,5 +90,39 @@ describe("enforcer command line (host)", () => {
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as { kind: string }).kind), ["enforcer.start", "enforcer.exit"]);
     const s = await t.run([t.enforcer, "--bundle", b, "--events", "stdout", "--", "/bin/true"]);
     assert.match(s.stdout, /"kind":"enforcer.start"/);
+  });
+
+  test("a file sink on a full file system keeps going once there is space again, and counts what it lost", { skip: process.getuid?.() !== 0 && "needs root to mount a tmpfs" }, async () => {
+    const b = await t.writeBundle(bundleText(["control drift off", "report-execs on"]));
+    const mnt = join(t.scratch, "full");
+    await mkdir(mnt);
+    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt]);
+    assert.equal(mount.status, 0, String(mount.stderr));
+    try {
+      const run = async (fill: boolean) => {
+        if (fill) await assert.rejects(writeFile(join(mnt, "fill"), Buffer.alloc(128 * 1024)), { code: "ENOSPC" });
+        const ev = join(mnt, fill ? "ev-full" : "ev-room");
+        // 1 + 3 execs while full; rm frees the space; sleep, true and the exit after it
+        const r = await t.run([t.enforcer, "--bundle", b, "--events", `file:${ev}`, "--", "/bin/sh", "-c",
+          `for i in 1 2 3; do /bin/true; done; /bin/rm -f ${mnt}/fill; sleep 1.2; /bin/true; exit 2`]);
+        assert.equal(r.code, 2, explain(r));
+        return (await readFile(ev, "utf8")).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { kind: string; detail?: { dropped?: number; status?: number } });
+      };
+      // control: with room, every event is there and nothing is reported dropped
+      const room = await run(false);
+      assert.equal(room.filter((e) => e.kind === "enforcer.dropped").length, 0);
+      const all = room.length;
+      // Before the fix the first ENOSPC marked the sink dead for good: the file stayed empty and
+      // nothing ever told what was lost.
+      const full = await run(true);
+      const dropped = full.filter((e) => e.kind === "enforcer.dropped");
+      assert.equal(dropped.length, 1, JSON.stringify(full.map((e) => e.kind)));
+      assert.ok((dropped[0]!.detail?.dropped ?? 0) >= 5, JSON.stringify(dropped));
+      assert.deepEqual(full.at(-1), { ...full.at(-1), kind: "enforcer.exit", detail: { status: 2 } });
+      // every event is either in the file or in the count
+      assert.equal(full.length - 1 + dropped[0]!.detail!.dropped!, all);
+    } finally {
+      spawnSync("umount", [mnt]);
+    }
   });
 });
