@@ -654,9 +654,11 @@ int reporter_start(const struct bundle *b, char *err, size_t errlen)
 	queue_cap = REPORTER_QUEUE_BYTES;
 	const char *qenv = getenv("INLAY_REPORTER_BUFFER_BYTES");
 	if (qenv && qenv[0]) {
-		char *end;
-		unsigned long long v = strtoull(qenv, &end, 10);
-		if (*end || v < REPORTER_QUEUE_MIN || v > REPORTER_QUEUE_MAX) {
+		/* Digits only: strtoull would also take leading spaces, a sign, and wrap "-1" round. */
+		char *end = NULL;
+		errno = 0;
+		unsigned long long v = qenv[0] >= '0' && qenv[0] <= '9' ? strtoull(qenv, &end, 10) : 0;
+		if (!end || *end || errno == ERANGE || v < REPORTER_QUEUE_MIN || v > REPORTER_QUEUE_MAX) {
 			snprintf(err, errlen, "INLAY_REPORTER_BUFFER_BYTES=%.32s: use a byte count from %u to %u", qenv,
 				 REPORTER_QUEUE_MIN, REPORTER_QUEUE_MAX);
 			return -1;

@@ -147,12 +147,15 @@ describe("enforcer reporter (podman, TLS console)", () => {
       assert.match(r.stderr, words);
     }
     const bad = await t.writeBundle(bundleText(consoleLines(linked)));
-    const r = await t.run([t.enforcer, "--bundle", bad, "--", "/bin/true"], {
-      env: { INLAY_ENROL_TOKEN: linked.group.token, INLAY_REPORTER_BUFFER_BYTES: "12" },
-      podmanArgs: NET,
-    });
-    assert.equal(r.code, 124, explain(r));
-    assert.match(r.stderr, /INLAY_REPORTER_BUFFER_BYTES=12: use a byte count from 65536 to 268435456/);
+    // Only digits: a leading space or sign is refused too, not read past.
+    for (const value of ["12", " 65536", "+65536", "99999999999999999999999"]) {
+      const r = await t.run([t.enforcer, "--bundle", bad, "--", "/bin/true"], {
+        env: { INLAY_ENROL_TOKEN: linked.group.token, INLAY_REPORTER_BUFFER_BYTES: value },
+        podmanArgs: NET,
+      });
+      assert.equal(r.code, 124, `${value}: ${explain(r)}`);
+      assert.ok(r.stderr.includes(`INLAY_REPORTER_BUFFER_BYTES=${value.slice(0, 32)}: use a byte count from 65536 to 268435456`), `${value}: ${explain(r)}`);
+    }
   });
 
   test("a dormant enforcer registers once, briefly, before the workload runs without it", async () => {
