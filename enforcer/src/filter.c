@@ -12,10 +12,13 @@
  *   jeq ptrace, process_vm_writev   -> ERRNO(EPERM)
  *   jeq io_uring_setup              -> ERRNO(ENOSYS)
  *   jeq kill-family: target is the enforcer -> ERRNO(EPERM)
+ *       kill/tkill/rt_sigqueueinfo of another positive pid with a real signal,
+ *       pidfd_open(PIDFD_THREAD), pidfd_send_signal with a real signal -> TRACE (sigguard.c)
+ *   jeq setpgid: into the enforcer's process group -> ERRNO(EPERM)
  *   ret ALLOW
  *
- * Only clone, seccomp and the kill family load an argument; every other syscall is decided from
- * arch and nr alone, which the kernel caches as "always allow". */
+ * Only clone, seccomp, setpgid and the kill family load an argument; every other syscall is
+ * decided from arch and nr alone, which the kernel caches as "always allow". */
 #include "filter.h"
 
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include "rtctl.h"
+#include "sigguard.h"
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH AUDIT_ARCH_X86_64
@@ -44,6 +48,9 @@
 #endif
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
 #endif
 #ifndef SECCOMP_GET_ACTION_AVAIL
 #define SECCOMP_GET_ACTION_AVAIL 2
@@ -100,15 +107,38 @@ static void rule_ret(struct prog *p, int nr, uint32_t action)
 	rule_end(p, at);
 }
 
-/* Refuses the syscall when its first argument (a pid, compared as 32 bits like the kernel's
- * pid_t) equals one of vals[0..n). */
-static void rule_pid_arg(struct prog *p, int nr, const uint32_t *vals, unsigned n)
+/* Refuses the syscall when argument argi (a pid, compared as 32 bits like the kernel's pid_t)
+ * equals one of vals[0..n). */
+static void rule_pid_arg(struct prog *p, int nr, unsigned argi, const uint32_t *vals, unsigned n)
+{
+	unsigned at = rule_begin(p, nr);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(argi));
+	for (unsigned i = 0; i < n; i++)
+		/* on a match jump over the remaining compares and the ALLOW to the ERRNO */
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(n - i), 0, vals[i]);
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	emit_ret(p, RET_ERRNO(EPERM));
+	rule_end(p, at);
+}
+
+#define RET_TRACE_SIG (SECCOMP_RET_TRACE | SIGGUARD_TRACE_DATA)
+
+/* kill, tkill, rt_sigqueueinfo (pid first, signal second): ERRNO(EPERM) when the pid equals one
+ * of vals[0..n); ALLOW when it is 0 or negative (a group other than the enforcer's: threads share
+ * their group) or the signal is 0 (a probe delivers nothing); otherwise TRACE, since the pid may
+ * be the tid of one of the enforcer's other threads, which signals the enforcer as well
+ * (sigguard.c asks). BPF has no signed compare: a negative pid_t is >= 0x80000000. */
+static void rule_signal(struct prog *p, int nr, const uint32_t *vals, unsigned n)
 {
 	unsigned at = rule_begin(p, nr);
 	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(0));
 	for (unsigned i = 0; i < n; i++)
-		/* on a match jump over the remaining compares and the ALLOW to the ERRNO */
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(n - i), 0, vals[i]);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(n + 5 - i), 0, vals[i]); /* -> ERRNO */
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 0);                                /* -> ALLOW */
+	emit(p, BPF_JMP | BPF_JGE | BPF_K, 3, 0, 0x80000000u);                      /* -> ALLOW */
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(1));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 0); /* -> ALLOW */
+	emit_ret(p, RET_TRACE_SIG);
 	emit_ret(p, SECCOMP_RET_ALLOW);
 	emit_ret(p, RET_ERRNO(EPERM));
 	rule_end(p, at);
@@ -222,12 +252,39 @@ static void build(struct prog *p, const struct filter_config *cfg)
 	uint32_t kill_vals[3] = { self, (uint32_t)-cfg->enforcer_pgid, 0xffffffffu };
 	/* -1 means "every process I may signal" and includes the enforcer only when it is not
 	 * PID 1 (the kernel never delivers kill(-1) to the caller's init). */
-	rule_pid_arg(p, __NR_kill, kill_vals, cfg->wrapper ? 3u : 2u);
-	rule_pid_arg(p, __NR_tkill, &self, 1);
-	rule_pid_arg(p, __NR_tgkill, &self, 1);
-	rule_pid_arg(p, __NR_rt_sigqueueinfo, &self, 1);
-	rule_pid_arg(p, __NR_rt_tgsigqueueinfo, &self, 1);
-	rule_pid_arg(p, __NR_pidfd_open, &self, 1);
+	rule_signal(p, __NR_kill, kill_vals, cfg->wrapper ? 3u : 2u);
+	rule_signal(p, __NR_tkill, &self, 1);
+	rule_signal(p, __NR_rt_sigqueueinfo, &self, 1);
+	/* The first argument is the thread group and the kernel refuses a tid outside it (ESRCH),
+	 * so this covers every thread of the enforcer, decided here: Go preempts with tgkill. */
+	rule_pid_arg(p, __NR_tgkill, 0, &self, 1);
+	rule_pid_arg(p, __NR_rt_tgsigqueueinfo, 0, &self, 1);
+
+	/* pidfd_open: the enforcer's pid is refused here; PIDFD_THREAD (6.9+) opens any tid, so
+	 * that is asked of the tracer. Without it a tid that is not a group leader is EINVAL. */
+	at = rule_begin(p, __NR_pidfd_open);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(0));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 4, 0, self); /* -> ERRNO */
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(1));
+	emit(p, BPF_JMP | BPF_JSET | BPF_K, 1, 0, (uint32_t)PIDFD_THREAD); /* -> TRACE */
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	emit_ret(p, RET_TRACE_SIG);
+	emit_ret(p, RET_ERRNO(EPERM));
+	rule_end(p, at);
+
+	/* pidfd_send_signal names its target by a file (a pidfd or a /proc/<pid> directory), which
+	 * BPF cannot see: every real signal is asked of the tracer; signal 0 delivers nothing. */
+	at = rule_begin(p, __NR_pidfd_send_signal);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(1));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 0); /* -> ALLOW */
+	emit_ret(p, RET_TRACE_SIG);
+	emit_ret(p, SECCOMP_RET_ALLOW);
+	rule_end(p, at);
+
+	/* A workload process that joined the enforcer's group would reach it with kill(0, sig) or
+	 * a terminal's signals; the workload starts in a group of its own and may not join ours. */
+	uint32_t pgid = (uint32_t)cfg->enforcer_pgid;
+	rule_pid_arg(p, __NR_setpgid, 1, &pgid, 1);
 	build_runtime(p, cfg->traps);
 
 	emit_ret(p, SECCOMP_RET_ALLOW);

@@ -1,8 +1,9 @@
 /* The seccomp-bpf prefilter installed in the workload right before its first execve.
  *
- * It traps only execve/execveat (SECCOMP_RET_TRACE), refuses the syscalls that would let a
- * tracee escape the tracer (ERRNO, decided in BPF, no stop), and allows everything else without
- * loading an argument, so the kernel's constant-action cache (5.11+) answers untrapped syscalls
+ * It traps execve/execveat, the runtime controls' syscalls and the rare members of the kill
+ * family that may name an enforcer thread (SECCOMP_RET_TRACE), refuses the syscalls that would
+ * let a tracee escape the tracer (ERRNO, decided in BPF, no stop), and allows everything else
+ * without loading an argument, so the kernel's constant-action cache (5.11+) answers untrapped syscalls
  * without running the program. docs/enforcer.md lists every rule and why. */
 #ifndef INLAY_FILTER_H
 #define INLAY_FILTER_H
@@ -12,7 +13,7 @@
 
 struct filter_config {
 	pid_t enforcer_pid;  /* signals aimed at it are refused (EPERM) */
-	pid_t enforcer_pgid; /* kill(-pgid) is refused too */
+	pid_t enforcer_pgid; /* kill(-pgid) and setpgid into it are refused too */
 	bool wrapper;        /* not PID 1: kill(-1) would reach the enforcer, refuse it as well */
 	unsigned traps;      /* TRAP_* of rtctl.h: the runtime controls' syscalls to trap */
 };

@@ -28,6 +28,7 @@
 #include "json.h"
 #include "policy.h"
 #include "rtctl.h"
+#include "sigguard.h"
 #include "syscall_deny.h"
 #include "verdict.h"
 
@@ -73,23 +74,40 @@ static bool on_seccomp_stop(pid_t tid)
 	 * belongs to an exec that failed, and an entry that cannot resolve its name leaves none. */
 	exec_hint_drop(tid);
 	bool runtime = rtctl_traps() != 0;
-	if (!verdict_active() && !runtime)
-		return false;
 	struct __ptrace_syscall_info info;
 	/* Needs 5.3+. On failure (EIO/EINVAL on older kernels) the advisory exec check is skipped
-	 * (the exec stop still judges the exec); a runtime-control syscall is failed with EPERM
-	 * instead, since nothing else would judge it. */
+	 * (the exec stop still judges the exec); a runtime-control or kill-family syscall is failed
+	 * with EPERM instead, since nothing else would judge it. The kill family is told apart by the
+	 * filter's SECCOMP_RET_DATA, which PTRACE_GETEVENTMSG has on every kernel. Without the exec
+	 * check or runtime traps, exec stops are the only ones that skip the call to keep them cheap:
+	 * the kill family's TRACE carries its data, the exec's does not. */
+	unsigned long data = 0;
+	if (!verdict_active() && !runtime) {
+		/* ESRCH: killed meanwhile (its exit follows); the 0 left in data resumes it as an exec. */
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &data) < 0 && errno != ESRCH)
+			fprintf(stderr, "inlay-enforcer: cannot read the stop of %d: %s\n", (int)tid, strerror(errno));
+		if (data != SIGGUARD_TRACE_DATA)
+			return false;
+	}
 	long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof info, &info);
 	if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
-		if (runtime && syscall_deny(tid, EPERM) < 0 && errno != ESRCH)
+		if (data == 0 && ptrace(PTRACE_GETEVENTMSG, tid, NULL, &data) < 0 && errno != ESRCH)
+			fprintf(stderr, "inlay-enforcer: cannot read the stop of %d: %s\n", (int)tid, strerror(errno));
+		if ((runtime || data == SIGGUARD_TRACE_DATA) && syscall_deny(tid, EPERM) < 0 && errno != ESRCH)
 			fprintf(stderr, "inlay-enforcer: cannot fail a syscall of %d: %s\n", (int)tid, strerror(errno));
 		return false;
 	}
 	uint64_t nr = info.seccomp.nr;
 	bool want_exit = false;
-	int err = (nr == (uint64_t)__NR_execve || nr == (uint64_t)__NR_execveat)
-			  ? verdict_on_entry(tid, nr, info.seccomp.args)
-			  : rtctl_on_entry(tid, nr, info.seccomp.args, &want_exit);
+	int err;
+	if (nr == (uint64_t)__NR_execve || nr == (uint64_t)__NR_execveat)
+		err = verdict_on_entry(tid, nr, info.seccomp.args);
+	else if (info.seccomp.ret_data == SIGGUARD_TRACE_DATA && sigguard_handles(nr))
+		/* Refusals are not reported, like the BPF refusals of the same family: the caller
+		 * gets EPERM, and an event per attempt would let the workload flood the stream. */
+		err = sigguard_on_entry(tid, nr, info.seccomp.args);
+	else
+		err = rtctl_on_entry(tid, nr, info.seccomp.args, &want_exit);
 	if (err != 0 && syscall_deny(tid, err) < 0 && errno != ESRCH)
 		fprintf(stderr, "inlay-enforcer: cannot fail a syscall of %d: %s\n", (int)tid, strerror(errno));
 	return err == 0 && want_exit;
