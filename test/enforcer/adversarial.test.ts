@@ -95,6 +95,46 @@ for (const kind of ALL_TARGETS) {
       if (process.arch === "x64" && kind === "host") assert.equal(p.ia32_getpid, "OK", "this kernel has the ia32 entry");
     });
 
+    test("not PID 1, no signal from the workload reaches any enforcer thread (tid, pidfd, /proc/<pid>)", async () => {
+      // The wrapper case: on the host the enforcer is a child of the test runner; in a container
+      // it runs behind --init (catatonit is PID 1), so the kernel's protection of init is absent.
+      // Each attack signals every thread but the leader (event writer, forwarder, ...) with
+      // SIGKILL (tkill-stop: SIGSTOP); before the fix each one killed or stopped the enforcer.
+      const b = await t.writeBundle(bundleText(["control drift off"]));
+      const modes = ["kill", "tkill", "tkill-stop", "sigqueue", "pidfd-thread", "proc-pid", "proc-tid", "pgrp-join"];
+      const opts = kind === "host" ? { timeoutMs: 20_000 } : { timeoutMs: 60_000, podmanArgs: ["--init"] };
+      // one run per attack on the host (each proven alone), all in one run in the containers
+      for (const mode of kind === "host" ? modes : ["all"]) {
+        const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/escape`, "signal", "parent", mode], opts);
+        assert.equal(r.code, 0, `${mode}: ${explain(r)}`);
+        const got = lines(r.stdout);
+        assert.ok(Number(got.threads) >= 1, `the enforcer has threads besides its leader: ${explain(r)}`);
+        for (const m of mode === "all" ? modes : [mode]) assert.equal(got[m], "EPERM", `${m}: ${explain(r)}`);
+        assert.equal(eventsOf(r, "enforcer.exit").length, 1, `the enforcer survived to report the exit: ${explain(r)}`);
+      }
+      if (kind !== "host") return;
+      // negative control: the same attacks on another process's thread (a child of the workload)
+      // go through under the enforcer
+      for (const mode of modes.filter((m) => m !== "pgrp-join")) {
+        const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/escape`, "signal", "child", mode], opts);
+        const got = lines(r.stdout);
+        assert.equal(got[mode], "OK", `${mode}: ${explain(r)}`);
+        assert.equal(got.victim, "9", explain(r)); // killed by the attack (tkill-stop: by the final SIGKILL)
+      }
+      // and joining a process group of the same session works without the enforcer
+      const plain = await t.run([`${t.progs}/escape`, "signal", "parent", "pgrp-join"]);
+      assert.equal(lines(plain.stdout)["pgrp-join"], "OK", explain(plain));
+    });
+
+    test("a workload's own signals still work: raise, pthread_kill, kill, sigqueue, pidfd_send_signal", async () => {
+      const b = await t.writeBundle(bundleText(["control drift off"]));
+      const r = await t.run([t.enforcer, "--bundle", b, "--", `${t.progs}/escape`, "legit"]);
+      assert.equal(r.code, 0, explain(r));
+      assert.deepEqual(lines(r.stdout), {
+        raise: "OK", pthread_kill: "OK", kill_self: "OK", sigqueue_self: "OK", pidfd_child: "OK", child_signal: "15",
+      }, explain(r));
+    });
+
     test("an exec from a secondary thread (the tid becomes the pid) is judged", async () => {
       const enforce = await t.writeBundle(bundleText(["control blocklist enforce", `block-path ${pct(forbidden)}`]));
       const r = await t.run([t.enforcer, "--bundle", enforce, "--", `${t.progs}/exec-via`, "thread", forbidden, "exe-marker"]);
