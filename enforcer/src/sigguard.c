@@ -72,11 +72,10 @@ static int same_pidns(pid_t tid)
 	return st.st_dev == ours.st_dev && st.st_ino == ours.st_ino;
 }
 
-/* Reads the first cap - 1 bytes of name under dir (dir -1: an absolute name) into buf,
- * NUL-terminated. Returns the length or -1 with errno. */
-static ssize_t read_small(int dir, const char *name, char *buf, size_t cap)
+/* Reads the first cap - 1 bytes of f into buf, NUL-terminated, and closes f (f < 0: the open
+ * failed, errno is its). Returns the length or -1 with errno. */
+static ssize_t read_close(int f, char *buf, size_t cap)
 {
-	int f = dir < 0 ? open_cloexec(name, O_RDONLY) : openat(dir, name, O_RDONLY | O_CLOEXEC);
 	if (f < 0)
 		return -1;
 	ssize_t n = read(f, buf, cap - 1);
@@ -90,6 +89,16 @@ static ssize_t read_small(int dir, const char *name, char *buf, size_t cap)
 	return n;
 }
 
+/* The "Pid:" line of an fdinfo text: 1 and *pid when there is one (a pidfd), 0 when not. */
+static int fdinfo_pid(const char *text, long *pid)
+{
+	const char *p = strstr(text, "\nPid:");
+	if (!p)
+		return 0;
+	*pid = strtol(p + 5, NULL, 10);
+	return 1;
+}
+
 /* fd (ours) is a pidfd: 1 and *pid = the "Pid:" of its fdinfo, our namespace's number of the
  * process or thread it names (0 or -1 when that is gone or not visible here). 0 when fd is not
  * a pidfd, -1 when its fdinfo cannot be read. */
@@ -97,13 +106,9 @@ static int pidfd_target(int fd, long *pid)
 {
 	char path[48], buf[512];
 	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-	if (read_small(-1, path, buf, sizeof buf) < 0)
+	if (read_close(open_cloexec(path, O_RDONLY), buf, sizeof buf) < 0)
 		return -1;
-	const char *p = strstr(buf, "\nPid:");
-	if (!p)
-		return 0;
-	*pid = strtol(p + 5, NULL, 10);
-	return 1;
+	return fdinfo_pid(buf, pid);
 }
 
 /* fd (ours) is a directory of a procfs, as pidfd_send_signal accepts /proc/<pid>. Whose is it?
@@ -125,7 +130,7 @@ static int procdir_owner(int fd, long *pid)
 		ssize_t n = readlinkat(up, "self", self, sizeof self - 1);
 		if (n < 0 && errno == ENOENT) {
 			r = 0; /* we have no number in that namespace, so no thread of ours is in it */
-		} else if (n > 0 && read_small(fd, "status", status, sizeof status) > 0) {
+		} else if (n > 0 && read_close(openat(fd, "status", O_RDONLY | O_CLOEXEC), status, sizeof status) > 0) {
 			self[n] = '\0';
 			const char *t = strstr(status, "\nTgid:");
 			long me = strtol(self, NULL, 10), tgid = t ? strtol(t + 6, NULL, 10) : 0;
@@ -140,29 +145,51 @@ static int procdir_owner(int fd, long *pid)
 	return r;
 }
 
+/* When pidfd_getfd is refused (EPERM: a tracee with another uid, and we lack CAP_SYS_PTRACE,
+ * the usual case after `su-exec app ...` in a container), its fdinfo can still be read under its
+ * uid (procfs_open_as_tracee): enough for a pidfd. Returns like pidfd_target. */
+static int tracee_pidfd_target(pid_t tid, int fd, long *pid)
+{
+	char name[32], buf[512];
+	snprintf(name, sizeof name, "fdinfo/%d", fd);
+	if (read_close(procfs_open_as_tracee(tid, name, O_RDONLY), buf, sizeof buf) < 0)
+		return -1;
+	return fdinfo_pid(buf, pid);
+}
+
+/* got, a descriptor duplicated into the enforcer: 1 when it names one of our threads, 0 when
+ * not, -1 when that cannot be told. Sets *target to its process in our namespace when known. */
+static int owner_of(int got, long *target)
+{
+	struct statfs sf;
+	int k = pidfd_target(got, target);
+	if (k == 1)
+		return our_thread(*target);
+	if (k < 0 || fstatfs(got, &sf) < 0)
+		return -1;
+	if (sf.f_type == (typeof(sf.f_type))PROC_SUPER_MAGIC)
+		return procdir_owner(got, target);
+	return 0; /* neither a pidfd nor a /proc/<pid> directory: the kernel refuses it (EBADF) */
+}
+
 /* pidfd_send_signal(fd, sig, info, flags) of tid: which process does tid's fd name? */
 static int judge_pidfd_send(pid_t tid, const uint64_t args[6])
 {
-	int got = rt_grab_fd(tid, (int)args[0]);
-	if (got < 0)
-		/* EBADF: tid has no such descriptor and the kernel would say so too. Anything else
-		 * (pidfd_getfd refused or missing): we cannot tell what it names, fail closed. */
-		return errno == EBADF ? EBADF : EPERM;
 	long target = 0;
 	int ours;
-	struct statfs sf;
-	int k = pidfd_target(got, &target);
-	if (k == 1)
+	int got = rt_grab_fd(tid, (int)args[0]);
+	if (got >= 0) {
+		ours = owner_of(got, &target);
+		close(got); /* a duplicate we only read: a close error loses nothing */
+	} else if (errno == EBADF) {
+		return EBADF; /* tid has no such descriptor: the kernel would say so too */
+	} else if (tracee_pidfd_target(tid, (int)args[0], &target) == 1) {
 		ours = our_thread(target);
-	else if (k < 0)
-		ours = -1;
-	else if (fstatfs(got, &sf) < 0)
-		ours = -1;
-	else if (sf.f_type == (typeof(sf.f_type))PROC_SUPER_MAGIC)
-		ours = procdir_owner(got, &target);
-	else
-		ours = 0; /* neither a pidfd nor a /proc/<pid> directory: the kernel refuses it (EBADF) */
-	close(got);
+	} else {
+		/* Only a pidfd read from its fdinfo can be judged without the duplicate; a /proc/<pid>
+		 * directory or an unreadable descriptor cannot: fail closed. */
+		return EPERM;
+	}
 	if (ours != 0)
 		return EPERM;
 	if ((unsigned)args[3] & PIDFD_SIGNAL_PROCESS_GROUP) {

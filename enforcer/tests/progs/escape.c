@@ -236,7 +236,10 @@ static int legit(void)
 			pause();
 	}
 	long fd = syscall(SYS_pidfd_open, c, 0);
-	printf("pidfd_child=%s\n", errname(fd < 0 ? fd : pidfd_send((int)fd, SIGTERM)));
+	long sent = fd < 0 ? fd : pidfd_send((int)fd, SIGTERM);
+	printf("pidfd_child=%s\n", errname(sent));
+	if (sent < 0)
+		kill(c, SIGKILL); /* so a refusal fails the test instead of hanging it */
 	int st;
 	waitpid(c, &st, 0);
 	printf("child_signal=%d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
