@@ -29,6 +29,7 @@
 #include "rtctl.h"
 #include "sigfwd.h"
 #include "sigmask.h"
+#include "startstop.h"
 #include "json.h"
 #include "platform_pub.h"
 #include "policy.h"
@@ -44,6 +45,9 @@
  * delay the container's exit when the console is slow or down. */
 #define REPORTER_DORMANT_WAIT_MS 2000
 #define REPORTER_EXIT_FLUSH_MS 3000
+/* How long the last events may delay an exit that a stop request asked for during start-up:
+ * `docker stop` waits 10 s before it kills, and the reporter's join adds 500 ms. */
+#define REPORTER_STOP_FLUSH_MS 500
 /* Each metadata endpoint request without a console (the reporter uses the same bound). */
 #define PLATFORM_FETCH_TIMEOUT_MS 1500
 
@@ -61,9 +65,9 @@ static const char usage[] =
 	"  --version            print the version and exit\n"
 	"  --help               print this help and exit\n"
 	"\n"
-	"Exit status: the workload's, or 128+N when signal N killed it; 124 bad\n"
-	"configuration; 125 protection unavailable (fail-closed); 126 PROGRAM not\n"
-	"executable; 127 PROGRAM not found.\n";
+	"Exit status: the workload's, or 128+N when signal N killed it (or stopped the\n"
+	"enforcer before it started the workload); 124 bad configuration; 125 protection\n"
+	"unavailable (fail-closed); 126 PROGRAM not executable; 127 PROGRAM not found.\n";
 
 static _Noreturn void die_config(const char *a, const char *b)
 {
@@ -181,6 +185,32 @@ static const char *detail_kv(char *buf, size_t cap, const char *k1, const char *
 	return j.overflow ? NULL : buf;
 }
 
+/* A stop request (startstop.h) arrived before the workload started: end start-up now without
+ * starting it, as `docker stop` expects of an init. Exits 128+N, the status the container would
+ * show had signal N killed its PID 1, and the enforcer's code for a workload killed by N. */
+static _Noreturn void stop_startup(int signo, const char *phase)
+{
+	char line[256], reason[160], detail[128];
+	/* One write: the event writer shares stderr and must not split the line. */
+	snprintf(line, sizeof line, "inlay-enforcer: stopped by %s during start-up (%s); the workload was not started\n",
+		 startstop_name(signo), phase);
+	fputs(line, stderr);
+	snprintf(reason, sizeof reason, "stopped by %s during start-up, before the workload started",
+		 startstop_name(signo));
+	struct json j;
+	json_init(&j, detail, sizeof detail);
+	json_begin_object(&j);
+	json_key(&j, "stopped_by");
+	json_int(&j, signo);
+	json_key(&j, "phase");
+	json_str(&j, phase);
+	json_end_object(&j);
+	emit_lifecycle("enforcer.exit", "info", reason, j.overflow ? NULL : detail);
+	events_shutdown(2000);
+	reporter_shutdown(REPORTER_STOP_FLUSH_MS);
+	exit(128 + signo);
+}
+
 /* Blocks every signal but the synchronous faults (they must kill us: a crashed enforcer fails
  * closed) and SIGTTIN/SIGTTOU, which are ignored so that terminal job control can never stop
  * PID 1. Everything blocked is taken by the forwarding thread (sigfwd.c) and forwarded. */
@@ -205,7 +235,7 @@ int main(int argc, char **argv)
 	/* 1. Signals first: the event writer thread started below inherits the mask, so no
 	 *    process-directed signal can ever take its default action on it. */
 	sigset_t blocked, orig_mask;
-	if (setup_signals(&blocked, &orig_mask) < 0)
+	if (setup_signals(&blocked, &orig_mask) < 0 || startstop_init() < 0)
 		die_unprotected("cannot set up signal handling: ", strerror(errno));
 	/* File timestamps come from the coarse clock (one tick, up to 10 ms, behind CLOCK_REALTIME):
 	 * take the start from the same clock, so a file written in the enforcer's first tick is
@@ -257,7 +287,15 @@ int main(int argc, char **argv)
 			       detail_kv(detail, sizeof detail, "signal", dsignal, NULL, NULL));
 		reporter_set_tier("dormant");
 		events_shutdown(2000);
-		reporter_shutdown(REPORTER_DORMANT_WAIT_MS); /* registers once, bounded, so the inventory lists us */
+		/* Registers once, bounded, so the inventory lists us; a stop request meanwhile ends
+		 * it (a pending TERM would otherwise reach the exec'd workload, which as PID 1 without a
+		 * handler never sees it). */
+		reporter_stop(REPORTER_DORMANT_WAIT_MS);
+		int stop;
+		(void)startstop_wait(reporter_join, REPORTER_DORMANT_WAIT_MS, &stop); /* 1 ended, 0 not yet */
+		reporter_shutdown(0); /* no-op when it ended; else at most 500 ms more, as before */
+		if (stop != 0 || (stop = startstop_take()) != 0)
+			stop_startup(stop, "dormancy");
 		return spawn_exec_direct(path, o.argv, &orig_mask);
 	}
 
@@ -281,7 +319,11 @@ int main(int argc, char **argv)
 	 * the seize below (heartbeats carry the final one). */
 	if (b.wait_for_policy_s > 0) {
 		reporter_set_tier(unavailable ? "degraded" : "full");
-		if (reporter_wait_ready(b.wait_for_policy_s * 1000) != 1) {
+		int stop;
+		int ready = startstop_wait(reporter_wait_ready, b.wait_for_policy_s * 1000, &stop);
+		if (stop != 0)
+			stop_startup(stop, "wait-for-policy");
+		if (ready != 1) {
 			if (!b.wait_fail_open) {
 				fprintf(stderr, "inlay-enforcer: the console did not answer within %d s (wait-for-policy fail-closed); "
 					"not starting the workload\n", b.wait_for_policy_s);
@@ -360,6 +402,14 @@ int main(int argc, char **argv)
 					 o.fail_open ? "option" : "bundle"));
 	}
 
+	/* Last look before the workload runs: a stop request that arrived during the quick steps of
+	 * start-up still ends it unstarted. From the forwarder's start on, stop signals are the
+	 * workload's. */
+	int stop = startstop_take();
+	if (stop != 0) {
+		spawn_abort(&sp);
+		stop_startup(stop, "set-up");
+	}
 	reporter_set_tier(traced ? "full" : "degraded");
 	/* Before the release, so no signal sent once the workload runs can be missed (until then
 	 * they stay pending, blocked). */

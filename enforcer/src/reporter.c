@@ -748,7 +748,7 @@ int reporter_policy_refusal(char *why, size_t cap)
 	return policy_answer_refusal(why, cap);
 }
 
-void reporter_shutdown(int timeout_ms)
+void reporter_stop(int timeout_ms)
 {
 	if (!R.started)
 		return;
@@ -757,10 +757,30 @@ void reporter_shutdown(int timeout_ms)
 	R.stop_deadline_ms = mono_ms() + timeout_ms;
 	pthread_cond_broadcast(&R.cv);
 	pthread_mutex_unlock(&R.mu);
+}
+
+int reporter_join(int timeout_ms)
+{
+	if (!R.started)
+		return 1;
 	struct timespec ts;
-	deadline_ts(&ts, timeout_ms + 500);
+	deadline_ts(&ts, timeout_ms);
+	/* ETIMEDOUT: still in a call; musl retries EINTR itself, and EINVAL needs a bad timespec. */
 	if (pthread_timedjoin_np(R.thread, NULL, &ts) != 0)
-		pthread_detach(R.thread); /* stuck in a call past its deadline: the process exits anyway */
+		return 0;
+	events_set_tap(NULL);
+	R.started = false;
+	return 1;
+}
+
+void reporter_shutdown(int timeout_ms)
+{
+	if (!R.started)
+		return;
+	reporter_stop(timeout_ms);
+	if (reporter_join(timeout_ms + 500))
+		return;
+	pthread_detach(R.thread); /* stuck in a call past its deadline: the process exits anyway */
 	events_set_tap(NULL);
 	R.started = false;
 }

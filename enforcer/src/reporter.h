@@ -44,4 +44,12 @@ int reporter_policy_refusal(char *why, size_t cap);
  * timeout_ms. Events emitted later are not delivered. No-op when not started. */
 void reporter_shutdown(int timeout_ms);
 
+/* reporter_shutdown in two steps, for a caller that must watch for something else meanwhile
+ * (startstop.h): reporter_stop asks the thread to deliver what is queued and stop within
+ * timeout_ms, and returns at once; reporter_join waits at most timeout_ms for it to end and
+ * returns 1 when it ended (or none runs), 0 when it still runs. A later reporter_shutdown
+ * finishes the job (and may shorten the deadline). */
+void reporter_stop(int timeout_ms);
+int reporter_join(int timeout_ms);
+
 #endif

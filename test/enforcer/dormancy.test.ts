@@ -3,8 +3,9 @@
 // (nothing of it stays in the process tree: the workload is untraced and, in a container, PID 1).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
 import { ALL_TARGETS, bundleText, eventsOf, explain, makeTargets, pct, type RunResult, type Target } from "../helpers/enforcer.js";
+import { startSilentConsole } from "./silent-console.js";
 
 /** The workload prints its tracer and pid. */
 const PROBE = ["/bin/sh", "-c", "grep TracerPid /proc/$$/status; echo pid=$$"];
@@ -73,6 +74,29 @@ for (const kind of ALL_TARGETS) {
       for (const env of platforms) assertProtected(await run(["activation serverless"], env));
       // a dormancy signal wins over a recognised platform
       assertDormant(await run(["activation serverless", "dormant-env HOSTED"], { HOSTED: "1", AWS_EXECUTION_ENV: "AWS_ECS_FARGATE" }), "env:HOSTED");
+    });
+
+    test("a stop request (SIGTERM) during the dormant registration ends it: 143, enforcer.exit, the workload is not executed", async () => {
+      // Before the fix the TERM stayed pending through the registration and the execve; as PID 1
+      // the workload (no handler) never saw it and ran on.
+      const console_ = await startSilentConsole();
+      try {
+        const b = await t.writeBundle(bundleText(["dormant-env HOSTED", `console ${console_.url}`, "enrol-token abc"]));
+        const marker = `${t.scratch}/dormant-started`;
+        const running = t.start([t.enforcer, "--bundle", b, "--", "/bin/sh", "-c", `touch ${marker}; exec sleep 10`], {
+          env: { HOSTED: "1" },
+          podmanArgs: ["--network=host"],
+        });
+        await console_.connected;
+        await running.signal("SIGTERM");
+        const r = await running.result;
+        assert.equal(r.code, 143, explain(r));
+        assert.deepEqual(r.events.map((e) => e.kind), ["enforcer.dormant", "enforcer.exit"], explain(r));
+        assert.deepEqual(r.events[1]!.detail, { stopped_by: 15, phase: "dormancy" });
+        assert.equal(await access(t.hostPath(marker)).then(() => true, () => false), false, "the workload ran");
+      } finally {
+        await console_.close();
+      }
     });
   });
 }

@@ -4,9 +4,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { access, writeFile } from "node:fs/promises";
 import { ALL_TARGETS, bundleText, eventsOf, explain, makeTargets, type Target } from "../helpers/enforcer.js";
 import { extractEvents } from "../../src/events/event-schema.js";
+import { startSilentConsole } from "./silent-console.js";
+
+const exists = (p: string) => access(p).then(() => true, () => false);
 
 for (const kind of ALL_TARGETS) {
   describe(`enforcer PID-1 duties (${kind})`, () => {
@@ -97,6 +100,53 @@ for (const kind of ALL_TARGETS) {
       const r = await run.result;
       assert.equal(r.code, 4, explain(r));
       assert.equal(r.stdout, "stopping\nresumed\n");
+    });
+
+    test("a stop request (SIGTERM) during wait-for-policy ends start-up at once: 143, enforcer.exit, the workload never started", async () => {
+      // Before the fix every signal stayed blocked and untaken until the workload started: the
+      // enforcer waited out all 12 s, then started the workload only to forward it the TERM.
+      const console_ = await startSilentConsole();
+      try {
+        const b = await t.writeBundle(bundleText(["control drift off", `console ${console_.url}`, "enrol-token abc", "wait-for-policy 12 fail-open"]));
+        const marker = `${t.scratch}/started-by-term-test`;
+        const run = t.start([t.enforcer, "--bundle", b, "--", "/bin/sh", "-c", `touch ${marker}; exec sleep 30`], { podmanArgs: ["--network=host"] });
+        await console_.connected; // registering: the enforcer is in its wait-for-policy
+        const sent = Date.now();
+        await run.signal("SIGTERM");
+        const r = await run.result;
+        const took = Date.now() - sent;
+        assert.equal(r.code, 143, explain(r));
+        assert.ok(took < 4000, `the enforcer took ${took} ms to honour the stop request\n${explain(r)}`);
+        assert.deepEqual(eventsOf(r, "enforcer.exit").map((e) => e.detail), [{ stopped_by: 15, phase: "wait-for-policy" }], explain(r));
+        assert.match(eventsOf(r, "enforcer.exit")[0]!.reason, /stopped by SIGTERM during start-up, before the workload started/);
+        assert.deepEqual(eventsOf(r, "enforcer.start"), [], "the workload never started");
+        assert.match(r.stderr, /inlay-enforcer: stopped by SIGTERM during start-up \(wait-for-policy\); the workload was not started/);
+        assert.equal(await exists(t.hostPath(marker)), false, "the workload ran");
+      } finally {
+        await console_.close();
+      }
+    });
+
+    test("a signal that is no stop request (SIGUSR1) during wait-for-policy does not end start-up and reaches the workload once it starts", async () => {
+      const console_ = await startSilentConsole();
+      try {
+        const b = await t.writeBundle(bundleText(["control drift off", `console ${console_.url}`, "enrol-token abc", "wait-for-policy 2 fail-open"]));
+        const run = t.start([t.enforcer, "--bundle", b, "--", "/bin/sh", "-c", "sleep 5; exit 0"], { podmanArgs: ["--network=host"] });
+        await console_.connected;
+        const sent = Date.now();
+        await run.signal("SIGUSR1");
+        const r = await run.result;
+        // the whole wait was served (fail-open), then the pending USR1 was forwarded: 128+10. The
+        // workload outlives the forwarder's start (a thread, scheduled when it is scheduled), so
+        // the signal cannot come after it ended.
+        assert.ok(Date.now() - sent > 1000, `start-up ended early\n${explain(r)}`);
+        assert.equal(r.code, 138, explain(r));
+        assert.deepEqual(eventsOf(r, "enforcer.exit").map((e) => e.detail), [{ signal: 10 }], explain(r));
+        assert.equal(eventsOf(r, "enforcer.console").some((e) => /did not answer within wait-for-policy/.test(e.reason)), true, explain(r));
+        assert.doesNotMatch(r.stderr, /stopped by/);
+      } finally {
+        await console_.close();
+      }
     });
 
     test("reaps orphaned zombies", async () => {
