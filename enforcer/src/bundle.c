@@ -842,7 +842,11 @@ int bundle_load(const char *path, struct bundle *b, char *err, size_t errlen)
 	int fd, rc, saved;
 
 	bundle_defaults(b);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO at the path would block open() until a writer came, with every signal
+	 * blocked and nobody taking them (startstop.h), so not even `docker stop` would end the
+	 * wait; now it opens at once and is refused below as not a regular file. On a regular file
+	 * the flag changes nothing. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open the bundle: %s", path, strerror(errno));
 		return -1;
